@@ -1,0 +1,113 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatExpr, hasSoft, matchExpr, parseExpr, parseExprs } from '../../src/scheduler/expr.js';
+import { BadRequestError } from '../../src/errors.js';
+import { thrown } from './helpers.js';
+
+describe('parseExpr', () => {
+  const ok: Array<[string, { key: string; op: string; value: string; soft: boolean }]> = [
+    ['storage==ssd', { key: 'storage', op: '==', value: 'ssd', soft: false }],
+    ['storage!=ssd', { key: 'storage', op: '!=', value: 'ssd', soft: false }],
+    ['node==~node-1', { key: 'node', op: '==', value: 'node-1', soft: true }],
+    ['node!=~node-1', { key: 'node', op: '!=', value: 'node-1', soft: true }],
+    ['com.example.zone==eu-1', { key: 'com.example.zone', op: '==', value: 'eu-1', soft: false }],
+    ['_x-y.z==1', { key: '_x-y.z', op: '==', value: '1', soft: false }],
+    ['Region==US*', { key: 'Region', op: '==', value: 'US*', soft: false }],
+    ['node==/node-[12]/', { key: 'node', op: '==', value: '/node-[12]/', soft: false }],
+    ['image==localhost:5000/app:1.0', { key: 'image', op: '==', value: 'localhost:5000/app:1.0', soft: false }],
+    // classic splits on "==" before "!=": the value keeps what follows
+    ['key==a!=b', { key: 'key', op: '==', value: 'a!=b', soft: false }],
+  ];
+  for (const [raw, want] of ok) {
+    it(`parses ${raw}`, () => {
+      const e = parseExpr(raw, 'constraint');
+      assert.deepEqual({ key: e.key, op: e.op, value: e.value, soft: e.soft }, want);
+      assert.equal(e.raw, raw);
+    });
+  }
+
+  const bad = [
+    'foo', // no operator
+    'storage=ssd', // single "="
+    'storage<ssd',
+    '==ssd', // empty key
+    'a==b', // key needs two characters
+    '1abc==x', // key must start with a letter or "_"
+    'sto rage==ssd',
+    'storage==', // empty value
+    'storage==~', // soft marker only
+    'node==/node-[/', // bad regex
+    'node==foo(', // glob compiled as regex
+    'storage==s\nsd',
+    '',
+  ];
+  for (const raw of bad) {
+    it(`rejects ${JSON.stringify(raw)} naming it`, () => {
+      const err = thrown(() => parseExpr(raw, 'constraint'));
+      assert.ok(err instanceof BadRequestError);
+      assert.equal(err.statusCode, 400);
+      assert.equal(err.message, `invalid constraint expression: ${raw}`);
+    });
+  }
+
+  it('names the kind in the error, or none', () => {
+    assert.equal(thrown(() => parseExpr('foo', 'affinity')).message, 'invalid affinity expression: foo');
+    assert.equal(thrown(() => parseExpr('foo')).message, 'invalid expression: foo');
+  });
+
+  it('parseExprs parses a list and stops at the first bad entry', () => {
+    assert.equal(parseExprs(['a1==b', 'c1!=d'], 'constraint').length, 2);
+    assert.equal(parseExprs([]).length, 0);
+    assert.equal(thrown(() => parseExprs(['a1==b', 'oops'], 'whitelist')).message, 'invalid whitelist expression: oops');
+  });
+
+  it('formatExpr drops the soft marker; hasSoft finds soft ones', () => {
+    assert.equal(formatExpr(parseExpr('node==~n1')), 'node==n1');
+    assert.equal(hasSoft(parseExprs(['a1==b', 'c1==~d'])), true);
+    assert.equal(hasSoft(parseExprs(['a1==b'])), false);
+  });
+});
+
+describe('matchExpr', () => {
+  const table: Array<[string, string | string[], boolean]> = [
+    // exact and case-insensitive globs
+    ['k1==ssd', 'ssd', true],
+    ['k1==ssd', 'SSD', true],
+    ['k1==ssd', 'ssd2', false],
+    ['k1==ssd', 'xssd', false],
+    ['k1==s*', 'ssd', true],
+    ['k1==*d', 'ssd', true],
+    ['k1==s*d', 'sd', true],
+    ['k1==*', '', true],
+    ['k1==ub*t*', 'ubuntu', true],
+    ['k1==ub*t*', 'debian', false],
+    // regex: unanchored search, case-sensitive unless (?i)
+    ['k1==/node-[12]/', 'node-1', true],
+    ['k1==/node-[12]/', 'node-3', false],
+    ['k1==/node-[12]/', 'my-node-2-x', true],
+    ['k1==/^node-[12]$/', 'my-node-2', false],
+    ['k1==/NODE/', 'node', false],
+    ['k1==/(?i)NODE/', 'node', true],
+    // soft expressions match like hard ones
+    ['k1==~ssd', 'ssd', true],
+    // candidate lists: == any, != none
+    ['k1==web', ['db', 'web'], true],
+    ['k1==web', ['db', 'cache'], false],
+    ['k1==web', [], false],
+    ['k1!=web', ['db', 'web'], false],
+    ['k1!=web', ['db', 'cache'], true],
+    ['k1!=web', [], true],
+    ['k1!=ssd', 'disk', true],
+    ['k1!=s*', 'ssd', false],
+    ['k1!=/^n/', 'node', false],
+  ];
+  for (const [raw, cand, want] of table) {
+    it(`${raw} vs ${JSON.stringify(cand)} -> ${want}`, () => {
+      assert.equal(matchExpr(parseExpr(raw), cand), want);
+    });
+  }
+
+  it('matches hand-built expressions too', () => {
+    assert.equal(matchExpr({ key: 'k1', op: '==', value: 'a*', soft: false, raw: 'k1==a*' }, 'abc'), true);
+  });
+});
