@@ -1,0 +1,39 @@
+// A node qualifies when none of its containers holds a requested host port.
+// Every container counts, exited ones included: their bindings come back on
+// start, so classic Swarm treats those ports as taken.
+import type { Node, PortBinding } from '../src/scheduler/node.js';
+import type { ScheduleRequest } from '../src/scheduler/request.js';
+import { portsClash } from '../src/scheduler/resources.js';
+import type { Filter } from './filter.js';
+
+export class PortFilter implements Filter {
+  readonly name = 'port';
+
+  filter(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
+    let candidates = [...nodes];
+    for (const want of req.ports) {
+      candidates = candidates.filter((n) => !nodeHolds(n, want));
+      if (candidates.length === 0) {
+        const mode = isHost(req) ? ' in the Host mode' : '';
+        throw new Error(`unable to find a node with port ${want.hostPort} available${mode}`);
+      }
+    }
+    return candidates;
+  }
+
+  describe(req: ScheduleRequest): string[] {
+    // Classic prints the HostPort for bridge mode and the ExposedPorts key
+    // (port/proto) for host mode.
+    return req.ports.map((p) =>
+      isHost(req) ? `port ${p.hostPort}/${p.proto} (Host mode)` : `port ${p.hostPort} (Bridge mode)`,
+    );
+  }
+}
+
+function isHost(req: ScheduleRequest): boolean {
+  return req.networkMode === 'host';
+}
+
+function nodeHolds(node: Node, want: PortBinding): boolean {
+  return node.containers.some((c) => c.ports.some((held) => portsClash(want, held)));
+}
