@@ -1,0 +1,23 @@
+// Random: a shuffled list of the nodes that have room for the request.
+import type { Node } from '../src/scheduler/node.js';
+import type { ScheduleRequest } from '../src/scheduler/request.js';
+import { SchedulingError } from '../src/errors.js';
+import type { Strategy } from './strategy.js';
+import { NO_RESOURCES, hasRoom } from './weighted.js';
+
+export class RandomStrategy implements Strategy {
+  readonly name = 'random';
+
+  /** `rng` returns a float in [0, 1); injectable for tests. */
+  constructor(private readonly rng: () => number = Math.random) {}
+
+  rankAndSort(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
+    const out = nodes.filter((n) => hasRoom(req, n));
+    if (out.length === 0) throw new SchedulingError(NO_RESOURCES);
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.rng() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+}
