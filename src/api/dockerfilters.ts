@@ -1,0 +1,44 @@
+// Docker's `filters` query parameter: a JSON object of key -> values, in
+// either the map form {"status": {"running": true}} or the legacy list form
+// {"status": ["running"]}.
+import { BadRequestError } from '../errors.js';
+
+export type FilterArgs = Map<string, string[]>;
+
+export function parseFilters(raw: string | null | undefined): FilterArgs {
+  const out: FilterArgs = new Map();
+  if (!raw) return out;
+  let obj: unknown;
+  try { obj = JSON.parse(raw); } catch (e) { throw new BadRequestError(`invalid filter: ${(e as Error).message}`); }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new BadRequestError('invalid filter: expected a JSON object');
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    if (Array.isArray(v)) out.set(k, v.map(String));
+    else if (v && typeof v === 'object') out.set(k, Object.entries(v as Record<string, unknown>).filter(([, b]) => b).map(([s]) => s));
+    else throw new BadRequestError(`invalid filter: value of "${k}" must be a list or map`);
+  }
+  return out;
+}
+
+export function validateKeys(args: FilterArgs, allowed: ReadonlySet<string>): void {
+  for (const k of args.keys()) if (!allowed.has(k)) throw new BadRequestError(`invalid filter '${k}'`);
+}
+
+/** Docker's Args.Match: exact, or the value used as an (unanchored) regular expression. */
+export function matchAny(values: string[], source: string): boolean {
+  for (const v of values) {
+    if (v === source) return true;
+    try { if (new RegExp(v).test(source)) return true; } catch { /* not a regex */ }
+  }
+  return false;
+}
+
+/** Docker's label filter: every "key" or "key=value" given must be present. */
+export function matchLabels(values: string[], labels: Readonly<Record<string, string>> | undefined): boolean {
+  const l = labels ?? {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i < 0) { if (!(v in l)) return false; }
+    else if (l[v.slice(0, i)] !== v.slice(i + 1)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,88 @@
+// Docker's attach/exec hijack on raw sockets. The client sends
+// `Connection: Upgrade` + `Upgrade: tcp` (or a websocket upgrade for
+// attach/ws); the engine answers `101 UPGRADED` and the connection becomes a
+// raw byte stream both ways. http-proxy drops `Upgrade: tcp`, so we replay the
+// request ourselves and splice the two sockets.
+//
+// Half-close matters: when stdin ends the client half-closes (FIN) and keeps
+// reading; the engine then sends the rest of the output and its own FIN. So
+// both sockets are allowHalfOpen, a FIN is forwarded as end() on the other
+// side, and the pair is torn down only when both directions have ended (or
+// either errors).
+import net from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Engine } from '../cluster/engine.js';
+
+export interface HijackTarget {
+  engine: Engine;
+  /** Path (with query) to request on the engine. */
+  path: string;
+}
+
+/** Serialize the client's request line and headers for the engine. */
+function requestHead(req: IncomingMessage, path: string, engine: Engine): string {
+  let head = `${req.method} ${path} HTTP/1.1\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i];
+    if (k.toLowerCase() === 'host') continue;
+    head += `${k}: ${raw[i + 1]}\r\n`;
+  }
+  head += `Host: ${engine.addr}\r\n\r\n`;
+  return head;
+}
+
+export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, target: HijackTarget, onDone?: (err?: Error) => void): void {
+  const upstream = net.connect({ host: target.engine.ip, port: Number(target.engine.addr.split(':').pop()), allowHalfOpen: true });
+  let clientEnded = false;
+  let upstreamEnded = false;
+  let finished = false;
+  const finish = (err?: Error): void => {
+    if (finished) return;
+    finished = true;
+    client.destroy();
+    upstream.destroy();
+    onDone?.(err);
+  };
+  const maybeFinish = (): void => { if (clientEnded && upstreamEnded) finish(); };
+
+  upstream.setNoDelay(true);
+  (client as net.Socket).setNoDelay?.(true);
+  (client as net.Socket).setTimeout?.(0);
+
+  upstream.on('connect', () => {
+    upstream.write(requestHead(req, target.path, target.engine));
+    if (head && head.length) upstream.write(head);
+    client.pipe(upstream, { end: false });
+    upstream.pipe(client, { end: false });
+  });
+  client.on('end', () => { clientEnded = true; upstream.end(); maybeFinish(); });
+  upstream.on('end', () => { upstreamEnded = true; client.end(); maybeFinish(); });
+  client.on('error', (e) => finish(e));
+  upstream.on('error', (e) => {
+    if (!upstream.bytesRead && !finished && !(client as net.Socket).destroyed) {
+      // Never reached the engine: answer the client in HTTP, naming the node.
+      writeRawError(client, 500, `Cannot connect to the Docker daemon at tcp://${target.engine.addr} (node ${target.engine.name}): ${e.message}`);
+    }
+    target.engine.markSuspect(e);
+    finish(e);
+  });
+  client.on('close', () => finish());
+  upstream.on('close', () => { if (!upstreamEnded) finish(); });
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error' };
+
+/** Answer an upgrade request that we could not route with a plain HTTP error. */
+export function writeRawError(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ message }) + '\n';
+  try {
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' + body,
+    );
+  } catch { /* socket already gone */ }
+}

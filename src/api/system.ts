@@ -1,0 +1,139 @@
+// /_ping, /version, /info: answered by the manager from its picture of the cluster.
+import os from 'node:os';
+import type { Request, Response } from 'express';
+import type { ApiContext } from './context.js';
+import type { Engine } from '../cluster/engine.js';
+import { VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
+
+export function apiVersions(ctx: ApiContext): { version: string; minVersion: string } {
+  return ctx.cluster.apiVersions(MAX_API_VERSION, MIN_API_VERSION);
+}
+
+export function ping(ctx: ApiContext, req: Request, res: Response): void {
+  res.set({ 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Docker-Experimental': 'false', Ostype: 'linux' });
+  res.type('text/plain; charset=utf-8');
+  if (req.method === 'HEAD') { res.set('Content-Length', '0').status(200).end(); return; }
+  res.status(200).send('OK');
+}
+
+const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686' };
+
+export function version(ctx: ApiContext, _req: Request, res: Response): void {
+  const { version: api, minVersion } = apiVersions(ctx);
+  const v = {
+    Platform: { Name: 'Docker Swarm - Community' },
+    Components: [{ Name: 'Swarm', Version: VERSION, Details: { ApiVersion: api, MinAPIVersion: minVersion, Node: process.version } }],
+    Version: `swarm/${VERSION}`,
+    ApiVersion: api,
+    MinAPIVersion: minVersion,
+    GitCommit: '',
+    GoVersion: `node${process.version}`,
+    Os: 'linux',
+    Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+    KernelVersion: os.release(),
+    BuildTime: '',
+  };
+  res.status(200).json(v);
+}
+
+/** Go's units.BytesSize: binary units, four significant digits. */
+export function bytesSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${Number(v.toPrecision(4))} ${units[i]}`;
+}
+
+function fmtCpus(n: number): string { return String(Number.isInteger(n) ? n : Number(n.toFixed(2))); }
+
+const STATUS_TEXT: Record<string, string> = { pending: 'Pending', healthy: 'Healthy', unhealthy: 'Unhealthy', disconnected: 'Disconnected' };
+
+function engineStatus(ctx: ApiContext, e: Engine): Array<[string, string]> {
+  let running = 0, paused = 0, stopped = 0;
+  for (const c of e.containers.values()) {
+    const s = c.summary.State;
+    if (s === 'paused') paused++;
+    else if (s === 'running' || s === 'restarting') running++;
+    else stopped++;
+  }
+  const reserved = ctx.cluster.reserved(e);
+  const labels = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).sort().join(', ');
+  const out: Array<[string, string]> = [
+    [' ' + (e.name || '(unknown)'), e.addr],
+    ['  └ ID', e.id],
+    ['  └ Status', STATUS_TEXT[e.state] ?? e.state],
+    ['  └ Containers', `${e.containers.size} (${running} Running, ${paused} Paused, ${stopped} Stopped)`],
+    ['  └ Reserved CPUs', `${fmtCpus(reserved.cpus)} / ${fmtCpus(e.totalCpus)}`],
+    ['  └ Reserved Memory', `${bytesSize(reserved.memory)} / ${bytesSize(e.totalMemory)}`],
+    ['  └ Labels', labels],
+  ];
+  if (e.lastError) out.push(['  └ Error', e.lastError]);
+  out.push(['  └ UpdatedAt', e.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
+  out.push(['  └ ServerVersion', e.version?.Version ?? '']);
+  return out;
+}
+
+export function info(ctx: ApiContext, _req: Request, res: Response): void {
+  const engines = [...ctx.cluster.engines.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const status: Array<[string, string]> = [['Role', ctx.role]];
+  status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(engines.length)]);
+  let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
+  for (const e of engines) {
+    status.push(...engineStatus(ctx, e));
+    if (!e.healthy) continue;
+    images += e.images.length;
+    ncpu += e.totalCpus;
+    mem += e.totalMemory;
+    for (const c of e.containers.values()) {
+      containers++;
+      const s = c.summary.State;
+      if (s === 'paused') paused++; else if (s === 'running' || s === 'restarting') running++; else stopped++;
+    }
+  }
+  const sample = engines.find((e) => e.healthy)?.info ?? {};
+  res.status(200).json({
+    ID: '',
+    Containers: containers, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: stopped,
+    Images: images,
+    Driver: '',
+    DriverStatus: [],
+    SystemStatus: status,
+    Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
+    MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
+    PidsLimit: true, OomKillDisable: true, IPv4Forwarding: true, BridgeNfIptables: true, BridgeNfIp6tables: true,
+    Debug: false, NFd: 0, NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: sample.LoggingDriver ?? '',
+    CgroupDriver: sample.CgroupDriver ?? '',
+    CgroupVersion: sample.CgroupVersion ?? '',
+    NEventsListener: ctx.cluster.listenerCount('event'),
+    KernelVersion: os.release(),
+    OperatingSystem: os.type(),
+    OSVersion: '',
+    OSType: 'linux',
+    Architecture: ARCH[process.arch] ?? process.arch,
+    IndexServerAddress: sample.IndexServerAddress ?? 'https://index.docker.io/v1/',
+    RegistryConfig: sample.RegistryConfig ?? null,
+    NCPU: Math.floor(ncpu),
+    MemTotal: mem,
+    GenericResources: null,
+    DockerRootDir: '',
+    HttpProxy: '', HttpsProxy: '', NoProxy: '',
+    Name: os.hostname(),
+    Labels: [],
+    ExperimentalBuild: false,
+    ServerVersion: `swarm/${VERSION}`,
+    Runtimes: {},
+    DefaultRuntime: '',
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: false,
+    Isolation: '',
+    InitBinary: '',
+    ContainerdCommit: { ID: '', Expected: '' },
+    RuncCommit: { ID: '', Expected: '' },
+    InitCommit: { ID: '', Expected: '' },
+    SecurityOptions: [],
+    Warnings: null,
+  });
+}

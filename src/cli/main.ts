@@ -1,0 +1,56 @@
+// `swarm` entry point: global flags, commands, and classic Swarm's flag spellings.
+import yargs from 'yargs';
+import { manageCommand } from './manage.js';
+import { ConfigError } from './config.js';
+import { devClusterCommand } from '../devcluster/index.js';
+import { configureLogging, log, type LogFormat } from '../log.js';
+import { VERSION } from '../version.js';
+
+/**
+ * Classic Swarm (Go's flag package via codegangsta/cli) accepts long flags
+ * with one dash: `-experimental`, `-strategy=binpack`. Rewrite them to `--`
+ * so scripts written for it run unchanged. Single letters (`-H`, `-l`, `-f`)
+ * stay short flags.
+ */
+export function normalizeArgs(args: string[]): string[] {
+  return args.map((a) => (/^-[a-zA-Z][a-zA-Z0-9-]+(=.*)?$/.test(a) ? '-' + a : a));
+}
+
+export async function main(args: string[]): Promise<void> {
+  const parser = yargs(normalizeArgs(args))
+    .scriptName('swarm')
+    .usage('swarm - a Docker-native clustering system\n\nUsage: swarm [OPTIONS] COMMAND [arg...]')
+    .version(`swarm version ${VERSION}`)
+    .alias('version', 'v')
+    .option('debug', { type: 'boolean', default: !!process.env.DEBUG, describe: 'debug mode ($DEBUG)' })
+    .option('log-level', { alias: 'l', type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic'], describe: 'log level' })
+    .option('log-format', { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'log format' })
+    .option('experimental', { type: 'boolean', default: false, describe: 'enable experimental features' })
+    .middleware((argv) => {
+      let level = String(argv['log-level']);
+      if (level === 'warning') level = 'warn';
+      if (level === 'fatal' || level === 'panic') level = 'error';
+      configureLogging(argv.debug ? 'debug' : level, argv['log-format'] as LogFormat);
+    })
+    .command(manageCommand)
+    .command(devClusterCommand as any)
+    .demandCommand(1, 'a command is required: swarm --help')
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) {
+        if (err instanceof ConfigError) log.error(err.message);
+        else log.error(err.message, { stack: err.stack });
+      } else {
+        process.stderr.write(`${msg}\n\nRun 'swarm --help' for usage.\n`);
+      }
+      process.exit(1);
+    });
+  await parser.parseAsync();
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err) => { log.error(err.message); process.exit(1); });
+}

@@ -1,0 +1,78 @@
+// `swarm manage`: wire discovery -> cluster -> API and run until signalled.
+import type { CommandModule } from 'yargs';
+import { parseManageConfig, type ManageConfig } from './config.js';
+import { Cluster } from '../cluster/cluster.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { createDiscovery } from '../discovery/index.js';
+import { ApiServer } from '../api/server.js';
+import { createFilters } from '../../filters/index.js';
+import { createStrategy, DEFAULT_STRATEGY } from '../../strategies/index.js';
+import { log } from '../log.js';
+
+export interface Manager { cluster: Cluster; server: ApiServer; stop(): Promise<void> }
+
+/** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
+export async function startManager(cfg: ManageConfig): Promise<Manager> {
+  for (const w of cfg.warnings) log.warn(w);
+  const discovery = createDiscovery(cfg.discovery, cfg.heartbeatMs);
+  const scheduler = new Scheduler(createFilters(cfg.filters), createStrategy(cfg.strategy));
+  const cluster = new Cluster({
+    refreshMinMs: cfg.refreshMinMs, refreshMaxMs: cfg.refreshMaxMs, failureRetry: cfg.failureRetry,
+    overcommit: cfg.overcommit, createRetry: cfg.createRetry,
+  }, scheduler);
+  const server = new ApiServer({
+    cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary',
+    refreshOnNodeFilter: cfg.refreshOnNodeFilter, containerNameRefreshFilter: cfg.containerNameRefreshFilter,
+  });
+  await server.listen(cfg.hosts);
+  cluster.watch(discovery);
+  log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery });
+  return {
+    cluster, server,
+    async stop() { await server.close(); await cluster.stop(); },
+  };
+}
+
+export const manageCommand: CommandModule = {
+  command: 'manage [discovery]',
+  aliases: ['m'],
+  describe: 'Manage a docker cluster',
+  builder: (y) => y
+    .positional('discovery', { type: 'string', describe: 'discovery: nodes://a:p,b:p, file:///path, or a bare host:port list ($SWARM_DISCOVERY)' })
+    .option('host', { alias: 'H', type: 'string', array: true, describe: 'ip/socket to listen on (tcp://host:port, unix:///path) ($SWARM_HOST)', default: undefined })
+    .option('strategy', { type: 'string', default: DEFAULT_STRATEGY, describe: 'placement strategy: spread, binpack, random' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'filter to use (repeatable): health, port, containerslots, dependency, affinity, constraint, whitelist' })
+    .option('engine-refresh-min-interval', { type: 'string', default: '30s', describe: 'minimum interval between engine refreshes' })
+    .option('engine-refresh-max-interval', { type: 'string', default: '60s', describe: 'maximum interval between engine refreshes' })
+    .option('engine-failure-retry', { type: 'number', default: 3, describe: 'consecutive failures before an engine is marked unhealthy' })
+    .option('engine-refresh-retry', { type: 'number', hidden: true, describe: 'deprecated; use --engine-failure-retry' })
+    .option('heartbeat', { type: 'string', default: '60s', describe: 'period between each discovery poll' })
+    .option('api-enable-cors', { alias: 'cors', type: 'boolean', default: false, describe: 'enable CORS headers in the remote API' })
+    .option('cluster-driver', { alias: 'c', type: 'string', default: 'swarm', describe: 'cluster driver to use (swarm)' })
+    .option('cluster-opt', { type: 'string', array: true, describe: 'cluster driver options: swarm.overcommit=0.05, swarm.createretry=0' })
+    .option('discovery-opt', { type: 'string', array: true, describe: 'discovery options (key=value)' })
+    .option('refresh-on-node-filter', { type: 'boolean', default: false, describe: 'refresh engines when `ps` filters by node' })
+    .option('container-name-refresh-filter', { type: 'string', default: '', describe: 'refresh engines when `ps` filters by this exact name' })
+    .option('replication', { type: 'boolean', default: false, hidden: true })
+    .option('advertise', { alias: 'addr', type: 'string', hidden: true })
+    .option('tls', { type: 'boolean', hidden: true })
+    .option('tlsverify', { type: 'boolean', hidden: true })
+    .option('tlscacert', { type: 'string', hidden: true })
+    .option('tlscert', { type: 'string', hidden: true })
+    .option('tlskey', { type: 'string', hidden: true }),
+  handler: async (argv) => {
+    const cfg = parseManageConfig(argv as Record<string, any>);
+    const mgr = await startManager(cfg);
+    let stopping = false;
+    const shutdown = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('shutting down', { signal: sig });
+      mgr.stop().finally(() => process.exit(0));
+      setTimeout(() => process.exit(0), 5000).unref();
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    await new Promise(() => undefined); // run until signalled
+  },
+};

@@ -1,0 +1,534 @@
+// One Docker engine as the manager sees it: a state machine (pending →
+// healthy ↔ unhealthy), a keep-alive connection pool, and a cache of its
+// containers, images, networks and volumes kept current from its /events
+// stream, with a randomised full refresh as a safety net.
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import { Pool, Client } from 'undici';
+import type { Node, NodeContainer, NodeImage } from '../scheduler/node.js';
+import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.js';
+import { EngineUnavailableError } from '../errors.js';
+import { log } from '../log.js';
+import { coalesce } from '../util/mutex.js';
+
+export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
+
+export interface EngineOptions {
+  refreshMinMs: number;
+  refreshMaxMs: number;
+  failureRetry: number;
+  overcommit: number;
+  /** Per-request timeout for the manager's own calls (not for proxied streams). */
+  requestTimeoutMs?: number;
+}
+
+/** A container as cached: the engine's list summary plus what scheduling needs. */
+export interface CachedContainer {
+  id: string;
+  /** Engine's /containers/json item, untouched. */
+  summary: any;
+  /** Names without the leading slash (the container's own name first). */
+  names: string[];
+  created: number;
+  /** Scheduler view (reservations read once from inspect). */
+  node: NodeContainer;
+  /** Rendered list item with node-qualified names; built lazily, dropped on change. */
+  json?: string;
+}
+
+export interface EngineEvent {
+  Type?: string; Action?: string; status?: string; id?: string; from?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  scope?: string; time?: number; timeNano?: number;
+  [k: string]: unknown;
+}
+
+interface CallResult { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+
+const MIN_ENGINE_API = '1.24';
+
+export function compareApiVersions(a: string, b: string): number {
+  const [a1, a2] = a.split('.').map(Number);
+  const [b1, b2] = b.split('.').map(Number);
+  return a1 !== b1 ? a1 - b1 : (a2 || 0) - (b2 || 0);
+}
+
+export class Engine extends EventEmitter {
+  readonly addr: string;
+  readonly ip: string;
+  readonly url: string;
+  /** Keep-alive pool for the manager's own short calls. */
+  readonly pool: Pool;
+  /** Keep-alive agent for proxied (streamed) client requests. */
+  readonly agent: http.Agent;
+
+  state: EngineState = 'pending';
+  failures = 0;
+  lastError = '';
+  updatedAt = new Date(0);
+
+  id = '';
+  name = '';
+  info: any = null;
+  version: any = null;
+  apiVersion = '';
+  minApiVersion = '';
+  labels: Record<string, string> = {};
+  cpus = 0;
+  memory = 0;
+
+  readonly containers = new Map<string, CachedContainer>();
+  images: any[] = [];
+  nodeImages: NodeImage[] = [];
+  networks: any[] = [];
+  volumes: any[] = [];
+
+  private usedCpus = 0;
+  private usedMemory = 0;
+  private containerArr: NodeContainer[] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private eventsClient: Client | null = null;
+  private eventsAbort: AbortController | null = null;
+  private lastEventNano = 0n;
+  private stopped = false;
+  private dirty = new Set<string>();
+  private readonly flushDirty: () => Promise<void>;
+  readonly refreshImages: () => Promise<void>;
+  readonly refreshNetworks: () => Promise<void>;
+  readonly refreshVolumes: () => Promise<void>;
+
+  constructor(addr: string, readonly opts: EngineOptions) {
+    super();
+    this.addr = addr;
+    this.ip = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    this.url = `http://${addr}`;
+    this.pool = new Pool(this.url, { connections: 16, keepAliveTimeout: 30_000 });
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 32 });
+    this.name = addr;
+    this.flushDirty = coalesce(async () => {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      if (ids.length) await this.refreshContainers(ids);
+    });
+    this.refreshImages = coalesce(() => this.loadImages());
+    this.refreshNetworks = coalesce(async () => { this.networks = await this.json('GET', '/networks'); });
+    this.refreshVolumes = coalesce(async () => { this.volumes = (await this.json('GET', '/volumes')).Volumes ?? []; });
+  }
+
+  get healthy(): boolean { return this.state === 'healthy'; }
+
+  /** Display label for errors: "node-1 (127.0.0.1:2375)". */
+  get label(): string { return this.name && this.name !== this.addr ? `${this.name} (${this.addr})` : this.addr; }
+
+  // ---- calls to the engine ------------------------------------------------
+
+  /** A short call through the pool. Network failures become EngineUnavailableError naming the node. */
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
+    let payload: string | Buffer | undefined;
+    if (body !== undefined) {
+      payload = Buffer.isBuffer(body) ? body : JSON.stringify(body);
+      headers = { 'content-type': 'application/json', ...headers };
+    }
+    try {
+      const res = await this.pool.request({
+        method: method as any, path, body: payload, headers,
+        headersTimeout: this.opts.requestTimeoutMs ?? 30_000,
+        bodyTimeout: this.opts.requestTimeoutMs ?? 30_000,
+      });
+      const buf = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers, body: buf };
+    } catch (err) {
+      throw new EngineUnavailableError(`Cannot connect to the Docker daemon at tcp://${this.addr} (node ${this.name}): ${(err as Error).message}`);
+    }
+  }
+
+  /** GET/POST expecting 2xx JSON; other statuses throw with the engine's message. */
+  async json(method: string, path: string, body?: unknown): Promise<any> {
+    const r = await this.call(method, path, body);
+    const text = r.body.toString('utf8');
+    if (r.status < 200 || r.status >= 300) {
+      let msg = text;
+      try { msg = JSON.parse(text).message ?? text; } catch { /* plain text */ }
+      const e = new Error(msg) as Error & { statusCode: number };
+      e.statusCode = r.status;
+      throw e;
+    }
+    return text ? JSON.parse(text) : null;
+  }
+
+  // ---- lifecycle ----------------------------------------------------------
+
+  start(): void {
+    this.stopped = false;
+    void this.validate();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.eventsAbort?.abort();
+    this.eventsClient?.destroy().catch(() => undefined);
+    this.agent.destroy();
+    await this.pool.close().catch(() => undefined);
+  }
+
+  /** Connect: read info and version, check the API, load everything, open events. */
+  private async validate(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+      if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
+        throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
+      }
+      const idChanged = this.id !== '' && this.id !== info.ID;
+      this.applyInfo(info, version);
+      if (idChanged) { this.clearContainers(); }
+      await this.fullRefresh();
+      this.setHealthy();
+      this.openEvents();
+      this.scheduleRefresh();
+    } catch (err) {
+      this.failures++;
+      this.lastError = (err as Error).message;
+      if (this.state !== 'pending' && this.failures >= this.opts.failureRetry) this.setState('unhealthy');
+      log.warn('engine validation failed', { node: this.addr, error: this.lastError });
+      if (this.stopped) return;
+      // Pending engines retry quickly at first, then back off (capped by the refresh interval).
+      const delay = Math.min(this.opts.refreshMinMs, 500 * 2 ** Math.min(this.failures, 10));
+      this.timer = setTimeout(() => void this.validate(), delay);
+    }
+  }
+
+  private applyInfo(info: any, version: any): void {
+    this.info = info;
+    this.version = version;
+    this.id = info.ID ?? '';
+    this.name = info.Name || this.addr;
+    this.apiVersion = version.ApiVersion ?? '';
+    this.minApiVersion = version.MinAPIVersion ?? '';
+    this.cpus = info.NCPU ?? 0;
+    this.memory = info.MemTotal ?? 0;
+    const labels: Record<string, string> = {};
+    for (const l of info.Labels ?? []) {
+      const i = String(l).indexOf('=');
+      if (i > 0) labels[l.slice(0, i)] = l.slice(i + 1);
+    }
+    delete labels.node; // reserved for the engine name, as in classic Swarm
+    const builtin: Record<string, string | undefined> = {
+      storagedriver: info.Driver,
+      executiondriver: info.ExecutionDriver,
+      kernelversion: info.KernelVersion,
+      operatingsystem: info.OperatingSystem,
+      ostype: info.OSType,
+      architecture: info.Architecture,
+    };
+    for (const [k, v] of Object.entries(builtin)) if (v) labels[k] = v;
+    this.labels = labels;
+    this.updatedAt = new Date();
+  }
+
+  private setState(s: EngineState): void {
+    if (this.state === s) return;
+    const prev = this.state;
+    this.state = s;
+    log.info('engine state changed', { node: this.name, addr: this.addr, from: prev, to: s });
+    this.emit('state', s, prev);
+  }
+
+  private setHealthy(): void {
+    this.failures = 0;
+    this.lastError = '';
+    this.updatedAt = new Date();
+    this.setState('healthy');
+  }
+
+  private recordFailure(err: Error): void {
+    this.failures++;
+    this.lastError = err.message;
+    if (this.failures >= this.opts.failureRetry) this.setState('unhealthy');
+  }
+
+  private scheduleRefresh(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const { refreshMinMs: min, refreshMaxMs: max, failureRetry } = this.opts;
+    // classic: min × (1 + backoff) + rand(max − min), backoff grows once failures pass the retry count
+    const backoff = Math.min(Math.max(this.failures - failureRetry, 0), 1000);
+    const wait = min * (1 + backoff) + Math.random() * (max - min);
+    this.timer = setTimeout(() => void this.refreshLoopTick(), Math.min(wait, 4 * 3_600_000));
+    this.timer.unref();
+  }
+
+  private async refreshLoopTick(): Promise<void> {
+    try {
+      const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+      if (this.id && info.ID !== this.id) {
+        log.warn('engine ID changed, revalidating', { node: this.addr, old: this.id, new: info.ID });
+        this.setState('pending');
+        this.applyInfo(info, version);
+        this.clearContainers();
+      } else {
+        this.applyInfo(info, version);
+      }
+      await this.fullRefresh();
+      this.setHealthy();
+      if (!this.eventsClient) this.openEvents();
+    } catch (err) {
+      this.recordFailure(err as Error);
+      log.warn('engine refresh failed', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });
+    }
+    this.scheduleRefresh();
+  }
+
+  /** Ask for an early refresh (e.g. after a proxied call failed to connect). */
+  markSuspect(err: Error): void {
+    this.recordFailure(err);
+    if (this.failures < this.opts.failureRetry) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refreshLoopTick(), 1000);
+  }
+
+  // ---- cache --------------------------------------------------------------
+
+  async fullRefresh(): Promise<void> {
+    const list: any[] = await this.json('GET', '/containers/json?all=1');
+    await this.reconcile(list, null);
+    await Promise.all([this.loadImages(), this.refreshNetworks(), this.refreshVolumes()]);
+  }
+
+  private async loadImages(): Promise<void> {
+    const imgs: any[] = await this.json('GET', '/images/json?all=0');
+    this.images = imgs;
+    this.nodeImages = imgs.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] }));
+  }
+
+  /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
+  async refreshContainers(ids: string[]): Promise<void> {
+    const filters = encodeURIComponent(JSON.stringify({ id: ids }));
+    const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${filters}`);
+    await this.reconcile(list, ids);
+  }
+
+  /** Refresh one container soon; calls within one tick are batched into one request. */
+  touch(id: string): Promise<void> {
+    this.dirty.add(id);
+    return new Promise((resolve) => setImmediate(() => { this.flushDirty().catch((err) => log.debug('container refresh failed', { node: this.name, error: err.message })).finally(resolve); }));
+  }
+
+  /**
+   * Merge list summaries into the cache. `scope` null means the list is the
+   * whole truth (full refresh); otherwise only ids in scope may be deleted.
+   */
+  private async reconcile(list: any[], scope: string[] | null): Promise<void> {
+    const seen = new Set<string>();
+    const fresh: any[] = [];
+    for (const s of list) {
+      seen.add(s.Id);
+      const c = this.containers.get(s.Id);
+      if (c) this.updateSummary(c, s);
+      else fresh.push(s);
+    }
+    if (fresh.length) {
+      // New containers: read their reservations once from inspect, a few at a time.
+      const queue = fresh.slice();
+      const worker = async (): Promise<void> => {
+        for (let s = queue.shift(); s; s = queue.shift()) {
+          try {
+            const insp = await this.json('GET', `/containers/${s.Id}/json`);
+            this.addContainer(s, insp);
+          } catch (err) {
+            if ((err as any).statusCode === 404) continue; // removed meanwhile
+            throw err;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+    }
+    const candidates = scope ?? [...this.containers.keys()];
+    for (const id of candidates) {
+      if (!seen.has(id) && this.containers.has(id)) this.removeContainer(id);
+    }
+  }
+
+  /** Re-read reservations of one container (after `update`). */
+  async reinspect(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return this.touch(id);
+    const insp = await this.json('GET', `/containers/${id}/json`);
+    this.subtractUsage(c.node);
+    c.node = this.toNodeContainer(c.summary, insp);
+    this.addUsage(c.node);
+    this.changed(c);
+  }
+
+  private toNodeContainer(s: any, insp: any): NodeContainer {
+    const hc = insp?.HostConfig ?? {};
+    return {
+      id: s.Id,
+      names: (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/')),
+      image: s.Image ?? '',
+      imageId: s.ImageID ?? '',
+      labels: s.Labels ?? {},
+      state: s.State ?? '',
+      cpus: reservedCpus(hc, this.cpus, true),
+      memory: reservedMemory(hc),
+      ports: hostPorts(insp?.Config ?? {}, hc),
+      networkMode: hc.NetworkMode ?? s.HostConfig?.NetworkMode ?? 'default',
+    };
+  }
+
+  private addContainer(s: any, insp: any): void {
+    const node = this.toNodeContainer(s, insp);
+    const c: CachedContainer = { id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node };
+    this.containers.set(s.Id, c);
+    this.addUsage(node);
+    this.containerArr = null;
+    this.emit('container', 'add', c);
+  }
+
+  private updateSummary(c: CachedContainer, s: any): void {
+    const oldNames = c.names;
+    c.summary = s;
+    c.created = s.Created ?? c.created;
+    const names = (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/'));
+    c.node = { ...c.node, names, state: s.State ?? '', labels: s.Labels ?? {}, image: s.Image ?? c.node.image, imageId: s.ImageID ?? c.node.imageId };
+    c.names = names;
+    this.changed(c, oldNames);
+  }
+
+  private changed(c: CachedContainer, oldNames?: string[]): void {
+    c.json = undefined;
+    this.containerArr = null;
+    this.emit('container', 'update', c, oldNames);
+  }
+
+  private removeContainer(id: string): void {
+    const c = this.containers.get(id);
+    if (!c) return;
+    this.containers.delete(id);
+    this.subtractUsage(c.node);
+    this.containerArr = null;
+    this.emit('container', 'remove', c);
+  }
+
+  private clearContainers(): void {
+    for (const id of [...this.containers.keys()]) this.removeContainer(id);
+  }
+
+  private addUsage(n: NodeContainer): void { this.usedCpus += n.cpus; this.usedMemory += n.memory; }
+  private subtractUsage(n: NodeContainer): void { this.usedCpus -= n.cpus; this.usedMemory -= n.memory; }
+
+  get reservedCpus(): number { return this.usedCpus; }
+  get reservedMemory(): number { return this.usedMemory; }
+  // Whole CPUs, as classic Swarm counts them.
+  get totalCpus(): number { return Math.floor(this.cpus * (1 + this.opts.overcommit)); }
+  get totalMemory(): number { return Math.floor(this.memory * (1 + this.opts.overcommit)); }
+
+  /** The scheduler's view, with the cluster's pending reservations on this engine added. */
+  snapshot(pending: readonly NodeContainer[]): Node {
+    if (!this.containerArr) this.containerArr = [...this.containers.values()].map((c) => c.node);
+    let usedCpus = this.usedCpus;
+    let usedMemory = this.usedMemory;
+    let containers: readonly NodeContainer[] = this.containerArr;
+    if (pending.length) {
+      containers = this.containerArr.concat(pending);
+      for (const p of pending) { usedCpus += p.cpus; usedMemory += p.memory; }
+    }
+    return {
+      id: this.id, name: this.name, addr: this.addr, ip: this.ip,
+      labels: this.labels,
+      healthy: this.healthy,
+      healthIndicator: Math.max(0, 100 - (this.failures * 100) / this.opts.failureRetry),
+      totalCpus: this.totalCpus, totalMemory: this.totalMemory,
+      usedCpus, usedMemory,
+      containers,
+      images: this.nodeImages,
+    };
+  }
+
+  // ---- events -------------------------------------------------------------
+
+  private openEvents(): void {
+    if (this.stopped || this.eventsClient) return;
+    const client = new Client(this.url, { bodyTimeout: 0, headersTimeout: 30_000 });
+    const abort = new AbortController();
+    this.eventsClient = client;
+    this.eventsAbort = abort;
+    const since = this.lastEventNano > 0n ? `?since=${formatNano(this.lastEventNano)}` : '';
+    const resync = since !== ''; // events may have been missed while disconnected
+    let buf = '';
+    client.request({ method: 'GET', path: `/events${since}`, signal: abort.signal })
+      .then(async (res) => {
+        if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`);
+        if (resync) void this.fullRefresh().catch(() => undefined);
+        res.body.setEncoding('utf8');
+        for await (const chunk of res.body) {
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line) this.onEventLine(line);
+          }
+        }
+        throw new Error('event stream ended');
+      })
+      .catch((err: Error) => {
+        if (this.stopped) return;
+        log.warn('engine event stream lost', { node: this.name, addr: this.addr, error: err.message });
+        client.destroy().catch(() => undefined);
+        if (this.eventsClient === client) { this.eventsClient = null; this.eventsAbort = null; }
+        // Reconnect soon; a failing engine is caught by the refresh loop.
+        setTimeout(() => {
+          if (this.stopped || this.eventsClient) return;
+          this.json('GET', '/_ping').then(() => this.openEvents(), (e: Error) => this.markSuspect(e));
+        }, 1000).unref();
+      });
+  }
+
+  private onEventLine(line: string): void {
+    let ev: EngineEvent;
+    try { ev = JSON.parse(line); } catch { return; }
+    const nano = BigInt(ev.timeNano ?? (ev.time ?? 0) * 1e9);
+    if (nano <= this.lastEventNano && this.lastEventNano > 0n && ev.timeNano !== undefined) {
+      return; // replayed by `since` after a reconnect
+    }
+    if (nano > this.lastEventNano) this.lastEventNano = nano;
+    this.applyEvent(ev);
+    this.emit('event', ev);
+  }
+
+  private applyEvent(ev: EngineEvent): void {
+    const type = ev.Type ?? 'container';
+    const action = ev.Action ?? ev.status ?? '';
+    const id = ev.Actor?.ID ?? ev.id ?? '';
+    switch (type) {
+      case 'container':
+        if (action === 'destroy') { this.removeContainer(id); return; }
+        if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
+        if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
+        void this.touch(id);
+        return;
+      case 'image':
+        void this.refreshImages().catch(() => undefined);
+        return;
+      case 'network':
+        void this.refreshNetworks().catch(() => undefined);
+        if (ev.Actor?.Attributes?.container) void this.touch(ev.Actor.Attributes.container);
+        return;
+      case 'volume':
+        void this.refreshVolumes().catch(() => undefined);
+        return;
+      case 'daemon':
+        if (action === 'reload') void this.json('GET', '/info').then((info) => this.applyInfo(info, this.version)).catch(() => undefined);
+        return;
+      default:
+    }
+  }
+}
+
+function formatNano(n: bigint): string {
+  const s = n / 1_000_000_000n;
+  const ns = n % 1_000_000_000n;
+  return `${s}.${ns.toString().padStart(9, '0')}`;
+}

@@ -1,0 +1,220 @@
+// `swarm dev-cluster up|down`: real dockerd engines plus a detached manager
+// for local hacking; state.json records what to stop later.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { startEngines, teardownState, type EngineSet } from './engines.js';
+import { startManager, isManagerProcess } from './manager.js';
+import { readState, recordManager } from './state.js';
+import { procCmdline, removeStateDir } from './util.js';
+
+export { startEngines, type EngineSet, type Engine, type StartEnginesOptions } from './engines.js';
+export { startManager, type ManagerProcess, type StartManagerOptions } from './manager.js';
+
+export const DEFAULT_STATE_DIR = '/var/tmp/swarm-dev-cluster';
+export const DEFAULT_MANAGER_PORT = 3375;
+/** Engines listen on 12375, 12376, ... (2375 is docker's own port; 2380 is etcd's peer port). */
+export const DEFAULT_ENGINE_PORT = 12375;
+/** Dev clusters use slots 0..9; integration tests use 10 and up (test/lib/README.md). */
+export const DEV_SLOT_BASE = 0;
+export const MAX_DEV_NODES = 10;
+
+export interface UpOptions {
+  nodes: number;
+  stateDir?: string;
+  /** Manager port on 127.0.0.1 (default 3375). */
+  port?: number;
+  /** First engine port (default 12375). */
+  enginePort?: number;
+  /** "zone=a" (every node) or "node-1:zone=a" (that node only). */
+  labels?: string[];
+  /** Extra `swarm manage` flags. */
+  managerArgs?: string[];
+  /** Start the manager too (default true). */
+  manager?: boolean;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface UpResult {
+  stateDir: string;
+  dockerHost?: string;
+  engines: { name: string; addr: string; pid: number; labels: Record<string, string> }[];
+  managerPid?: number;
+}
+
+/** Parse --label values into per-node label maps for nodes named node-0..node-(n-1). */
+export function parseLabels(specs: string[], names: string[]): Record<string, string>[] {
+  const out = names.map(() => ({}) as Record<string, string>);
+  for (const spec of specs) {
+    const colon = spec.indexOf(':');
+    const eq = spec.indexOf('=');
+    // "node-1:zone=a" targets one node; a ':' after the '=' is part of the value.
+    const target = colon > 0 && (eq < 0 || colon < eq) ? spec.slice(0, colon) : undefined;
+    const kv = target === undefined ? spec : spec.slice(colon + 1);
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new Error(`bad label "${spec}": want key=value or node-N:key=value`);
+    const [k, v] = [kv.slice(0, i), kv.slice(i + 1)];
+    if (target === undefined) {
+      for (const m of out) m[k] = v;
+    } else {
+      const idx = names.indexOf(target);
+      if (idx < 0) throw new Error(`label "${spec}": no node named ${target} (have ${names.join(', ')})`);
+      out[idx]![k] = v;
+    }
+  }
+  return out;
+}
+
+function stateIsLive(stateDir: string): boolean {
+  const st = readState(stateDir);
+  if (!st) return false;
+  const dockerdAlive = st.engines.some((e) => {
+    const argv = e.pid > 0 ? procCmdline(e.pid) : undefined;
+    return !!argv && argv.includes(path.join(e.dir, 'data'));
+  });
+  return dockerdAlive || (!!st.manager && isManagerProcess(st.manager.pid));
+}
+
+export async function up(opts: UpOptions): Promise<UpResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const stateDir = path.resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
+  const port = opts.port ?? DEFAULT_MANAGER_PORT;
+  const enginePort = opts.enginePort ?? DEFAULT_ENGINE_PORT;
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_DEV_NODES) {
+    throw new Error(`--nodes must be 1..${MAX_DEV_NODES}`);
+  }
+  if (stateIsLive(stateDir)) {
+    throw new Error(`a dev cluster is already running from ${stateDir}; stop it first: swarm dev-cluster down`);
+  }
+  const names = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`);
+  const labels = parseLabels(opts.labels ?? [], names);
+
+  const t0 = Date.now();
+  log(`starting ${opts.nodes} engine(s) in ${stateDir} ...`);
+  const set: EngineSet = await startEngines({
+    count: opts.nodes,
+    slotBase: DEV_SLOT_BASE,
+    basePort: enginePort,
+    stateDir,
+    labels: (i) => labels[i] ?? {},
+    names: (i) => names[i]!,
+  });
+  for (const e of set.engines) {
+    const l = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    log(`  ${e.name}  tcp://${e.addr}  pid ${e.pid}  bridge ${e.bridge}  -p binds ${e.publishIp}${l ? `  labels ${l}` : ''}`);
+  }
+  const result: UpResult = {
+    stateDir,
+    engines: set.engines.map((e) => ({ name: e.name, addr: e.addr, pid: e.pid, labels: e.labels })),
+  };
+  if (opts.manager !== false) {
+    const host = `127.0.0.1:${port}`;
+    try {
+      const m = await startManager({
+        host,
+        discovery: `nodes://${set.engines.map((e) => e.addr).join(',')}`,
+        args: opts.managerArgs,
+        logFile: path.join(stateDir, 'manager.log'),
+        detached: true,
+      });
+      recordManager(stateDir, { pid: m.pid, host, logFile: m.logFile });
+      result.managerPid = m.pid;
+      result.dockerHost = `tcp://${host}`;
+      log(`  manager  tcp://${host}  pid ${m.pid}  log ${m.logFile}`);
+    } catch (err) {
+      await set.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+  log(`up in ${((Date.now() - t0) / 1000).toFixed(1)}s; stop with: swarm dev-cluster down${stateDir !== DEFAULT_STATE_DIR ? ` --state-dir ${stateDir}` : ''}`);
+  return result;
+}
+
+/** Stop exactly what stateDir/state.json lists, delete its bridges and the dir. Returns false if nothing was recorded. */
+export async function down(stateDir: string = DEFAULT_STATE_DIR): Promise<boolean> {
+  const dir = path.resolve(stateDir);
+  const st = readState(dir);
+  if (!st) {
+    if (fs.existsSync(dir)) removeStateDir(dir);
+    return false;
+  }
+  await teardownState(st);
+  return true;
+}
+
+// ---- yargs command module ----------------------------------------------------
+
+interface UpArgs {
+  nodes: number;
+  label: string[];
+  port: number;
+  'engine-port': number;
+  'state-dir': string;
+  manager: boolean;
+  'manager-arg': string[];
+}
+
+const fail = (err: unknown) => {
+  process.stderr.write(`dev-cluster: ${(err as Error).message ?? String(err)}\n`);
+  process.exitCode = 1;
+};
+
+const upCommand: CommandModule<object, UpArgs> = {
+  command: 'up',
+  describe: 'start N local dockerd engines and a manager in front of them',
+  builder: (y: Argv<object>) =>
+    y
+      .option('nodes', { alias: 'n', type: 'number', default: 3, describe: `number of engines (1-${MAX_DEV_NODES})` })
+      .option('label', { alias: 'l', type: 'string', array: true, default: [] as string[], describe: 'engine label: key=value (all nodes) or node-1:key=value' })
+      .option('port', { alias: 'p', type: 'number', default: DEFAULT_MANAGER_PORT, describe: 'manager port on 127.0.0.1' })
+      .option('engine-port', { type: 'number', default: DEFAULT_ENGINE_PORT, describe: 'first engine port (127.0.0.1)' })
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where engine data, logs and state.json live' })
+      .option('manager', { type: 'boolean', default: true, describe: 'also start the manager (--no-manager: engines only)' })
+      .option('manager-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for swarm manage (repeatable), e.g. --manager-arg=--strategy=binpack' }) as unknown as Argv<UpArgs>,
+  handler: async (argv) => {
+    try {
+      const r = await up({
+        nodes: argv.nodes,
+        labels: argv.label.map(String),
+        port: argv.port,
+        enginePort: argv['engine-port'],
+        stateDir: argv['state-dir'],
+        manager: argv.manager,
+        managerArgs: argv['manager-arg'].map(String),
+      });
+      // The only stdout line, so `eval "$(swarm dev-cluster up)"` works.
+      if (r.dockerHost) process.stdout.write(`export DOCKER_HOST=${r.dockerHost}\n`);
+      else process.stdout.write(`export DOCKER_HOST=tcp://${r.engines[0]!.addr}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  },
+};
+
+const downCommand: CommandModule<object, { 'state-dir': string }> = {
+  command: 'down',
+  describe: 'stop the dev cluster and remove its bridges and state dir',
+  builder: (y: Argv<object>) =>
+    y.option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state dir given to up' }) as unknown as Argv<{ 'state-dir': string }>,
+  handler: async (argv) => {
+    try {
+      const had = await down(argv['state-dir']);
+      process.stderr.write(had ? `dev cluster in ${argv['state-dir']} stopped\n` : `no dev cluster recorded in ${argv['state-dir']}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  },
+};
+
+/** Register in the CLI with `yargs.command(devClusterCommand)`. */
+export const devClusterCommand: CommandModule<object, object> = {
+  command: 'dev-cluster',
+  describe: 'run a local cluster of real dockerd engines (root; for development and tests)',
+  builder: (y: Argv<object>) =>
+    y
+      .command(upCommand as CommandModule<object, UpArgs>)
+      .command(downCommand as CommandModule<object, { 'state-dir': string }>)
+      .demandCommand(1, 'dev-cluster needs a subcommand: up or down') as Argv<object>,
+  handler: () => undefined,
+};
