@@ -20,9 +20,14 @@ proxyServer.on('proxyReq', (proxyReq, _req, res) => {
 
 // Docker streams (logs -f, stats, attach without upgrade) must reach the
 // client as the engine writes them: no buffering, headers at once.
+// http-proxy copies the engine's headers right after this event, so flush on
+// the next tick (flushing here would send our headers without the engine's).
 proxyServer.on('proxyRes', (proxyRes, _req, res) => {
-  (res as ServerResponse).flushHeaders?.();
   proxyRes.socket?.setNoDelay(true);
+  process.nextTick(() => {
+    const r = res as ServerResponse;
+    if (!r.headersSent && !r.destroyed) r.flushHeaders();
+  });
 });
 
 /** Original URL (with any /vX.Y prefix) as the client sent it. */

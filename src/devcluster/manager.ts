@@ -10,7 +10,7 @@ export interface StartManagerOptions {
   host: string;
   /** Discovery URL, e.g. "nodes://127.0.0.1:2375,127.0.0.1:2376". */
   discovery: string;
-  /** Extra `manage` flags, placed before the discovery argument. */
+  /** Extra `manage` flags (options only: they follow -H). */
   args?: string[];
   logFile: string;
   /**
@@ -47,7 +47,8 @@ export async function startManager(opts: StartManagerOptions): Promise<ManagerPr
   if (!fs.existsSync(mainJs)) throw new Error(`${mainJs} not found: build first (npx tsc -p .)`);
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
-  const argv = [mainJs, 'manage', '-H', `tcp://${opts.host}`, ...(opts.args ?? []), opts.discovery];
+  // Discovery goes first: an array-typed -H option would otherwise swallow it.
+  const argv = [mainJs, 'manage', opts.discovery, '-H', `tcp://${opts.host}`, ...(opts.args ?? [])];
   fs.writeSync(out, `\n=== ${new Date().toISOString()} node ${argv.join(' ')} ===\n`);
   let exitInfo: string | undefined;
   const child = spawn(process.execPath, argv, {
