@@ -64,6 +64,7 @@ export class Cluster extends EventEmitter {
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));
     e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
     e.on('state', (s: string, prev: string) => {
+      this.versions = null;
       const action = s === 'healthy' ? (prev === 'pending' ? 'engine_connect' : 'engine_reconnect') : 'engine_disconnect';
       if (s === 'pending') return;
       const now = Date.now();
@@ -83,6 +84,7 @@ export class Cluster extends EventEmitter {
     this.engines.delete(addr);
     for (const c of [...e.containers.values()]) this.onContainer(e, 'remove', c);
     this.pending.delete(addr);
+    this.versions = null;
     log.info('engine removed', { addr, node: e.name });
     await e.stop();
   }
@@ -99,8 +101,15 @@ export class Cluster extends EventEmitter {
     return undefined;
   }
 
-  /** The API version every healthy engine supports (capped by `max`), and the highest minimum. */
+  private versions: { key: string; version: string; minVersion: string } | null = null;
+
+  /**
+   * The API version every healthy engine supports (capped by `max`), and the
+   * highest minimum. Asked on every request, so cached until an engine changes state.
+   */
   apiVersions(max: string, min: string): { version: string; minVersion: string } {
+    const key = `${max}/${min}`;
+    if (this.versions?.key === key) return this.versions;
     let version = max;
     let minVersion = min;
     for (const e of this.engines.values()) {
@@ -108,7 +117,8 @@ export class Cluster extends EventEmitter {
       if (compareApiVersions(e.apiVersion, version) < 0) version = e.apiVersion;
       if (e.minApiVersion && compareApiVersions(e.minApiVersion, minVersion) > 0) minVersion = e.minApiVersion;
     }
-    return { version, minVersion };
+    this.versions = { key, version, minVersion };
+    return this.versions;
   }
 
   decorate(e: Engine, ev: EngineEvent): ClusterEvent {
@@ -209,7 +219,8 @@ export class Cluster extends EventEmitter {
       }
     }
     if (idCands.length === 1) return this.byId.get(idCands[0]);
-    if (idCands.length > 1) throw new BadRequestError(`multiple IDs found with provided prefix: ${ref}`);
+    // dockerd 20.10 answers an ambiguous prefix with 500 and this text.
+    if (idCands.length > 1) throw new DockerError(`Multiple IDs found with provided prefix: ${ref}`, 500);
     return undefined;
   }
 
