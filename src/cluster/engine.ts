@@ -378,6 +378,9 @@ export class Engine extends EventEmitter {
   }
 
   private addContainer(s: any, insp: any): void {
+    // Two refreshes (e.g. after-create and the create event) may race to add it.
+    const existing = this.containers.get(s.Id);
+    if (existing) { this.updateSummary(existing, s); return; }
     const node = this.toNodeContainer(s, insp);
     const known = this.containers.get(s.Id);
     if (known) {

@@ -166,7 +166,7 @@ const upCommand: CommandModule<object, UpArgs> = {
   builder: (y: Argv<object>) =>
     y
       .option('nodes', { alias: 'n', type: 'number', default: 3, describe: `number of engines (1-${MAX_DEV_NODES})` })
-      .option('label', { alias: 'l', type: 'string', array: true, default: [] as string[], describe: 'engine label: key=value (all nodes) or node-1:key=value' })
+      .option('label', { type: 'string', array: true, default: [] as string[], describe: 'engine label: key=value (all nodes) or node-1:key=value' })
       .option('port', { alias: 'p', type: 'number', default: DEFAULT_MANAGER_PORT, describe: 'manager port on 127.0.0.1' })
       .option('engine-port', { type: 'number', default: DEFAULT_ENGINE_PORT, describe: 'first engine port (127.0.0.1)' })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where engine data, logs and state.json live' })
