@@ -138,7 +138,8 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
   const picked: ContainerRef[] = [];
   for (const ref of ctx.cluster.allContainers()) {
     const s = ref.container.summary;
-    if (!showAll && s.State !== 'running') continue;
+    // Like dockerd: without -a, paused and restarting containers count as running.
+    if (!showAll && s.State !== 'running' && s.State !== 'paused' && s.State !== 'restarting') continue;
     // Classic Swarm hides its own manager containers unless -a.
     if (!all && (s.Image === 'swarm' || /^swarm:/.test(s.Image ?? ''))) continue;
     if (match(ref.engine, ref.container)) picked.push(ref);
