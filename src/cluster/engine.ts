@@ -355,6 +355,8 @@ export class Engine extends EventEmitter {
     const c = this.containers.get(id);
     if (!c) return this.touch(id);
     const insp = await this.json('GET', `/containers/${id}/json`);
+    // It may have been removed (and its usage subtracted) while we waited.
+    if (this.containers.get(id) !== c) return;
     this.subtractUsage(c.node);
     c.node = this.toNodeContainer(c.summary, insp);
     this.addUsage(c.node);
