@@ -92,6 +92,7 @@ export class Engine extends EventEmitter {
   private lastEventNano = 0n;
   private stopped = false;
   private dirty = new Set<string>();
+  private readonly gone = new Map<string, number>();
   private readonly flushDirty: () => Promise<void>;
   readonly refreshImages: () => Promise<void>;
   readonly refreshNetworks: () => Promise<void>;
@@ -383,6 +384,8 @@ export class Engine extends EventEmitter {
     // Two refreshes (e.g. after-create and the create event) may race to add it.
     const existing = this.containers.get(s.Id);
     if (existing) { this.updateSummary(existing, s); return; }
+    // A refresh that started before a removal must not bring the container back.
+    if (this.gone.has(s.Id)) return;
     const node = this.toNodeContainer(s, insp);
     const known = this.containers.get(s.Id);
     if (known) {
@@ -417,7 +420,8 @@ export class Engine extends EventEmitter {
     this.emit('container', 'update', c, oldNames);
   }
 
-  private removeContainer(id: string): void {
+  private removeContainer(id: string, gone = true): void {
+    if (gone) this.markGone(id);
     const c = this.containers.get(id);
     if (!c) return;
     this.containers.delete(id);
@@ -427,7 +431,16 @@ export class Engine extends EventEmitter {
   }
 
   private clearContainers(): void {
-    for (const id of [...this.containers.keys()]) this.removeContainer(id);
+    for (const id of [...this.containers.keys()]) this.removeContainer(id, false);
+  }
+
+  /** IDs never come back once removed; remember recent removals (bounded). */
+  private markGone(id: string): void {
+    this.gone.set(id, Date.now());
+    if (this.gone.size > 5000) {
+      const cutoff = Date.now() - 120_000;
+      for (const [k, t] of this.gone) { if (t < cutoff || this.gone.size > 5000) this.gone.delete(k); else break; }
+    }
   }
 
   private addUsage(n: NodeContainer): void { this.usedCpus += n.cpus; this.usedMemory += n.memory; }
