@@ -292,8 +292,11 @@ export class Engine extends EventEmitter {
   // ---- cache --------------------------------------------------------------
 
   async fullRefresh(): Promise<void> {
+    // Only containers known before the list was asked for may be dropped by it:
+    // one created meanwhile is simply not in the list yet.
+    const known = [...this.containers.keys()];
     const list: any[] = await this.json('GET', '/containers/json?all=1');
-    await this.reconcile(list, null);
+    await this.reconcile(list, known);
     await Promise.all([this.loadImages(), this.refreshNetworks(), this.refreshVolumes()]);
   }
 
@@ -316,11 +319,8 @@ export class Engine extends EventEmitter {
     return new Promise((resolve) => setImmediate(() => { this.flushDirty().catch((err) => log.debug('container refresh failed', { node: this.name, error: err.message })).finally(resolve); }));
   }
 
-  /**
-   * Merge list summaries into the cache. `scope` null means the list is the
-   * whole truth (full refresh); otherwise only ids in scope may be deleted.
-   */
-  private async reconcile(list: any[], scope: string[] | null): Promise<void> {
+  /** Merge list summaries into the cache; ids in `scope` missing from the list are gone. */
+  private async reconcile(list: any[], scope: string[]): Promise<void> {
     const seen = new Set<string>();
     const fresh: any[] = [];
     for (const s of list) {
@@ -345,8 +345,7 @@ export class Engine extends EventEmitter {
       };
       await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
     }
-    const candidates = scope ?? [...this.containers.keys()];
-    for (const id of candidates) {
+    for (const id of scope) {
       if (!seen.has(id) && this.containers.has(id)) this.removeContainer(id);
     }
   }
