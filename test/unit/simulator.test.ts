@@ -1,0 +1,69 @@
+// The bench's engine simulator answers every call the manager's Engine makes:
+// connect (info, version), full load (list, inspect, images, networks,
+// volumes), events, and the create/start/remove round trip.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSimulator } from '../../bench/simulator.js';
+import { Engine } from '../../src/cluster/engine.js';
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('simulator speaks the manager\'s subset of the Engine API', async () => {
+  const sim = await startSimulator({ port: 0, name: 'sim-t', containers: 9, ncpu: 2, memTotal: 2 ** 31, labels: { zone: 'a' } });
+  const get = async (path: string): Promise<any> => {
+    const r = await fetch(`http://${sim.addr}${path}`);
+    assert.equal(r.status, 200, path);
+    return r.json();
+  };
+  const engine = new Engine(sim.addr, { refreshMinMs: 60_000, refreshMaxMs: 60_000, failureRetry: 3, overcommit: 0.05 });
+  try {
+    assert.equal(await (await fetch(`http://${sim.addr}/_ping`)).text(), 'OK');
+    const v = await get('/v1.41/version');
+    assert.deepEqual([v.ApiVersion, v.MinAPIVersion, v.Version], ['1.41', '1.12', '20.10.24']);
+    const info = await get('/info');
+    assert.equal(info.ID, sim.id);
+    assert.deepEqual([info.Name, info.NCPU, info.MemTotal, info.Labels], ['sim-t', 2, 2 ** 31, ['zone=a']]);
+    const list = await get('/v1.41/containers/json?all=1');
+    assert.equal(list.length, 9);
+    assert.equal((await get('/containers/json')).length, 6, 'running only without all=1');
+    const size = JSON.stringify(list[0]).length;
+    assert.ok(size > 600 && size < 2000, `summary is ~1KB (${size})`);
+    for (const k of ['Id', 'Names', 'Image', 'ImageID', 'Command', 'Created', 'Ports', 'Labels', 'State', 'Status', 'HostConfig', 'NetworkSettings', 'Mounts']) assert.ok(k in list[0], k);
+    const one = await get(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [list[3].Id.slice(0, 12)] }))}`);
+    assert.deepEqual(one.map((c: any) => c.Id), [list[3].Id]);
+    const insp = await get(`/v1.41/containers/${list[0].Id}/json`);
+    for (const k of ['State', 'HostConfig', 'Config', 'NetworkSettings', 'Mounts', 'GraphDriver']) assert.ok(k in insp, k);
+    assert.equal((await fetch(`http://${sim.addr}/containers/nope/json`)).status, 404);
+    for (const p of ['/images/json', '/networks', '/volumes']) await get(p);
+
+    // The manager's engine: connects, caches every container, follows events.
+    engine.start();
+    await until(() => engine.healthy);
+    assert.equal(engine.containers.size, 9);
+    assert.equal(engine.name, 'sim-t');
+    assert.equal(engine.labels.zone, 'a');
+    assert.ok(engine.reservedMemory > 0, 'reservations read from inspect');
+    await until(() => sim.listeners() === 1);
+
+    const created = await fetch(`http://${sim.addr}/v1.41/containers/create?name=web1`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Image: 'busybox', Cmd: ['true'], HostConfig: { Memory: 1 << 20 } }),
+    });
+    assert.equal(created.status, 201);
+    const { Id } = await created.json() as { Id: string };
+    await until(() => engine.containers.get(Id)?.summary.State === 'created');
+    assert.equal((await fetch(`http://${sim.addr}/containers/${Id}/start`, { method: 'POST' })).status, 204);
+    await until(() => engine.containers.get(Id)?.summary.State === 'running');
+    assert.equal((await fetch(`http://${sim.addr}/containers/web1?force=1`, { method: 'DELETE' })).status, 204);
+    await until(() => !engine.containers.has(Id));
+  } finally {
+    await engine.stop();
+    await sim.stop();
+  }
+});
