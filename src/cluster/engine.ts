@@ -34,6 +34,8 @@ export interface CachedContainer {
   node: NodeContainer;
   /** Rendered list item with node-qualified names; built lazily, dropped on change. */
   json?: string;
+  /** Sequence number of the refresh that last wrote `summary` (older answers are ignored). */
+  seq?: number;
 }
 
 export interface EngineEvent {
@@ -92,6 +94,7 @@ export class Engine extends EventEmitter {
   private lastEventNano = 0n;
   private stopped = false;
   private dirty = new Set<string>();
+  private seq = 0;
   private readonly gone = new Map<string, number>();
   private readonly flushDirty: () => Promise<void>;
   readonly refreshImages: () => Promise<void>;
@@ -295,8 +298,9 @@ export class Engine extends EventEmitter {
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
     const known = [...this.containers.keys()];
+    const seq = ++this.seq;
     const list: any[] = await this.json('GET', '/containers/json?all=1');
-    await this.reconcile(list, known);
+    await this.reconcile(list, known, seq);
     await Promise.all([this.loadImages(), this.refreshNetworks(), this.refreshVolumes()]);
   }
 
@@ -309,8 +313,9 @@ export class Engine extends EventEmitter {
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
   async refreshContainers(ids: string[]): Promise<void> {
     const filters = encodeURIComponent(JSON.stringify({ id: ids }));
+    const seq = ++this.seq;
     const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${filters}`);
-    await this.reconcile(list, ids);
+    await this.reconcile(list, ids, seq);
   }
 
   /** Refresh one container soon; calls within one tick are batched into one request. */
@@ -320,14 +325,15 @@ export class Engine extends EventEmitter {
   }
 
   /** Merge list summaries into the cache; ids in `scope` missing from the list are gone. */
-  private async reconcile(list: any[], scope: string[]): Promise<void> {
+  private async reconcile(list: any[], scope: string[], seq: number): Promise<void> {
     const seen = new Set<string>();
     const fresh: any[] = [];
     for (const s of list) {
       seen.add(s.Id);
       const c = this.containers.get(s.Id);
-      if (c) this.updateSummary(c, s);
-      else fresh.push(s);
+      if (!c) fresh.push(s);
+      else if (seq >= (c.seq ?? 0)) { c.seq = seq; this.updateSummary(c, s); }
+      // else: an older answer overtaken by a newer one; keep the newer state
     }
     if (fresh.length) {
       // New containers: read their reservations once from inspect, a few at a time.
@@ -336,7 +342,7 @@ export class Engine extends EventEmitter {
         for (let s = queue.shift(); s; s = queue.shift()) {
           try {
             const insp = await this.json('GET', `/containers/${s.Id}/json`);
-            this.addContainer(s, insp);
+            this.addContainer(s, insp, seq);
           } catch (err) {
             if ((err as any).statusCode === 404) continue; // removed meanwhile
             throw err;
@@ -379,10 +385,13 @@ export class Engine extends EventEmitter {
     };
   }
 
-  private addContainer(s: any, insp: any): void {
+  private addContainer(s: any, insp: any, seq: number): void {
     // Two refreshes (e.g. after-create and the create event) may race to add it.
     const existing = this.containers.get(s.Id);
-    if (existing) { this.updateSummary(existing, s); return; }
+    if (existing) {
+      if (seq >= (existing.seq ?? 0)) { existing.seq = seq; this.updateSummary(existing, s); }
+      return;
+    }
     // A refresh that started before a removal must not bring the container back.
     if (this.gone.has(s.Id)) return;
     const node = this.toNodeContainer(s, insp);
@@ -396,7 +405,7 @@ export class Engine extends EventEmitter {
       this.updateSummary(known, s);
       return;
     }
-    const c: CachedContainer = { id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node };
+    const c: CachedContainer = { id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq };
     this.containers.set(s.Id, c);
     this.addUsage(node);
     this.containerArr = null;
