@@ -2,7 +2,6 @@
 // own UTS namespace (own hostname), data/exec root, bridge, publish IP, port
 // and engine ID, all sharing the host network namespace.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { busyboxTar, importBusybox, DEFAULT_CACHE_DIR } from './busybox.js';
@@ -20,6 +19,7 @@ import {
   linkExists,
   logTail,
   pingOk,
+  portAnswers,
   procCmdline,
   removeStateDir,
   runOk,
@@ -99,16 +99,6 @@ function validate(opts: StartEnginesOptions): void {
   if (!Number.isInteger(opts.slotBase) || opts.slotBase < 0 || last > 152) throw new Error(`slots ${opts.slotBase}..${last} out of range 0..152`);
   if (!Number.isInteger(opts.basePort) || opts.basePort < 1024 || opts.basePort + opts.count - 1 > 65535) throw new Error(`bad basePort ${opts.basePort}`);
   if (!fs.existsSync(DOCKERD)) throw new Error(`${DOCKERD} not found: install docker.io (bash .ci/install)`);
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.setTimeout(1000);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('timeout', () => (s.destroy(), resolve(false)));
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function ensureBridge(slot: number, recreate: boolean): Promise<void> {

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { killAndWait, logTail, pingOk, procCmdline, sleep } from './util.js';
+import { killAndWait, logTail, pingOk, portAnswers, procCmdline, sleep } from './util.js';
 
 export interface StartManagerOptions {
   /** Listen address, e.g. "127.0.0.1:3375". */
@@ -45,6 +45,11 @@ export function isManagerProcess(pid: number): boolean {
 export async function startManager(opts: StartManagerOptions): Promise<ManagerProcess> {
   const mainJs = managerMainJs();
   if (!fs.existsSync(mainJs)) throw new Error(`${mainJs} not found: build first (npx tsc -p .)`);
+  const i = opts.host.lastIndexOf(':');
+  // Otherwise a manager already on that port would pass our /_ping wait.
+  if (await portAnswers(Number(opts.host.slice(i + 1)), opts.host.slice(0, i))) {
+    throw new Error(`cannot start the manager: ${opts.host} is already in use`);
+  }
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
   // Discovery goes first: an array-typed -H option would otherwise swallow it.

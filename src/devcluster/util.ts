@@ -2,6 +2,7 @@
 // node:http, process lookups in /proc, and shelling out to `ip`/`umount`.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 
@@ -69,6 +70,17 @@ export async function pingOk(addr: string, timeoutMs = 1000): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** True if something accepts TCP connections on 127.0.0.1:port. */
+export function portAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.setTimeout(1000);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(false));
+  });
 }
 
 export function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
