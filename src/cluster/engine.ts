@@ -395,16 +395,6 @@ export class Engine extends EventEmitter {
     // A refresh that started before a removal must not bring the container back.
     if (this.gone.has(s.Id)) return;
     const node = this.toNodeContainer(s, insp);
-    const known = this.containers.get(s.Id);
-    if (known) {
-      // A concurrent refresh (create event + read-after-create) added it
-      // first: replace its reservation, don't count or index it twice.
-      this.subtractUsage(known.node);
-      known.node = node;
-      this.addUsage(node);
-      this.updateSummary(known, s);
-      return;
-    }
     const c: CachedContainer = { id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq };
     this.containers.set(s.Id, c);
     this.addUsage(node);
