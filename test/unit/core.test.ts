@@ -1,0 +1,141 @@
+// Table tests for the pure pieces of the spine: flags, durations, discovery
+// entries, listen addresses, Docker filters, event matching, formatting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseDuration } from '../../src/util/duration.js';
+import { expandRange, parseEntries } from '../../src/discovery/discovery.js';
+import { createDiscovery } from '../../src/discovery/index.js';
+import { parseHost } from '../../src/api/server.js';
+import { normalizeArgs } from '../../src/cli/main.js';
+import { parseManageConfig } from '../../src/cli/config.js';
+import { parseFilters, matchAny, matchLabels } from '../../src/api/dockerfilters.js';
+import { eventMatcher, parseTimestamp } from '../../src/api/events.js';
+import { bytesSize } from '../../src/api/system.js';
+import { compareApiVersions } from '../../src/cluster/engine.js';
+
+test('parseDuration: Go durations', () => {
+  const cases: Array<[string, number]> = [['30s', 30_000], ['1m30s', 90_000], ['500ms', 500], ['1h', 3_600_000], ['0', 0], ['1.5s', 1500], ['2m', 120_000]];
+  for (const [s, ms] of cases) assert.equal(parseDuration(s), ms, s);
+  for (const bad of ['', '30', 's', '1x', '1s2', '-1s']) assert.throws(() => parseDuration(bad), /invalid duration/, bad);
+});
+
+test('expandRange and parseEntries: classic range forms', () => {
+  assert.deepEqual(expandRange('10.0.0.[10:12]:2375'), ['10.0.0.10:2375', '10.0.0.11:2375', '10.0.0.12:2375']);
+  assert.deepEqual(expandRange('192.168.1.2:[2:4]375'), ['192.168.1.2:2375', '192.168.1.2:3375', '192.168.1.2:4375']);
+  assert.deepEqual(expandRange('127.0.0.1:[5000:5001]'), ['127.0.0.1:5000', '127.0.0.1:5001']);
+  assert.deepEqual(expandRange('a:1'), ['a:1']);
+  assert.throws(() => expandRange('a:[5:3]'), /invalid range/);
+  assert.deepEqual(parseEntries(['# comment', '', ' a:1 ', 'a:1', 'b:[2:3]']), ['a:1', 'b:2', 'b:3']);
+  for (const bad of ['nohost', 'a:99999', 'a:b', 'tcp://a:1']) assert.throws(() => parseEntries([bad]), /invalid node address/, bad);
+});
+
+test('createDiscovery: schemes', () => {
+  assert.equal(createDiscovery('nodes://a:1,b:2', 1000).scheme, 'nodes');
+  assert.equal(createDiscovery('a:1,b:2', 1000).scheme, 'nodes');
+  assert.equal(createDiscovery('file:///tmp/x', 1000).scheme, 'file');
+  assert.throws(() => createDiscovery('etcd://a:2379/x', 1000), /not available in this build yet/);
+  assert.throws(() => createDiscovery('bogus://x', 1000), /unsupported discovery scheme/);
+});
+
+test('parseHost: -H forms', () => {
+  assert.deepEqual(parseHost('tcp://127.0.0.1:4000'), { proto: 'tcp', host: '127.0.0.1', port: 4000, path: '', raw: 'tcp://127.0.0.1:4000' });
+  assert.equal(parseHost('127.0.0.1:4000').port, 4000);
+  assert.equal(parseHost(':4000').host, '0.0.0.0');
+  assert.equal(parseHost('tcp://0.0.0.0').port, 3375);
+  assert.equal(parseHost('unix:///var/run/swarm.sock').path, '/var/run/swarm.sock');
+  assert.throws(() => parseHost('http://a:1'), /invalid listen address/);
+  assert.throws(() => parseHost('a:70000'), /invalid port/);
+});
+
+test('normalizeArgs: single-dash long flags become double-dash', () => {
+  assert.deepEqual(
+    normalizeArgs(['-experimental', 'manage', '-H', '127.0.0.1:4000', '-l', 'debug', '-strategy=binpack', '--heartbeat=1s', 'nodes://a:1']),
+    ['--experimental', 'manage', '-H', '127.0.0.1:4000', '-l', 'debug', '--strategy=binpack', '--heartbeat=1s', 'nodes://a:1'],
+  );
+});
+
+test('parseManageConfig: classic defaults and validation', () => {
+  const cfg = parseManageConfig({ discovery: 'a:1' });
+  assert.equal(cfg.strategy, 'spread');
+  assert.deepEqual(cfg.filters, ['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist']);
+  assert.equal(cfg.refreshMinMs, 30_000);
+  assert.equal(cfg.refreshMaxMs, 60_000);
+  assert.equal(cfg.failureRetry, 3);
+  assert.equal(cfg.heartbeatMs, 60_000);
+  assert.equal(cfg.overcommit, 0.05);
+  assert.equal(cfg.createRetry, 0);
+  assert.equal(cfg.hosts[0].port, 3375);
+  const c2 = parseManageConfig({ discovery: 'a:1', strategy: 'binpacking', filter: ['health,constraint'], 'cluster-opt': ['swarm.overcommit=-0.5', 'swarm.createretry=2'] });
+  assert.equal(c2.strategy, 'binpack');
+  assert.deepEqual(c2.filters, ['health', 'constraint']);
+  assert.equal(c2.overcommit, -0.5);
+  assert.equal(c2.createRetry, 2);
+  assert.equal(c2.warnings.length, 1);
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{}, /discovery required/],
+    [{ discovery: 'a:1', strategy: 'nope' }, /unknown strategy/],
+    [{ discovery: 'a:1', filter: ['nope'] }, /unknown filter/],
+    [{ discovery: 'a:1', 'engine-refresh-min-interval': '0s' }, /positive/],
+    [{ discovery: 'a:1', 'engine-refresh-min-interval': '10s', 'engine-refresh-max-interval': '5s' }, /cannot be less/],
+    [{ discovery: 'a:1', 'engine-failure-retry': 0 }, /failure retry/],
+    [{ discovery: 'a:1', 'engine-refresh-retry': 5 }, /deprecated/],
+    [{ discovery: 'a:1', heartbeat: '500ms' }, /at least 1s/],
+    [{ discovery: 'a:1', 'cluster-opt': ['swarm.overcommit=-1'] }, /overcommit/],
+    [{ discovery: 'a:1', 'cluster-opt': ['swarm.createretry=-1'] }, /createretry/],
+    [{ discovery: 'a:1', 'cluster-opt': ['nokey'] }, /key=value/],
+    [{ discovery: 'a:1', 'cluster-driver': 'mesos-experimental' }, /cluster driver/],
+    [{ discovery: 'a:1', tls: true }, /not available/],
+  ];
+  for (const [argv, re] of bad) assert.throws(() => parseManageConfig(argv), re, JSON.stringify(argv));
+});
+
+test('Docker filters: both JSON forms, regex match, labels', () => {
+  assert.deepEqual([...parseFilters('{"status":["running"],"label":{"a=b":true}}')], [['status', ['running']], ['label', ['a=b']]]);
+  assert.throws(() => parseFilters('{bad'), /invalid filter/);
+  assert.throws(() => parseFilters('[1]'), /invalid filter/);
+  assert.equal(matchAny(['web'], '/web1'), true);
+  assert.equal(matchAny(['^/web$'], '/web1'), false);
+  assert.equal(matchAny(['abc'], 'abc'), true);
+  assert.equal(matchLabels(['a'], { a: '1' }), true);
+  assert.equal(matchLabels(['a=1'], { a: '1' }), true);
+  assert.equal(matchLabels(['a=2'], { a: '1' }), false);
+  assert.equal(matchLabels(['b'], { a: '1' }), false);
+});
+
+test('events: timestamps and filters', () => {
+  assert.equal(parseTimestamp('1700000000'), 1_700_000_000_000_000_000n);
+  assert.equal(parseTimestamp('1700000000.5'), 1_700_000_000_500_000_000n);
+  assert.equal(parseTimestamp('10m', 1_000_000), BigInt(1_000_000 - 600_000) * 1_000_000n);
+  assert.equal(parseTimestamp('2023-11-14T22:13:20Z'), 1_700_000_000_000_000_000n);
+  assert.throws(() => parseTimestamp('yesterday'), /timestamp/);
+  const node = { Name: 'node-1', Id: 'X', Addr: '127.0.0.1:1', Ip: '127.0.0.1' };
+  const start = { Type: 'container', Action: 'start', Actor: { ID: 'abcdef', Attributes: { name: 'web', image: 'busybox', tier: 'front' } }, node };
+  const pull = { Type: 'image', Action: 'pull', Actor: { ID: 'busybox:latest', Attributes: { name: 'busybox' } }, node };
+  const cases: Array<[string, object, boolean]> = [
+    ['{"event":["start"]}', start, true],
+    ['{"event":["die"]}', start, false],
+    ['{"type":["image"]}', pull, true],
+    ['{"type":["image"]}', start, false],
+    ['{"container":["web"]}', start, true],
+    ['{"container":["abc"]}', start, true],
+    ['{"container":["other"]}', start, false],
+    ['{"node":["node-1"]}', start, true],
+    ['{"node":["node-2"]}', start, false],
+    ['{"label":["tier=front"]}', start, true],
+    ['{"image":["busybox"]}', start, true],
+    ['{"image":["busybox"]}', pull, true],
+  ];
+  for (const [f, ev, want] of cases) assert.equal(eventMatcher(parseFilters(f))(ev as any), want, `${f} on ${(ev as any).Action}`);
+  assert.throws(() => eventMatcher(parseFilters('{"bogus":["x"]}')), /invalid filter 'bogus'/);
+});
+
+test('bytesSize: Go units.BytesSize', () => {
+  const cases: Array<[number, string]> = [[0, '0 B'], [1023, '1023 B'], [1024, '1 KiB'], [64 * 1024 * 1024, '64 MiB'], [8_790_000_000, '8.186 GiB']];
+  for (const [n, s] of cases) assert.equal(bytesSize(n), s, String(n));
+});
+
+test('compareApiVersions', () => {
+  assert.ok(compareApiVersions('1.41', '1.24') > 0);
+  assert.ok(compareApiVersions('1.9', '1.10') < 0);
+  assert.equal(compareApiVersions('1.41', '1.41'), 0);
+});
