@@ -6,7 +6,7 @@ import { log } from '../log.js';
 export function statusOf(err: unknown): number {
   if (err instanceof DockerError) return err.statusCode;
   const e = err as { statusCode?: number; status?: number; type?: string };
-  if (e?.type === 'entity.parse.failed') return 400;
+  if (e?.type === 'entity.parse.failed' || err instanceof URIError) return 400;
   if (typeof e?.statusCode === 'number') return e.statusCode;
   if (typeof e?.status === 'number') return e.status;
   return 500;

@@ -62,6 +62,8 @@ export const manageCommand: CommandModule = {
     .option('tlskey', { type: 'string', hidden: true }),
   handler: async (argv) => {
     const cfg = parseManageConfig(argv as Record<string, any>);
+    // A server must not die on one stray promise; log it loudly instead.
+    process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: (err as Error)?.stack ?? String(err) }));
     const mgr = await startManager(cfg);
     let stopping = false;
     const shutdown = (sig: string): void => {
