@@ -39,9 +39,9 @@ export const manageCommand: CommandModule = {
   describe: 'Manage a docker cluster',
   builder: (y) => y
     .positional('discovery', { type: 'string', describe: 'discovery: nodes://a:p,b:p, file:///path, or a bare host:port list ($SWARM_DISCOVERY)' })
-    .option('host', { alias: 'H', type: 'string', array: true, describe: 'ip/socket to listen on (tcp://host:port, unix:///path) ($SWARM_HOST)', default: undefined })
+    .option('host', { alias: 'H', type: 'string', describe: 'ip/socket to listen on (tcp://host:port, unix:///path) ($SWARM_HOST)', default: undefined })
     .option('strategy', { type: 'string', default: DEFAULT_STRATEGY, describe: 'placement strategy: spread, binpack, random' })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'filter to use (repeatable): health, port, containerslots, dependency, affinity, constraint, whitelist' })
+    .option('filter', { alias: 'f', type: 'string', describe: 'filter to use (repeatable): health, port, containerslots, dependency, affinity, constraint, whitelist' })
     .option('engine-refresh-min-interval', { type: 'string', default: '30s', describe: 'minimum interval between engine refreshes' })
     .option('engine-refresh-max-interval', { type: 'string', default: '60s', describe: 'maximum interval between engine refreshes' })
     .option('engine-failure-retry', { type: 'number', default: 3, describe: 'consecutive failures before an engine is marked unhealthy' })
@@ -49,8 +49,8 @@ export const manageCommand: CommandModule = {
     .option('heartbeat', { type: 'string', default: '60s', describe: 'period between each discovery poll' })
     .option('api-enable-cors', { alias: 'cors', type: 'boolean', default: false, describe: 'enable CORS headers in the remote API' })
     .option('cluster-driver', { alias: 'c', type: 'string', default: 'swarm', describe: 'cluster driver to use (swarm)' })
-    .option('cluster-opt', { type: 'string', array: true, describe: 'cluster driver options: swarm.overcommit=0.05, swarm.createretry=0' })
-    .option('discovery-opt', { type: 'string', array: true, describe: 'discovery options (key=value)' })
+    .option('cluster-opt', { type: 'string', describe: 'cluster driver options: swarm.overcommit=0.05, swarm.createretry=0' })
+    .option('discovery-opt', { type: 'string', describe: 'discovery options (key=value)' })
     .option('refresh-on-node-filter', { type: 'boolean', default: false, describe: 'refresh engines when `ps` filters by node' })
     .option('container-name-refresh-filter', { type: 'string', default: '', describe: 'refresh engines when `ps` filters by this exact name' })
     .option('replication', { type: 'boolean', default: false, hidden: true })
