@@ -139,3 +139,16 @@ test('compareApiVersions', () => {
   assert.ok(compareApiVersions('1.9', '1.10') < 0);
   assert.equal(compareApiVersions('1.41', '1.41'), 0);
 });
+
+test('manage: -H before the discovery argument does not swallow it', async () => {
+  const yargs = (await import('yargs')).default;
+  const { manageCommand } = await import('../../src/cli/manage.js');
+  let seen: Record<string, unknown> | undefined;
+  await yargs(['manage', '-H', 'tcp://127.0.0.1:4000', '-H', '127.0.0.1:4001', '-f', 'health', 'nodes://a:1'])
+    .command({ ...manageCommand, handler: (argv: Record<string, unknown>) => { seen = argv; } } as any)
+    .parseAsync();
+  assert.equal(seen?.discovery, 'nodes://a:1');
+  const cfg = parseManageConfig(seen!);
+  assert.deepEqual(cfg.hosts.map((h) => h.port), [4000, 4001]);
+  assert.deepEqual(cfg.filters, ['health']);
+});
