@@ -504,12 +504,24 @@ export class Engine extends EventEmitter {
         log.warn('engine event stream lost', { node: this.name, addr: this.addr, error: err.message });
         client.destroy().catch(() => undefined);
         if (this.eventsClient === client) { this.eventsClient = null; this.eventsAbort = null; }
-        // Reconnect soon; a failing engine is caught by the refresh loop.
-        setTimeout(() => {
-          if (this.stopped || this.eventsClient) return;
-          this.json('GET', '/_ping').then(() => this.openEvents(), (e: Error) => this.markSuspect(e));
-        }, 1000).unref();
+        this.reconnectEvents(0);
       });
+  }
+
+  /** Retry the event stream with back-off (1s, 2s, 4s ... capped by the refresh interval). */
+  private reconnectEvents(attempt: number): void {
+    const delay = Math.min(1000 * 2 ** attempt, this.opts.refreshMinMs);
+    setTimeout(() => {
+      if (this.stopped || this.eventsClient) return;
+      this.json('GET', '/_ping').then(
+        () => {
+          // Back after an outage that made it unhealthy: revalidate fully first.
+          if (this.state !== 'healthy') { if (this.timer) clearTimeout(this.timer); void this.refreshLoopTick(); }
+          else this.openEvents();
+        },
+        (e: Error) => { this.markSuspect(e); this.reconnectEvents(attempt + 1); },
+      );
+    }, delay).unref();
   }
 
   private onEventLine(line: string): void {
