@@ -1,0 +1,243 @@
+// Shared bench plumbing: a latency/throughput meter over an undici Pool, the
+// simulator host and manager child processes, and table printing.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Pool } from 'undici';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- measuring ----------------------------------------------------------------
+
+export interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+  /** Requests per second over the whole run (all workers). */
+  rps: number;
+  /** Mean response size in bytes. */
+  bytes: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export function summarize(samples: number[], wallMs: number, bytes = 0): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
+  return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN, mean, rps: (s.length * 1000) / wallMs, bytes: bytes / (s.length || 1) };
+}
+
+export interface MeasureOptions {
+  /** Measured requests (after warm-up). */
+  count: number;
+  /** Requests in flight at once (one connection each). */
+  concurrency: number;
+  warmup?: number;
+  /** Path of request i (e.g. cycling over container IDs). */
+  path: (i: number) => string;
+  /** Give up after this long (bounded loops); default 120s. */
+  maxMs?: number;
+}
+
+/** Time `count` GETs (latency per request, throughput overall); every answer must be 200. */
+export async function measure(pool: Pool, o: MeasureOptions): Promise<Stats> {
+  const run = async (count: number, record: boolean): Promise<{ samples: number[]; wall: number; bytes: number }> => {
+    const samples: number[] = [];
+    let next = 0;
+    let bytes = 0;
+    const deadline = Date.now() + (o.maxMs ?? 120_000);
+    const worker = async (): Promise<void> => {
+      while (next < count && Date.now() < deadline) {
+        const i = next++;
+        const p = o.path(i);
+        const t0 = process.hrtime.bigint();
+        const res = await pool.request({ method: 'GET', path: p });
+        const body = await res.body.arrayBuffer();
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (res.statusCode !== 200) throw new Error(`GET ${p}: HTTP ${res.statusCode}: ${Buffer.from(body).toString('utf8').slice(0, 200)}`);
+        if (record) { samples.push(ms); bytes += body.byteLength; }
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    return { samples, wall: performance.now() - t0, bytes };
+  };
+  if (o.warmup) await run(o.warmup, false);
+  const r = await run(o.count, true);
+  return summarize(r.samples, r.wall, r.bytes);
+}
+
+export const pool = (addr: string, connections = 4): Pool =>
+  new Pool(`http://${addr}`, { connections, pipelining: 1, keepAliveTimeout: 30_000, bodyTimeout: 120_000, headersTimeout: 120_000 });
+
+export async function getJson(p: Pool, urlPath: string): Promise<any> {
+  const res = await p.request({ method: 'GET', path: urlPath });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`GET ${urlPath}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text);
+}
+
+/** Healthy engines and cached containers as the manager's /info reports them. */
+export async function clusterState(p: Pool): Promise<{ healthy: number; nodes: number; containers: number; running: number }> {
+  const info = await getJson(p, '/info');
+  const rows: Array<[string, string]> = info.SystemStatus ?? [];
+  let healthy = 0;
+  for (const [k, v] of rows) if (k === '  └ Status' && v === 'Healthy') healthy++;
+  const nodes = Number(rows.find(([k]) => k === 'Nodes')?.[1] ?? 0);
+  return { healthy, nodes, containers: info.Containers, running: info.ContainersRunning };
+}
+
+// ---- formatting ---------------------------------------------------------------
+
+export const ms = (v: number): string => (isNaN(v) ? '-' : v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
+export const num = (v: number): string => (isNaN(v) ? '-' : Math.round(v).toLocaleString('en-US'));
+export const kb = (v: number): string => (v < 1024 ? `${Math.round(v)} B` : v < 1024 ** 2 ? `${(v / 1024).toFixed(1)} KB` : `${(v / 1024 ** 2).toFixed(1)} MB`);
+
+/** A Markdown table (also readable in a terminal). */
+export function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
+  return [line(head), '| ' + w.map((x) => '-'.repeat(x)).join(' | ') + ' |', ...rows.map(line)].join('\n');
+}
+
+// ---- processes ----------------------------------------------------------------
+
+/** Re-run this script with a raised open-files limit (root may raise the hard limit) if it is below `want`. */
+export function ensureFdLimit(want: number): void {
+  const lim = /Max open files\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+  const soft = lim ? Number(lim[1]) : 0;
+  if (soft >= want || process.env.BENCH_FD_RAISED) return;
+  const r = spawnSync('sh', ['-c', `ulimit -n ${want} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit', env: { ...process.env, BENCH_FD_RAISED: '1' },
+  });
+  if (r.error) throw r.error;
+  process.exit(r.status ?? 1);
+}
+
+export interface SimEngine { name: string; addr: string; id: string; ids: string[] }
+
+export interface SimHost {
+  pid: number;
+  engines: SimEngine[];
+  /** Each of the first `count` sims starts one stopped container (a `start` event each). */
+  burst(count: number): Promise<{ started: string[] }>;
+  /** Request counts per kind, summed over the sims. */
+  counts(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+type Reply = { id: number; [k: string]: any };
+
+function rpc(child: ChildProcess): (msg: Record<string, unknown>, timeoutMs?: number) => Promise<any> {
+  let seq = 0;
+  const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  child.on('message', (m: Reply) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.error) w.reject(new Error(m.error)); else w.resolve(m);
+  });
+  child.on('exit', (code, sig) => {
+    for (const w of waiting.values()) w.reject(new Error(`child ${child.pid} exited (${sig ?? code})`));
+    waiting.clear();
+  });
+  return (msg, timeoutMs = 300_000) => new Promise((resolve, reject) => {
+    const id = ++seq;
+    const t = setTimeout(() => { waiting.delete(id); reject(new Error(`child ${child.pid}: no answer to ${String(msg.cmd)} in ${timeoutMs}ms`)); }, timeoutMs);
+    waiting.set(id, { resolve: (v) => { clearTimeout(t); resolve(v); }, reject: (e) => { clearTimeout(t); reject(e); } });
+    child.send({ ...msg, id });
+  });
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); resolve(); }, ms);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+  });
+}
+
+/** `count` simulators (ports basePort..) in a child process of their own, so they don't share our event loop. */
+export async function startSimHost(o: { count: number; basePort: number; containers: number; prefix?: string }): Promise<SimHost> {
+  const child = fork(path.join(__dirname, 'simhost.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+  const call = rpc(child);
+  try {
+    const r = await call({ cmd: 'start', ...o });
+    return {
+      pid: child.pid!,
+      engines: r.engines,
+      burst: (count) => call({ cmd: 'burst', count }),
+      counts: async () => (await call({ cmd: 'counts' })).counts,
+      async stop() {
+        await call({ cmd: 'stop' }, 30_000).catch(() => undefined);
+        await waitExit(child, 5000);
+      },
+    };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+export interface ManagerStats {
+  rss: number;
+  heapUsed: number;
+  /** CPU time (ms) used since the last reset. */
+  cpuMs: number;
+  /** Event-loop delay since the last reset (ms). */
+  eld: { p50: number; p99: number; max: number; mean: number };
+}
+
+export interface ManagerChild {
+  pid: number;
+  addr: string;
+  logFile: string;
+  /** Probe figures; reset=true starts a new window. */
+  stats(reset?: boolean): Promise<ManagerStats>;
+  /** VmRSS of the process, bytes (from /proc). */
+  vmRss(): number;
+  stop(): Promise<void>;
+}
+
+/** `swarm manage` as a child with bench/probe.js preloaded (event-loop delay, memory and CPU over IPC). */
+export async function startManagerChild(o: { port: number; discovery: string; args?: string[]; logFile: string; cpuProfDir?: string; nodeArgs?: string[] }): Promise<ManagerChild> {
+  const mainJs = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+  const addr = `127.0.0.1:${o.port}`;
+  fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
+  const out = fs.openSync(o.logFile, 'w');
+  const nodeArgs = [...(o.nodeArgs ?? []), '-r', path.join(__dirname, 'probe.js')];
+  if (o.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
+  const child = spawn(process.execPath, [...nodeArgs, mainJs, 'manage', o.discovery, '-H', `tcp://${addr}`, ...(o.args ?? [])], {
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+  fs.closeSync(out);
+  const call = rpc(child);
+  const p = pool(addr, 1);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`manager exited (${child.exitCode}); see ${o.logFile}`);
+    const ok = await p.request({ method: 'GET', path: '/_ping' }).then(async (r) => { await r.body.dump(); return r.statusCode === 200; }, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`manager did not answer /_ping in 30s; see ${o.logFile}`); }
+    await sleep(100);
+  }
+  await p.close();
+  return {
+    pid: child.pid!, addr, logFile: o.logFile,
+    stats: async (reset = false) => (await call({ cmd: 'stats', reset })).stats,
+    vmRss: () => {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : NaN;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM'); // graceful: the CPU profile is written on exit
+      await waitExit(child, 15_000);
+    },
+  };
+}
