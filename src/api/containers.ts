@@ -197,9 +197,10 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;
   const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth);
   res.locals.node = out.engine.name;
-  // A Buffer keeps Content-Type exactly "application/json" (no charset): the
-  // docker CLI only unwraps {"message"} of an engine's refusal when it is.
-  res.status(out.status).type('application/json').send(Buffer.from(JSON.stringify(out.body) + '\n'));
+  // Content-Type exactly "application/json" (res.type would add a charset):
+  // the docker CLI only unwraps {"message"} of an engine's refusal when it is.
+  res.status(out.status).setHeader('Content-Type', 'application/json');
+  res.send(Buffer.from(JSON.stringify(out.body) + '\n'));
 }
 
 /** Stream straight through to the owner (logs, stats, wait, archive, export, top, changes, attach without upgrade). */
