@@ -536,6 +536,20 @@ export class Engine extends EventEmitter {
     this.emit('event', ev);
   }
 
+  /**
+   * dockerd sends `die` before its container list shows the container stopped
+   * (the list catches up ~50ms later, after network cleanup): re-read until it does.
+   */
+  private async touchUntilStopped(id: string): Promise<void> {
+    for (const delay of [0, 50, 100, 200, 400, 800, 1600]) {
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      if (this.stopped) return;
+      await this.touch(id);
+      const c = this.containers.get(id);
+      if (!c || c.summary.State !== 'running') return;
+    }
+  }
+
   private applyEvent(ev: EngineEvent): void {
     const type = ev.Type ?? 'container';
     const action = ev.Action ?? ev.status ?? '';
@@ -545,6 +559,7 @@ export class Engine extends EventEmitter {
         if (action === 'destroy') { this.removeContainer(id); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
+        if (action === 'die') { void this.touchUntilStopped(id); return; }
         void this.touch(id);
         return;
       case 'image':
