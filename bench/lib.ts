@@ -2,7 +2,7 @@
 // simulator host and manager child processes, and table printing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -107,16 +107,15 @@ export function table(head: string[], rows: string[][]): string {
 
 // ---- processes ----------------------------------------------------------------
 
-/** Re-run this script with a raised open-files limit (root may raise the hard limit) if it is below `want`. */
-export function ensureFdLimit(want: number): void {
-  const lim = /Max open files\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
-  const soft = lim ? Number(lim[1]) : 0;
-  if (soft >= want || process.env.BENCH_FD_RAISED) return;
-  const r = spawnSync('sh', ['-c', `ulimit -n ${want} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit', env: { ...process.env, BENCH_FD_RAISED: '1' },
-  });
-  if (r.error) throw r.error;
-  process.exit(r.status ?? 1);
+/**
+ * Open-files limit (soft, hard). Node does not raise it itself; `ulimit -n`
+ * before the run can, up to the hard limit (beyond it only with
+ * CAP_SYS_RESOURCE, which a sandbox may lack).
+ */
+export function fdLimit(): { soft: number; hard: number } {
+  const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+  const v = (x: string | undefined): number => (x === 'unlimited' ? Infinity : Number(x ?? 0));
+  return { soft: v(m?.[1]), hard: v(m?.[2]) };
 }
 
 export interface SimEngine { name: string; addr: string; id: string; ids: string[] }
@@ -187,6 +186,9 @@ export async function startSimHost(o: { count: number; basePort: number; contain
 export interface ManagerStats {
   rss: number;
   heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
   /** CPU time (ms) used since the last reset. */
   cpuMs: number;
   /** Event-loop delay since the last reset (ms). */
@@ -197,8 +199,8 @@ export interface ManagerChild {
   pid: number;
   addr: string;
   logFile: string;
-  /** Probe figures; reset=true starts a new window. */
-  stats(reset?: boolean): Promise<ManagerStats>;
+  /** Probe figures; reset=true starts a new window; gc=true collects first (needs --expose-gc in nodeArgs). */
+  stats(reset?: boolean, gc?: boolean): Promise<ManagerStats>;
   /** VmRSS of the process, bytes (from /proc). */
   vmRss(): number;
   stop(): Promise<void>;
@@ -229,7 +231,7 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
   await p.close();
   return {
     pid: child.pid!, addr, logFile: o.logFile,
-    stats: async (reset = false) => (await call({ cmd: 'stats', reset })).stats,
+    stats: async (reset = false, gc = false) => (await call({ cmd: 'stats', reset, gc })).stats,
     vmRss: () => {
       const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return m ? Number(m[1]) * 1024 : NaN;
