@@ -52,8 +52,11 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   (client as net.Socket).setTimeout?.(0);
 
   upstream.on('connect', () => {
-    upstream.write(requestHead(req, target.path, target.engine));
-    if (head && head.length) upstream.write(head);
+    // One write, as a direct client sends it: dockerd's attach ignores a request
+    // body (dockerode sends its options as one) only if it comes in the same read
+    // as the headers; sent apart (we use no Nagle), it would reach the container as stdin.
+    const reqHead = Buffer.from(requestHead(req, target.path, target.engine), 'latin1');
+    upstream.write(head && head.length ? Buffer.concat([reqHead, head]) : reqHead);
     client.pipe(upstream, { end: false });
     upstream.pipe(client, { end: false });
   });
