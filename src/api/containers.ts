@@ -31,10 +31,33 @@ function render(e: Engine, c: CachedContainer, summary: any = c.summary): any {
   return s;
 }
 
-function renderJson(e: Engine, c: CachedContainer): string {
-  if (!e.healthy) return JSON.stringify(render(e, c));
-  return (c.json ??= JSON.stringify(render(e, c)));
+/**
+ * List items as UTF-8 with a leading comma, cached per container while its
+ * summary object and the node's name and IP stay the same: `ps -a` over
+ * 30,000 containers is then one Buffer.concat (a 28 MB string join, its
+ * flattening and UTF-8 encoding cost ~120 ms per call). Own allocation, not
+ * the shared 8 KB pool, so one stale item never pins a pool slab.
+ */
+const items = new WeakMap<CachedContainer, { summary: unknown; name: string; ip: string; buf: Buffer }>();
+
+function itemBuffer(json: string): Buffer {
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(json) + 1);
+  buf[0] = 0x2c; // ','
+  buf.write(json, 1);
+  return buf;
 }
+
+function renderItem(e: Engine, c: CachedContainer): Buffer {
+  if (!e.healthy) return itemBuffer(JSON.stringify(render(e, c)));
+  const hit = items.get(c);
+  if (hit && hit.summary === c.summary && hit.name === e.name && hit.ip === e.ip) return hit.buf;
+  const buf = itemBuffer(JSON.stringify(render(e, c)));
+  items.set(c, { summary: c.summary, name: e.name, ip: e.ip, buf });
+  return buf;
+}
+
+const LIST_OPEN = Buffer.from('[');
+const LIST_CLOSE = Buffer.from(']\n');
 
 function exitCode(status: string | undefined): number | undefined {
   const m = /^Exited \((-?\d+)\)/.exec(status ?? '');
@@ -160,7 +183,12 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
     }));
     body = '[' + chosen.map((r) => JSON.stringify(render(r.engine, r.container, sized.get(r.container.id) ?? r.container.summary))).join(',') + ']';
   } else {
-    body = '[' + chosen.map((r) => renderJson(r.engine, r.container)).join(',') + ']';
+    const parts: Buffer[] = [LIST_OPEN];
+    for (const r of chosen) parts.push(renderItem(r.engine, r.container));
+    if (parts.length > 1) parts[1] = parts[1].subarray(1); // no comma before the first item
+    parts.push(LIST_CLOSE);
+    res.status(200).type('application/json').send(Buffer.concat(parts));
+    return;
   }
   res.status(200).type('application/json').send(body + '\n');
 }
