@@ -26,7 +26,11 @@ describe('scheduler resources: binpack, containerslots, --filter', { skip: skipR
       nodes: 3,
       // node-0 holds at most 2 containers.
       labels: [{ containerslots: '2' }, {}, {}],
-      managerArgs: ['--strategy', 'binpack', ...FILTERS.flatMap((f) => ['--filter', f])],
+      managerArgs: [
+        '--strategy', 'binpack', ...FILTERS.flatMap((f) => ['--filter', f]),
+        // Notice a stopped engine within a second or two (last test).
+        '--engine-refresh-min-interval', '1s', '--engine-refresh-max-interval', '2s', '--engine-failure-retry', '1',
+      ],
     });
     const infos = await Promise.all(c.engines.map((e) => apiJson<{ MemTotal: number; NCPU: number }>(e.addr, 'GET', '/info')));
     totals = infos.map((i) => Math.floor(i.MemTotal * (1 + OVERCOMMIT)));
@@ -149,5 +153,41 @@ describe('scheduler resources: binpack, containerslots, --filter', { skip: skipR
     await rmAll();
     const big = await refused(['-m', '100000g']);
     assert.match(big, new RegExp(NO_RESOURCES));
+    // -c N reserves N CPUs (classic); the engine gets ceil(N * 1024 / its CPUs) shares.
+    const shares = await create(['-c', '1', '-e', 'constraint:node==node-1']);
+    assert.equal(shares.code, 0, shares.stderr);
+    const onEngine = await apiJson<{ HostConfig: { CpuShares: number } }>(c.engines[1]!.addr, 'GET', `/containers/${shares.id}/json`);
+    assert.equal(onEngine.HostConfig.CpuShares, Math.ceil(1024 / infos[1]!.NCPU));
+    const info2 = (await c.docker(['info'])).stdout;
+    assert.deepEqual([...info2.matchAll(/└ Reserved CPUs: (\S+) \//g)].map((m) => m[1]), ['0', '1', '0'], info2);
+    const over = await refused(['-c', String(Math.floor(infos[1]!.NCPU * (1 + OVERCOMMIT)) + 1)]);
+    assert.match(over, new RegExp(NO_RESOURCES));
+  });
+
+  // Last: it stops engines.
+  test('health: a stopped engine is never chosen; none healthy gives its own message', T, async () => {
+    await rmAll();
+    await c.set.stopEngine(2);
+    let status = '';
+    for (let i = 0; i < 100 && !/node-2:[^\n]*\n[^\n]*\n\s*└ Status: Unhealthy/.test(status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await c.docker(['info'])).stdout;
+    }
+    assert.match(status, /node-2:[^\n]*\n[^\n]*\n\s*└ Status: Unhealthy/, status);
+    const nodes: string[] = [];
+    for (let i = 0; i < 4; i++) nodes.push(await place(['-e', 'constraint:node!=node-0']));
+    assert.deepEqual(nodes, ['node-1', 'node-1', 'node-1', 'node-1']);
+    const err = await refused(['-e', 'constraint:node==node-2']);
+    assert.ok(err.includes(`${CONDITIONS} [available container slots] [node==node-2]`), err);
+    // A soft preference for the dead node falls back.
+    assert.equal(await place(['-e', 'constraint:node==~node-2', '-e', 'constraint:node!=node-0']), 'node-1');
+    await Promise.all([c.set.stopEngine(0), c.set.stopEngine(1)]);
+    let last = '';
+    for (let i = 0; i < 100; i++) {
+      last = await refused([]);
+      if (last.includes('No healthy node available in the cluster')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(last, /Error response from daemon: No healthy node available in the cluster\s*$/);
   });
 });

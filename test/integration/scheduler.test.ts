@@ -138,6 +138,15 @@ describe('scheduler on 3 real engines', { skip: skipReason() }, () => {
     assert.equal(await place(['-e', 'constraint:node!=~node-0', '-e', 'constraint:node!=~node-1']), 'node-2');
   });
 
+  test('whitelist: exact engine names, | separated', T, async () => {
+    await rmAll();
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push(await place(['-e', 'whitelist:node==node-0|node-2']));
+    assert.deepEqual(got.sort(), ['node-0', 'node-0', 'node-2', 'node-2']);
+    const err = await refused(['-e', 'whitelist:node==node-*']);
+    assert.ok(err.includes('node==node-* (soft=false)'), err);
+  });
+
   test('unsatisfiable hard constraint: CLI exit code and message, API 500', T, async () => {
     const err = await refused(['-e', 'constraint:storage==nvme']);
     assert.match(err, new RegExp(`Error response from daemon: ${CONDITIONS}`));
