@@ -338,6 +338,10 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
   const state: ClusterState = { version: 1, stateDir, createdAt: new Date().toISOString(), engines: engines.map(toRecord) };
   const save = () => {
     state.engines = engines.map(toRecord);
+    // Keep the manager that recordManager() added, or restartEngine() would drop
+    // it and stop() would leave the manager running.
+    state.manager = readState(stateDir)?.manager;
+    if (!state.manager) delete state.manager;
     writeState(state);
   };
   save(); // before spawning, so a crash mid-start can still be reaped from state.json
