@@ -30,6 +30,13 @@ describe('spine through the docker CLI (3 engines)', { skip: skipReason() }, () 
   before(async () => {
     t0 = Math.floor(Date.now() / 1000) - 1;
     c = await withCluster({ ...BLOCK, nodes: 3 });
+    // The manager answers /_ping before it has validated its engines.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const r = await c.docker(['info']);
+      if (r.stdout.match(/└ Status: Healthy/g)?.length === 3) break;
+      await sleep(200);
+    }
   }, { timeout: 180_000 });
   after(async () => {
     await c?.stop();
