@@ -203,6 +203,8 @@ export interface ManagerChild {
   stats(reset?: boolean, gc?: boolean): Promise<ManagerStats>;
   /** VmRSS of the process, bytes (from /proc). */
   vmRss(): number;
+  /** Open file descriptors (sockets mostly). */
+  fds(): number;
   stop(): Promise<void>;
 }
 
@@ -236,6 +238,7 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
       const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return m ? Number(m[1]) * 1024 : NaN;
     },
+    fds: () => { try { return fs.readdirSync(`/proc/${child.pid}/fd`).length; } catch { return NaN; } },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM'); // graceful: the CPU profile is written on exit

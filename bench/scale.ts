@@ -35,6 +35,9 @@ async function main(): Promise<void> {
   }
   const perEngine = arg('--containers', 30);
   const prof = process.argv.includes('--prof');
+  // --only TEXT: just the request rows whose name or note contains TEXT, no event burst (for profiling one path).
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
   const total = engines * perEngine;
   const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
   let sims: SimHost | undefined;
@@ -83,16 +86,27 @@ async function main(): Promise<void> {
     const rssLoaded = mgr.vmRss();
     const gcLoaded = await mgr.stats(true, true);
     const rssLoadedGc = mgr.vmRss();
+    const fdsLoaded = mgr.fds();
     say(`manager: ${st.healthy}/${engines} healthy, ${st.containers}/${total} containers after ${loadMs} ms (VmRSS ${kb(rssLoaded)})`);
     if (st.containers !== total) {
       report.push(`LOAD INCOMPLETE after ${loadMs} ms: ${st.healthy}/${engines} healthy, ${st.containers}/${total} containers. See ${mgr.logFile}.`);
     }
     const reqCounts = await sims.counts();
+    // --settle S: wait S seconds idle (pooled keep-alive sockets time out after 30 s) and measure again.
+    const settleS = arg('--settle', 0);
+    let settled = '';
+    if (settleS > 0) {
+      await sleep(settleS * 1000);
+      const g = await mgr.stats(true, true);
+      settled = `${kb(mgr.vmRss())} after a full GC (heap used ${kb(g.heapUsed)} of ${kb(g.heapTotal)}, external ${kb(g.external)}), ${num(mgr.fds())} fds`;
+      say(`settled ${settleS}s: ${settled}`);
+    }
 
     // ---- API latency ----------------------------------------------------------
     const allIds = sims.engines.flatMap((e) => e.ids);
     const rows: Array<{ name: string; s: Stats; eld: ManagerStats['eld']; cpuMs: number; note: string }> = [];
     const row = async (name: string, count: number, concurrency: number, f: (i: number) => string, note = ''): Promise<void> => {
+      if (only !== undefined && !`${name} ${note}`.includes(only)) return;
       await mgr!.stats(true);
       const s = await measure(mp, { count, concurrency, warmup: Math.max(2, Math.floor(count / 10)), path: f, maxMs: 300_000 });
       const m = await mgr!.stats(true);
@@ -112,9 +126,10 @@ async function main(): Promise<void> {
     const rssAfter = mgr.vmRss();
     const gcAfter = await mgr.stats(true, true);
     const rssAfterGc = mgr.vmRss();
+    const fdsAfter = mgr.fds();
 
     // ---- event burst ------------------------------------------------------------
-    const burstN = Math.min(engines, 1000);
+    const burstN = only !== undefined ? 0 : Math.min(engines, 1000);
     const before = (await clusterState(poll)).running;
     await mgr.stats(true);
     const pingLat: number[] = [];
@@ -168,7 +183,9 @@ async function main(): Promise<void> {
         ['engine calls during load', Object.entries(reqCounts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${num(v)}`).join('; ')],
         ['VmRSS after load', `${kb(rssLoaded)}; after a full GC ${kb(rssLoadedGc)} (heap used ${kb(gcLoaded.heapUsed)} of ${kb(gcLoaded.heapTotal)}, external ${kb(gcLoaded.external)})`],
         ['VmRSS after the API runs', `${kb(rssAfter)}; after a full GC ${kb(rssAfterGc)} (heap used ${kb(gcAfter.heapUsed)} of ${kb(gcAfter.heapTotal)}, external ${kb(gcAfter.external)})`],
+        ...(settled ? [[`VmRSS after ${settleS} s idle`, settled]] : []),
         ['VmRSS at the end', kb(finalRss)],
+        ['manager open fds after load / after the API runs', `${num(fdsLoaded)} / ${num(fdsAfter)}`],
       ]),
       '',
       table(['request', 'n', 'p50 ms', 'p99 ms', 'req/s', 'body', 'manager CPU ms', 'loop delay p99 / max ms', 'note'],

@@ -372,8 +372,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   // ---- initial containers -------------------------------------------------
 
   const n = opts.containers ?? 0;
-  const t0 = Math.floor(Date.now() / 1000) - 3600;
+  // Creation times spread over weeks, as on a long-lived engine (few ties in a cluster-wide sort).
+  let created = Math.floor(Date.now() / 1000) - 30 * 86_400 + Math.floor(Math.random() * 20 * 86_400);
   for (let i = 0; i < n; i++) {
+    created += 1 + Math.floor(Math.random() * 600);
+    const t0 = created - i;
     const web = i % 3 === 0;
     const body: any = web
       ? {
@@ -643,7 +646,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     sendError(res, 404, 'page not found');
   };
 
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  // Like dockerd (Go net/http, no IdleTimeout): idle keep-alive connections
+  // stay open and no `Keep-Alive: timeout=` hint is sent, so the client's own
+  // idle timeout decides when pooled sockets close.
+  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
     handle(req, res).catch((err) => { if (!res.headersSent) sendError(res, 500, (err as Error).message); else res.destroy(); });
   });
   server.on('clientError', (_e, sock) => sock.destroy());
