@@ -27,7 +27,7 @@ describe('scheduler resources: binpack, containerslots, --filter', { skip: skipR
       // node-0 holds at most 2 containers.
       labels: [{ containerslots: '2' }, {}, {}],
       managerArgs: [
-        '--strategy', 'binpack', ...FILTERS.flatMap((f) => ['--filter', f]),
+        '--strategy', 'binpack', ...FILTERS.flatMap((f, i) => [i % 2 ? '-f' : '--filter', f]),
         // Notice a stopped engine within a second or two (last test).
         '--engine-refresh-min-interval', '1s', '--engine-refresh-max-interval', '2s', '--engine-failure-retry', '1',
       ],
