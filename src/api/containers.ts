@@ -7,6 +7,7 @@ import type { ContainerRef } from '../cluster/cluster.js';
 import { BadRequestError, DockerError } from '../errors.js';
 import { parseFilters, validateKeys, matchAny, matchLabels, type FilterArgs } from './dockerfilters.js';
 import { forward, proxy, readBody } from './proxy.js';
+import { sendJson } from './respond.js';
 import { log } from '../log.js';
 
 const LIST_FILTERS = new Set(['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume', 'node']);
@@ -187,21 +188,20 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
     for (const r of chosen) parts.push(renderItem(r.engine, r.container));
     if (parts.length > 1) parts[1] = parts[1].subarray(1); // no comma before the first item
     parts.push(LIST_CLOSE);
-    res.status(200).type('application/json').send(Buffer.concat(parts));
+    sendJson(res, 200, Buffer.concat(parts));
     return;
   }
-  res.status(200).type('application/json').send(body + '\n');
+  sendJson(res, 200, body + '\n');
 }
 
 export async function inspectContainer(ctx: ApiContext, req: Request, res: Response, refStr: string): Promise<void> {
-  const { engine } = ctx.cluster.lookup(refStr);
+  const { engine, container } = ctx.cluster.lookup(refStr);
   if (!engine.healthy) throw new DockerError(`Cannot connect to the Docker daemon at tcp://${engine.addr} (node ${engine.name}): node is ${engine.state}`, 500);
   res.locals.node = engine.name;
-  const { container } = ctx.cluster.lookup(refStr);
   const q = new URL(req.url, 'http://x').search;
   const r = await engine.call('GET', `/containers/${container.id}/json${q}`);
   if (r.status !== 200) {
-    res.status(r.status).type('application/json').send(r.body);
+    sendJson(res, r.status, r.body);
     return;
   }
   const data = JSON.parse(r.body.toString('utf8'));
@@ -213,7 +213,7 @@ export async function inspectContainer(ctx: ApiContext, req: Request, res: Respo
       for (const b of bindings ?? []) if (b && isAnyIp(b.HostIp)) b.HostIp = engine.ip;
     }
   }
-  res.status(200).json(data);
+  sendJson(res, 200, data);
 }
 
 export async function createContainer(ctx: ApiContext, req: Request, res: Response): Promise<void> {
@@ -225,10 +225,7 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;
   const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth);
   res.locals.node = out.engine.name;
-  // Content-Type exactly "application/json" (res.type would add a charset):
-  // the docker CLI only unwraps {"message"} of an engine's refusal when it is.
-  res.status(out.status).setHeader('Content-Type', 'application/json');
-  res.send(Buffer.from(JSON.stringify(out.body) + '\n'));
+  sendJson(res, out.status, out.body);
 }
 
 /** Stream straight through to the owner (logs, stats, wait, archive, export, top, changes, attach without upgrade). */
@@ -263,7 +260,7 @@ export async function createExec(ctx: ApiContext, req: Request, res: Response, r
   if (r.status === 201) {
     try { ctx.cluster.rememberExec(JSON.parse(text).Id, engine); } catch { /* engine answered oddly; relayed as is */ }
   }
-  res.status(r.status).type('application/json').send(text);
+  sendJson(res, r.status, text);
 }
 
 /** The client's path with the container reference replaced by the full ID. */
@@ -273,8 +270,4 @@ function rewritePath(req: Request, id: string, rest: string): string {
   const qi = orig.indexOf('?');
   const query = qi >= 0 ? orig.slice(qi) : '';
   return `${version}/containers/${id}${rest}${query}`;
-}
-
-export function checkRequestBodyIsJson(raw: Buffer): any {
-  try { return JSON.parse(raw.toString('utf8')); } catch (e) { throw new BadRequestError(`invalid JSON: ${(e as Error).message}`); }
 }

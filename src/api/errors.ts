@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { DockerError } from '../errors.js';
 import { log } from '../log.js';
+import { sendJson } from './respond.js';
 
 export function statusOf(err: unknown): number {
   if (err instanceof DockerError) return err.statusCode;
@@ -23,7 +24,5 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const message = messageOf(err);
   if (status >= 500) log.warn('request failed', { status, error: message });
   if (res.headersSent) { res.destroy(); return; }
-  const body = JSON.stringify({ message }) + '\n';
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+  sendJson(res, status, { message });
 }

@@ -3,6 +3,7 @@
 // whole cluster. Writes to these come with issue 6.
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
+import { sendJson } from './respond.js';
 import { NotFoundError } from '../errors.js';
 import { parseFilters, matchAny } from './dockerfilters.js';
 import { proxy } from './proxy.js';
@@ -24,7 +25,7 @@ export function listImages(ctx: ApiContext, req: Request, res: Response): void {
       seen.Containers = Math.max(seen.Containers ?? 0, 0) + Math.max(img.Containers ?? 0, 0);
     }
   }
-  res.status(200).json([...byId.values()].sort((a, b) => b.Created - a.Created));
+  sendJson(res, 200, [...byId.values()].sort((a, b) => b.Created - a.Created));
 }
 
 /** Inspect an image on a node that has it. */
@@ -42,7 +43,7 @@ export function listNetworks(ctx: ApiContext, _req: Request, res: Response): voi
   for (const e of ctx.cluster.healthyEngines()) {
     for (const n of e.networks) out.push(n.Scope === 'local' ? { ...n, Name: `${e.name}/${n.Name}` } : n);
   }
-  res.status(200).json(out);
+  sendJson(res, 200, out);
 }
 
 export function listVolumes(ctx: ApiContext, _req: Request, res: Response): void {
@@ -50,5 +51,5 @@ export function listVolumes(ctx: ApiContext, _req: Request, res: Response): void
   for (const e of ctx.cluster.healthyEngines()) {
     for (const v of e.volumes) out.push(v.Scope === 'local' ? { ...v, Name: `${e.name}/${v.Name}` } : v);
   }
-  res.status(200).json({ Volumes: out, Warnings: null });
+  sendJson(res, 200, { Volumes: out, Warnings: null });
 }

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
+import { sendJson } from './respond.js';
 import type { Engine } from '../cluster/engine.js';
 import { VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
 
@@ -33,7 +34,7 @@ export function version(ctx: ApiContext, _req: Request, res: Response): void {
     KernelVersion: os.release(),
     BuildTime: '',
   };
-  res.status(200).json(v);
+  sendJson(res, 200, v);
 }
 
 /** Go's units.BytesSize: binary units, four significant digits. */
@@ -92,7 +93,7 @@ export function info(ctx: ApiContext, _req: Request, res: Response): void {
     }
   }
   const sample = engines.find((e) => e.healthy)?.info ?? {};
-  res.status(200).json({
+  sendJson(res, 200, {
     ID: '',
     Containers: containers, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: stopped,
     Images: images,
