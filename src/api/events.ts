@@ -77,7 +77,8 @@ export async function events(ctx: ApiContext, req: Request, res: Response): Prom
   const until = q.get('until') ? parseTimestamp(q.get('until')!) : undefined;
   if (since !== undefined && until !== undefined && until < since) throw new BadRequestError('`since` time must be before `until` time');
 
-  res.status(200).set({ 'Content-Type': 'application/json' });
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json');
   res.flushHeaders();
   res.socket?.setNoDelay(true);
 

@@ -7,6 +7,9 @@ import type { Discovery } from '../discovery/index.js';
 import type { NodeContainer } from '../scheduler/node.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
+import { parseExpr } from '../scheduler/expr.js';
+import type { ScheduleRequest } from '../scheduler/request.js';
+import { imageNames } from '../../filters/affinity.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import { Engine, compareApiVersions, type CachedContainer, type EngineEvent, type EngineOptions } from './engine.js';
 import { BadRequestError, ConflictError, DockerError, NotFoundError } from '../errors.js';
@@ -256,6 +259,7 @@ export class Cluster extends EventEmitter {
     }
     const built = buildScheduleRequest(name, body);
     const request = built.request;
+    this.preferNodesWithImage(request);
     const swarmId = randomBytes(32).toString('hex');
     const excluded = new Set<string>();
     let lastErr: unknown;
@@ -342,6 +346,29 @@ export class Cluster extends EventEmitter {
     if (i < 0) throw new NotFoundError(`No such exec instance: ${id}`);
     this.rememberExec(id, engines[i]);
     return engines[i];
+  }
+
+  /**
+   * Classic Swarm retried a create whose image is missing on the chosen node
+   * with an image affinity. We prefer nodes that have the image from the
+   * start, as a soft affinity (dropped if it cannot be met), so a create never
+   * lands where the image is missing while another node has it. The hint is
+   * for placement only: it is not recorded on the container.
+   */
+  private preferNodesWithImage(request: ScheduleRequest): void {
+    if (!request.image || request.affinities.some((a) => a.key === 'image')) return;
+    const ref = /[:@]/.test(request.image.slice(request.image.lastIndexOf('/') + 1)) ? request.image : `${request.image}:latest`;
+    let have = 0;
+    let healthy = 0;
+    for (const e of this.engines.values()) {
+      if (!e.healthy) continue;
+      healthy++;
+      if (e.nodeImages.some((img) => imageNames(img).includes(ref))) have++;
+    }
+    if (have === 0 || have === healthy) return;
+    try {
+      request.affinities = [...request.affinities, parseExpr(`image==~${ref}`, 'affinity')];
+    } catch { /* an odd reference: leave placement to the other rules */ }
   }
 
   /** Reserved CPUs and memory per engine including in-flight creates (for `docker info`). */
