@@ -232,6 +232,11 @@ describe('scheduler on 3 real engines', { skip: skipReason() }, () => {
     for (let i = 0; i < 2; i++) assert.notEqual(await place(['-e', 'affinity:image!=onlyhere:1']), 'node-1');
     const err = await refused(['-e', 'affinity:image==nowhere:2']);
     assert.ok(err.includes('[image==nowhere:2 (soft=false)]'), err);
+    // Without any affinity: placed where the image is, and the hint is not recorded.
+    for (let i = 0; i < 3; i++) assert.equal(await place([], 'onlyhere:1'), 'node-1');
+    const made = await create([], 'onlyhere:1');
+    const labels = await c.docker(['inspect', '-f', '{{json .Config.Labels}}', made.id]);
+    assert.ok(!labels.stdout.includes('affinities'), labels.stdout);
   });
 
   // ---- ports --------------------------------------------------------------------
