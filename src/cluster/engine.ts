@@ -49,6 +49,26 @@ interface CallResult { status: number; headers: Record<string, string | string[]
 
 const MIN_ENGINE_API = '1.24';
 
+/**
+ * Cluster-wide cap on inspect calls for new containers. Without it, 1,000
+ * engines connecting at once put 8,000 inspects in flight and their answers
+ * landed in the same loop turns: the manager stalled for 1-3 s at a time
+ * while loading 30,000 containers (bench/scale.ts).
+ */
+const INSPECT_SLOTS = 64;
+let inspectFree = INSPECT_SLOTS;
+const inspectWaiting: Array<() => void> = [];
+async function inspectSlot<T>(f: () => Promise<T>): Promise<T> {
+  if (inspectFree > 0) inspectFree--;
+  else await new Promise<void>((resolve) => inspectWaiting.push(resolve));
+  try {
+    return await f();
+  } finally {
+    const next = inspectWaiting.shift();
+    if (next) next(); else inspectFree++;
+  }
+}
+
 export function compareApiVersions(a: string, b: string): number {
   const [a1, a2] = a.split('.').map(Number);
   const [b1, b2] = b.split('.').map(Number);
@@ -106,7 +126,9 @@ export class Engine extends EventEmitter {
     this.addr = addr;
     this.ip = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     this.url = `http://${addr}`;
-    this.pool = new Pool(this.url, { connections: 16, keepAliveTimeout: 30_000 });
+    // 4, not more: at 1,000 engines every pooled socket is an fd held for the
+    // keep-alive time (16 per engine reached 17,000 fds after the first load).
+    this.pool = new Pool(this.url, { connections: 4, keepAliveTimeout: 30_000 });
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 32 });
     this.name = addr;
     this.flushDirty = coalesce(async () => {
@@ -341,7 +363,8 @@ export class Engine extends EventEmitter {
       const worker = async (): Promise<void> => {
         for (let s = queue.shift(); s; s = queue.shift()) {
           try {
-            const insp = await this.json('GET', `/containers/${s.Id}/json`);
+            const id = s.Id;
+            const insp = await inspectSlot(() => this.json('GET', `/containers/${id}/json`));
             this.addContainer(s, insp, seq);
           } catch (err) {
             if ((err as any).statusCode === 404) continue; // removed meanwhile
@@ -349,7 +372,7 @@ export class Engine extends EventEmitter {
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
     }
     for (const id of scope) {
       if (!seen.has(id) && this.containers.has(id)) this.removeContainer(id);
