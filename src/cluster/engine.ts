@@ -10,6 +10,7 @@ import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.
 import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
 import { coalesce } from '../util/mutex.js';
+import { parseDockerTime } from '../util/humanize.js';
 
 export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -32,10 +33,11 @@ export interface CachedContainer {
   created: number;
   /** Scheduler view (reservations read once from inspect). */
   node: NodeContainer;
-  /** Rendered list item with node-qualified names; built lazily, dropped on change. */
-  json?: string;
   /** Sequence number of the refresh that last wrote `summary` (older answers are ignored). */
   seq?: number;
+  /** State.StartedAt / FinishedAt in ms (0 unknown): from inspect, then from start/die events. */
+  startedAt: number;
+  finishedAt: number;
 }
 
 export interface EngineEvent {
@@ -114,6 +116,8 @@ export class Engine extends EventEmitter {
   private lastEventNano = 0n;
   private stopped = false;
   private dirty = new Set<string>();
+  /** start/die times seen before the container reached the cache (bounded). */
+  private readonly eventTimes = new Map<string, { startedAt: number; finishedAt: number }>();
   private seq = 0;
   private readonly gone = new Map<string, number>();
   private readonly flushDirty: () => Promise<void>;
@@ -418,7 +422,13 @@ export class Engine extends EventEmitter {
     // A refresh that started before a removal must not bring the container back.
     if (this.gone.has(s.Id)) return;
     const node = this.toNodeContainer(s, insp);
-    const c: CachedContainer = { id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq };
+    const early = this.eventTimes.get(s.Id);
+    this.eventTimes.delete(s.Id);
+    const c: CachedContainer = {
+      id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq,
+      startedAt: Math.max(parseDockerTime(insp?.State?.StartedAt), early?.startedAt ?? 0),
+      finishedAt: Math.max(parseDockerTime(insp?.State?.FinishedAt), early?.finishedAt ?? 0),
+    };
     this.containers.set(s.Id, c);
     this.addUsage(node);
     this.containerArr = null;
@@ -436,7 +446,6 @@ export class Engine extends EventEmitter {
   }
 
   private changed(c: CachedContainer, oldNames?: string[]): void {
-    c.json = undefined;
     this.containerArr = null;
     this.emit('container', 'update', c, oldNames);
   }
@@ -573,6 +582,19 @@ export class Engine extends EventEmitter {
     }
   }
 
+  /** Keep State.StartedAt/FinishedAt current from events, for live status texts. */
+  private recordTime(id: string, action: string, ev: EngineEvent): void {
+    const ms = ev.timeNano ? Math.floor(Number(ev.timeNano) / 1e6) : (ev.time ?? 0) * 1000;
+    if (!ms) return;
+    const c = this.containers.get(id);
+    const t = c ?? this.eventTimes.get(id) ?? { startedAt: 0, finishedAt: 0 };
+    if (action === 'start') t.startedAt = Math.max(t.startedAt, ms);
+    else t.finishedAt = Math.max(t.finishedAt, ms);
+    if (c) return;
+    this.eventTimes.set(id, t);
+    if (this.eventTimes.size > 1000) this.eventTimes.delete(this.eventTimes.keys().next().value as string);
+  }
+
   private applyEvent(ev: EngineEvent): void {
     const type = ev.Type ?? 'container';
     const action = ev.Action ?? ev.status ?? '';
@@ -582,6 +604,7 @@ export class Engine extends EventEmitter {
         if (action === 'destroy') { this.removeContainer(id); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
+        if (action === 'start' || action === 'die') this.recordTime(id, action, ev);
         if (action === 'die') { void this.touchUntilStopped(id); return; }
         void this.touch(id);
         return;

@@ -152,3 +152,25 @@ test('manage: -H before the discovery argument does not swallow it', async () =>
   assert.deepEqual(cfg.hosts.map((h) => h.port), [4000, 4001]);
   assert.deepEqual(cfg.filters, ['health']);
 });
+
+test('humanDuration and containerStatus: dockerd texts at request time', async () => {
+  const { humanDuration, containerStatus, parseDockerTime } = await import('../../src/util/humanize.js');
+  const cases: Array<[number, string]> = [
+    [500, 'Less than a second'], [1000, '1 second'], [59_000, '59 seconds'], [60_000, 'About a minute'],
+    [119_000, 'About a minute'], [120_000, '2 minutes'], [59 * 60_000, '59 minutes'], [3_600_000, 'About an hour'],
+    [5 * 3_600_000, '5 hours'], [47 * 3_600_000, '47 hours'], [3 * 86_400_000, '3 days'], [20 * 86_400_000, '2 weeks'],
+    [90 * 86_400_000, '3 months'], [800 * 86_400_000, '2 years'],
+  ];
+  for (const [ms, s] of cases) assert.equal(humanDuration(ms), s, String(ms));
+  const now = 1_000_000_000;
+  const t = { startedAt: now - 8000, finishedAt: now - 120_000 };
+  assert.equal(containerStatus('running', 'Up Less than a second', t, now), 'Up 8 seconds');
+  assert.equal(containerStatus('running', 'Up 1 second (healthy)', t, now), 'Up 8 seconds (healthy)');
+  assert.equal(containerStatus('paused', 'Up 1 second (Paused)', t, now), 'Up 8 seconds (Paused)');
+  assert.equal(containerStatus('exited', 'Exited (137) 1 second ago', t, now), 'Exited (137) 2 minutes ago');
+  assert.equal(containerStatus('restarting', 'Restarting (1) 1 second ago', t, now), 'Restarting (1) 2 minutes ago');
+  assert.equal(containerStatus('created', 'Created', t, now), 'Created');
+  assert.equal(containerStatus('running', 'Up 3 hours', { startedAt: 0, finishedAt: 0 }, now), 'Up 3 hours');
+  assert.equal(parseDockerTime('0001-01-01T00:00:00Z'), 0);
+  assert.equal(parseDockerTime('2023-11-14T22:13:20.5Z'), 1_700_000_000_500);
+});

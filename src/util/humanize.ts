@@ -1,0 +1,56 @@
+// Docker's status texts, recomputed at request time so `docker ps` never shows
+// a duration frozen at the moment the manager last read the container.
+
+/** Go's units.HumanDuration, as dockerd uses it in container status texts. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
+}
+
+export interface StatusTimes { startedAt: number; finishedAt: number }
+
+/**
+ * dockerd's State.String() for a list item: `state` and the engine's own
+ * status text (for the exit code and health) plus start/finish times in ms.
+ * Falls back to the engine's text when a time is unknown.
+ */
+export function containerStatus(state: string, engineStatus: string, t: StatusTimes, now: number): string {
+  switch (state) {
+    case 'running': {
+      if (!t.startedAt) return engineStatus;
+      const health = /( \((?:healthy|unhealthy|health: starting)\))$/.exec(engineStatus)?.[1] ?? '';
+      return `Up ${humanDuration(now - t.startedAt)}${health}`;
+    }
+    case 'paused':
+      return t.startedAt ? `Up ${humanDuration(now - t.startedAt)} (Paused)` : engineStatus;
+    case 'restarting': {
+      const code = /^Restarting \((-?\d+)\)/.exec(engineStatus)?.[1];
+      return t.finishedAt && code !== undefined ? `Restarting (${code}) ${humanDuration(now - t.finishedAt)} ago` : engineStatus;
+    }
+    case 'exited': {
+      const code = /^Exited \((-?\d+)\)/.exec(engineStatus)?.[1];
+      return t.finishedAt && code !== undefined ? `Exited (${code}) ${humanDuration(now - t.finishedAt)} ago` : engineStatus;
+    }
+    default:
+      return engineStatus; // created, dead, removing: no duration in them
+  }
+}
+
+/** Go's zero time ("0001-01-01T00:00:00Z") and unparsable values become 0. */
+export function parseDockerTime(v: unknown): number {
+  if (typeof v !== 'string') return 0;
+  const t = Date.parse(v);
+  return Number.isFinite(t) && t > 0 ? t : 0;
+}
