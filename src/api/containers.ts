@@ -220,7 +220,7 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
 
 export async function inspectContainer(ctx: ApiContext, req: Request, res: Response, refStr: string): Promise<void> {
   const { engine, container } = ctx.cluster.lookup(refStr);
-  if (!engine.healthy) throw new DockerError(`Cannot connect to the Docker daemon at tcp://${engine.addr} (node ${engine.name}): node is ${engine.state}`, 500);
+  if (!engine.healthy) throw engine.unavailable(`node is ${engine.state}`);
   res.locals.node = engine.name;
   const q = new URL(req.url, 'http://x').search;
   const r = await engine.call('GET', `/containers/${container.id}/json${q}`);

@@ -66,7 +66,7 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   upstream.on('error', (e) => {
     if (!upstream.bytesRead && !finished && !(client as net.Socket).destroyed) {
       // Never reached the engine: answer the client in HTTP, naming the node.
-      writeRawError(client, 500, `Cannot connect to the Docker daemon at tcp://${target.engine.addr} (node ${target.engine.name}): ${e.message}`);
+      writeRawError(client, 500, target.engine.unavailable(e.message).message);
     }
     target.engine.markSuspect(e);
     finish(e);

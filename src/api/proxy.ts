@@ -4,7 +4,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
 import type { Engine } from '../cluster/engine.js';
-import { EngineUnavailableError } from '../errors.js';
 import { sendError } from './errors.js';
 import { log } from '../log.js';
 
@@ -44,7 +43,7 @@ export function proxy(engine: Engine, req: IncomingMessage, res: ServerResponse,
     if (res.headersSent || res.destroyed) { res.destroy(); return; }
     if ((req as { destroyed?: boolean }).destroyed) return;
     engine.markSuspect(err);
-    sendError(res, new EngineUnavailableError(`Cannot connect to the Docker daemon at tcp://${engine.addr} (node ${engine.name}): ${err.message}`));
+    sendError(res, engine.unavailable(err.message));
   });
 }
 
@@ -89,7 +88,7 @@ export async function forward(engine: Engine, req: IncomingMessage, res: ServerR
   } catch (err) {
     if (ac.signal.aborted) return 499;
     engine.markSuspect(err as Error);
-    throw new EngineUnavailableError(`Cannot connect to the Docker daemon at tcp://${engine.addr} (node ${engine.name}): ${(err as Error).message}`);
+    throw engine.unavailable((err as Error).message);
   }
   const out = Buffer.from(await r.body.arrayBuffer());
   const resHeaders: Record<string, string | string[]> = {};

@@ -24,8 +24,8 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
     cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary',
     refreshOnNodeFilter: cfg.refreshOnNodeFilter, containerNameRefreshFilter: cfg.containerNameRefreshFilter,
   });
+  await cluster.watch(discovery);
   await server.listen(cfg.hosts);
-  cluster.watch(discovery);
   log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery });
   return {
     cluster, server,

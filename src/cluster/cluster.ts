@@ -48,11 +48,23 @@ export class Cluster extends EventEmitter {
 
   // ---- membership ---------------------------------------------------------
 
-  watch(discovery: Discovery): void {
+  /**
+   * Follow discovery. Resolves once the first list has been read and each of
+   * its engines tried once (or after `readyMs`), so a manager that starts
+   * serving right after does not refuse its first `docker run`.
+   */
+  async watch(discovery: Discovery, readyMs = 10_000): Promise<void> {
+    let first!: () => void;
+    const listed = new Promise<void>((r) => { first = r; });
     this.stopDiscovery = discovery.watch(
-      (addrs) => this.setEngines(addrs),
-      (err) => log.error('discovery error', { error: err.message }),
+      (addrs) => { this.setEngines(addrs); first(); },
+      (err) => { log.error('discovery error', { error: err.message }); first(); },
     );
+    const deadline = new Promise<void>((r) => setTimeout(r, readyMs).unref());
+    await Promise.race([
+      listed.then(() => Promise.all([...this.engines.values()].map((e) => e.firstAttempt))).then(() => undefined),
+      deadline,
+    ]);
   }
 
   setEngines(addrs: string[]): void {

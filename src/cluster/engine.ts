@@ -147,8 +147,11 @@ export class Engine extends EventEmitter {
 
   get healthy(): boolean { return this.state === 'healthy'; }
 
-  /** Display label for errors: "node-1 (127.0.0.1:2375)". */
-  get label(): string { return this.name && this.name !== this.addr ? `${this.name} (${this.addr})` : this.addr; }
+  /** The error for "this engine cannot be reached", naming the node once it is known. */
+  unavailable(reason: string): EngineUnavailableError {
+    const node = this.name && this.name !== this.addr ? ` (node ${this.name})` : '';
+    return new EngineUnavailableError(`Cannot connect to the Docker daemon at tcp://${this.addr}${node}: ${reason}`);
+  }
 
   // ---- calls to the engine ------------------------------------------------
 
@@ -168,7 +171,7 @@ export class Engine extends EventEmitter {
       const buf = Buffer.from(await res.body.arrayBuffer());
       return { status: res.statusCode, headers: res.headers, body: buf };
     } catch (err) {
-      throw new EngineUnavailableError(`Cannot connect to the Docker daemon at tcp://${this.addr} (node ${this.name}): ${(err as Error).message}`);
+      throw this.unavailable((err as Error).message);
     }
   }
 
@@ -188,9 +191,12 @@ export class Engine extends EventEmitter {
 
   // ---- lifecycle ----------------------------------------------------------
 
+  /** Resolves after the first connection attempt, whatever its outcome. */
+  firstAttempt: Promise<void> = Promise.resolve();
+
   start(): void {
     this.stopped = false;
-    void this.validate();
+    this.firstAttempt = this.validate();
   }
 
   async stop(): Promise<void> {
