@@ -12,7 +12,12 @@ export class AffinityFilter implements Filter {
     let candidates = [...nodes];
     for (const a of req.affinities) {
       if (a.soft && !soft) continue;
-      candidates = candidates.filter((n) => matchExpr(a, candidatesFor(a.key, n)));
+      // `==`: some candidate matches; `!=`: none does. Test candidates one by
+      // one and stop at the first hit: building every node's candidate list
+      // cost ~16 ms per decision at 1,000 nodes × 30 containers (bench/placement.ts).
+      const eq = a.op === '==' ? a : { ...a, op: '==' as const };
+      const hit = (x: string): boolean => matchExpr(eq, x);
+      candidates = candidates.filter((n) => anyCandidate(a.key, n, hit) === (a.op === '=='));
       if (candidates.length === 0) {
         throw new Error(`unable to find a node that satisfies the affinity ${formatExpr(a)}`);
       }
@@ -25,16 +30,25 @@ export class AffinityFilter implements Filter {
   }
 }
 
-function candidatesFor(key: string, node: Node): string[] {
+/**
+ * Does any of the node's candidates satisfy `hit`? Candidates: for
+ * `container`, each container's full ID, 12-character short ID (as `docker
+ * ps` shows) and names; for `image`, every name of every image; for any
+ * other key, that label's value on containers that carry it.
+ */
+function anyCandidate(key: string, node: Node, hit: (x: string) => boolean): boolean {
   switch (key) {
     case 'container':
-      // Full ID, the 12-character short ID `docker ps` shows, and names.
-      return node.containers.flatMap((c) => [c.id, c.id.slice(0, 12), ...c.names.map((n) => n.replace(/^\//, ''))]);
+      for (const c of node.containers) {
+        if (hit(c.id) || hit(c.id.slice(0, 12))) return true;
+        for (const n of c.names) if (hit(n.replace(/^\//, ''))) return true;
+      }
+      return false;
     case 'image':
-      return node.images.flatMap(imageNames);
+      return node.images.some((img) => imageNames(img).some(hit));
     default:
-      // Only containers that carry the label count.
-      return node.containers.flatMap((c) => (key in c.labels ? [c.labels[key]] : []));
+      for (const c of node.containers) if (key in c.labels && hit(c.labels[key])) return true;
+      return false;
   }
 }
 
