@@ -381,7 +381,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     const body: any = web
       ? {
         Image: 'nginx:1.25', Labels: { 'com.example.app': 'web', 'com.example.tier': 'frontend', 'com.example.replica': String(i) },
-        HostConfig: { PortBindings: { '80/tcp': [{ HostPort: String(8000 + i) }] }, Memory: 256 * 1024 ** 2, CpuShares: 512, NetworkMode: 'default' },
+        HostConfig: { PortBindings: { '80/tcp': [{ HostPort: String(8000 + i) }] }, Memory: 256 * 1024 ** 2, NanoCpus: 250_000_000, NetworkMode: 'default' },
       }
       : i % 3 === 1
         ? { Image: 'redis:7', Labels: { 'com.example.app': 'cache', 'com.example.replica': String(i) }, Volumes: { '/data': {} }, HostConfig: { Memory: 128 * 1024 ** 2, NetworkMode: 'default' } }
