@@ -1,0 +1,17 @@
+// `npm run bench`: the quick benches — placement (fewer iterations) and the
+// API bench against simulated engines (500 requests per row). The full runs:
+//   node dist/bench/placement.js
+//   node dist/bench/api.js [--real]
+//   node dist/bench/scale.js [--engines 1000] [--prof]
+// Figures and how to read them: docs/performance.md.
+import { runPlacementBench } from './placement.js';
+import { runApiBench } from './api.js';
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  process.stdout.write(await runPlacementBench({ sizes: [10, 100, 1000], quick: true }) + '\n\n');
+  process.stdout.write(await runApiBench({ real: false, count: 500, concurrency: 4, warmup: 50, log: () => undefined }) + '\n');
+  process.stdout.write(`\nbench done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+main().then(() => process.exit(0), (err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
