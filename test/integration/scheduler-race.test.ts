@@ -5,6 +5,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiJson } from '../../src/devcluster/util.js';
 import { clusterBlock, skipReason, withCluster, type DockerResult, type TestCluster } from '../lib/cluster.js';
+import { removeAllContainers } from '../lib/wait.js';
 
 const BLOCK = clusterBlock(6); // slots 60-62, engines 24200-24202, manager 24250
 const T = { timeout: 150_000 };
@@ -45,18 +46,7 @@ describe('scheduler races on 3 real engines', { skip: skipReason() }, () => {
     };
   }
 
-  async function rmAll(): Promise<void> {
-    const ids = (await c.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length) {
-      const r = await c.docker(['rm', '-f', ...ids], { timeoutMs: 120_000 });
-      assert.equal(r.code, 0, r.stderr);
-    }
-    for (let i = 0; i < 100; i++) {
-      if ((await c.docker(['ps', '-aq'])).stdout.trim() === '') return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail('containers left after rm -f');
-  }
+  const rmAll = (): Promise<void> => removeAllContainers(c);
 
   /** What the engines themselves hold (not the manager's view). */
   async function engineCounts(): Promise<number[]> {

@@ -6,6 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiJson } from '../../src/devcluster/util.js';
 import { clusterBlock, skipReason, withCluster, type DockerResult, type TestCluster } from '../lib/cluster.js';
+import { removeAllContainers } from '../lib/wait.js';
 
 const BLOCK = clusterBlock(7); // slots 70-72, engines 24300-24302, manager 24350
 const T = { timeout: 90_000 };
@@ -59,18 +60,7 @@ describe('scheduler resources: binpack, containerslots, --filter', { skip: skipR
     return r.stderr;
   }
 
-  async function rmAll(): Promise<void> {
-    const ids = (await c.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length) {
-      const r = await c.docker(['rm', '-f', ...ids]);
-      assert.equal(r.code, 0, r.stderr);
-    }
-    for (let i = 0; i < 50; i++) {
-      if ((await c.docker(['ps', '-aq'])).stdout.trim() === '') return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail('containers left after rm -f');
-  }
+  const rmAll = (): Promise<void> => removeAllContainers(c);
 
   test('docker info shows Strategy: binpack and only the filters given with --filter', T, async () => {
     const r = await c.docker(['info']);

@@ -5,6 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterBlock, skipReason, withCluster, type DockerResult, type TestCluster } from '../lib/cluster.js';
+import { removeAllContainers } from '../lib/wait.js';
 
 const BLOCK = clusterBlock(5); // slots 50-52, engines 24100-24102, manager 24150
 const T = { timeout: 90_000 };
@@ -57,19 +58,7 @@ describe('scheduler on 3 real engines', { skip: skipReason() }, () => {
     return r.stderr;
   }
 
-  /** Remove every container through the manager and wait until it sees none. */
-  async function rmAll(): Promise<void> {
-    const ids = (await c.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length) {
-      const r = await c.docker(['rm', '-f', ...ids]);
-      assert.equal(r.code, 0, r.stderr);
-    }
-    for (let i = 0; i < 50; i++) {
-      if ((await c.docker(['ps', '-aq'])).stdout.trim() === '') return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail('containers left after rm -f');
-  }
+  const rmAll = (): Promise<void> => removeAllContainers(c);
 
   async function rawCreate(body: unknown, query = ''): Promise<{ status: number; json: any; type: string | null }> {
     const res = await fetch(`http://${c.managerAddr}/v1.41/containers/create${query}`, {

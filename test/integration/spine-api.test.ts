@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { execFile } from 'node:child_process';
 import Docker from 'dockerode';
-import { sleep } from '../../src/devcluster/util.js';
+import { sleep, eventually } from '../lib/wait.js';
 import { clusterBlock, skipReason, withCluster, type TestCluster } from '../lib/cluster.js';
 
 const BLOCK = clusterBlock(3); // slots 30-32, engine ports 23900-23902, manager 23950
@@ -81,15 +81,6 @@ function connectionsTo(port: number, pid: number): Promise<number> {
   });
 }
 
-async function eventually<V>(fn: () => Promise<V>, ok: (v: V) => boolean, ms = 10_000, step = 250): Promise<V> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v) && Date.now() < end) {
-    await sleep(step);
-    v = await fn();
-  }
-  return v;
-}
 
 /** node-x's `└ Status` in /info's SystemStatus. */
 function nodeStatus(info: any, node: string): string | undefined {

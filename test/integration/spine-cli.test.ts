@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { sleep } from '../../src/devcluster/util.js';
+import { sleep, eventually } from '../lib/wait.js';
 import {
   clusterBlock,
   DOCKER_CLI_NEW,
@@ -85,16 +85,6 @@ describe('spine through the docker CLI (3 engines)', { skip: skipReason() }, () 
     return (await dk(['inspect', '-f', format, ref], { cli })).trim();
   }
 
-  /** Poll until fn() is true or the deadline passes; returns the last value. */
-  async function eventually<V>(fn: () => Promise<V>, ok: (v: V) => boolean, ms = 10_000, step = 200): Promise<V> {
-    const end = Date.now() + ms;
-    let v = await fn();
-    while (!ok(v) && Date.now() < end) {
-      await sleep(step);
-      v = await fn();
-    }
-    return v;
-  }
 
   // ---- system -------------------------------------------------------------
 
