@@ -21,6 +21,8 @@ export interface SimulatorOptions {
   memTotal?: number;
   /** Engine labels, reported as ["k=v"] in /info. */
   labels?: Record<string, string>;
+  /** Answer each container inspect this much later (a slow engine, or a long first load). */
+  inspectDelayMs?: number;
 }
 
 export interface Simulator {
@@ -617,6 +619,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       const c = find(ref);
       if (!c) { sendError(res, 404, `No such container: ${ref}`); return; }
       if (method === 'GET' && action === 'json') {
+        if (opts.inspectDelayMs) await new Promise((r) => setTimeout(r, opts.inspectDelayMs));
         const data = inspectOf(c);
         if (q.get('size') === '1' || q.get('size') === 'true') { data.SizeRw = 0; data.SizeRootFs = 4_261_550; }
         send(res, 200, JSON.stringify(data) + '\n');

@@ -67,3 +67,22 @@ test('simulator speaks the manager\'s subset of the Engine API', async () => {
     await sim.stop();
   }
 });
+
+test('a change made while the engine is first loading is not lost', async () => {
+  // Inspects are slow, so the first load takes ~300 ms after the list; a
+  // container started in that window must reach the cache through events.
+  const sim = await startSimulator({ port: 0, name: 'sim-slow', containers: 3, inspectDelayMs: 100 });
+  const engine = new Engine(sim.addr, { refreshMinMs: 3_600_000, refreshMaxMs: 3_600_000, failureRetry: 3, overcommit: 0.05 });
+  try {
+    const stopped = sim.ids().find((id) => sim.state(id) === 'exited')!;
+    engine.start();
+    await until(() => (sim.counts.get('GET /containers/json') ?? 0) > 0);
+    assert.ok(!engine.healthy, 'still loading');
+    assert.ok(sim.startContainer(stopped));
+    await until(() => engine.healthy);
+    await until(() => engine.containers.get(stopped)?.summary.State === 'running', 3000);
+  } finally {
+    await engine.stop();
+    await sim.stop();
+  }
+});
