@@ -124,7 +124,9 @@ export interface SimHost {
   pid: number;
   engines: SimEngine[];
   /** Each of the first `count` sims starts one stopped container (a `start` event each). */
-  burst(count: number): Promise<{ started: string[] }>;
+  burst(count: number, afterMs?: number): Promise<{ started: string[]; before: Record<string, number> }>;
+  /** Running containers over all sims (the truth the manager's cache should show). */
+  running(): Promise<number>;
   /** Request counts per kind, summed over the sims. */
   counts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -170,8 +172,9 @@ export async function startSimHost(o: { count: number; basePort: number; contain
     return {
       pid: child.pid!,
       engines: r.engines,
-      burst: (count) => call({ cmd: 'burst', count }),
+      burst: (count, afterMs = 0) => call({ cmd: 'burst', count, after: afterMs }),
       counts: async () => (await call({ cmd: 'counts' })).counts,
+      running: async () => (await call({ cmd: 'running' })).running,
       async stop() {
         await call({ cmd: 'stop' }, 30_000).catch(() => undefined);
         await waitExit(child, 5000);
@@ -209,7 +212,7 @@ export interface ManagerChild {
 }
 
 /** `swarm manage` as a child with bench/probe.js preloaded (event-loop delay, memory and CPU over IPC). */
-export async function startManagerChild(o: { port: number; discovery: string; args?: string[]; logFile: string; cpuProfDir?: string; nodeArgs?: string[] }): Promise<ManagerChild> {
+export async function startManagerChild(o: { port: number; discovery: string; args?: string[]; logFile: string; cpuProfDir?: string; nodeArgs?: string[]; readyTimeoutMs?: number }): Promise<ManagerChild> {
   const mainJs = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
   const addr = `127.0.0.1:${o.port}`;
   fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
@@ -222,12 +225,13 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
   fs.closeSync(out);
   const call = rpc(child);
   const p = pool(addr, 1);
-  const deadline = Date.now() + 30_000;
+  const readyMs = o.readyTimeoutMs ?? 60_000;
+  const deadline = Date.now() + readyMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`manager exited (${child.exitCode}); see ${o.logFile}`);
     const ok = await p.request({ method: 'GET', path: '/_ping' }).then(async (r) => { await r.body.dump(); return r.statusCode === 200; }, () => false);
     if (ok) break;
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`manager did not answer /_ping in 30s; see ${o.logFile}`); }
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`manager did not answer /_ping in ${readyMs} ms; see ${o.logFile}`); }
     await sleep(100);
   }
   await p.close();

@@ -58,6 +58,18 @@ async function main(): Promise<void> {
 
     // ---- load ---------------------------------------------------------------
     t = Date.now();
+    // --churn: every engine starts a container 2 s into the load (while the manager is still loading).
+    const churn = process.argv.includes('--churn');
+    let churned: Promise<number> | undefined;
+    let atBurst = '';
+    if (churn) {
+      const at = arg('--churn-at', 2000);
+      const askedAt = Date.now();
+      churned = sims!.burst(engines, at).then((r) => {
+        atBurst = `asked at ${num(askedAt - t)} ms, received ${num((r as any).receivedAt - t)} ms, fired ${num((r as any).firedAt - t)} ms after the manager was spawned; ${num(r.before['GET /containers/json'] ?? 0)} engines listed, ${num(r.before['GET /events'] ?? 0)} event streams open at that moment`;
+        return r.started.length;
+      });
+    }
     const discovery = `nodes://${sims.engines.map((e) => e.addr).join(',')}`;
     mgr = await startManagerChild({
       port: MANAGER_PORT, discovery,
@@ -66,9 +78,11 @@ async function main(): Promise<void> {
       logFile: path.join(os.tmpdir(), 'swarm-bench-scale-manager.log'),
       cpuProfDir: prof ? PROF_DIR : undefined,
       nodeArgs: ['--expose-gc'],
+      readyTimeoutMs: 600_000,
     });
     const spawnMs = Date.now() - t;
-    await mgr.stats(true);
+    // The manager answers once every engine was tried (its first load), so spawn → /_ping is the load;
+    // the probe's figures since process start cover it.
     const mp = pool(mgr.addr, 4);
     const poll = pool(mgr.addr, 1);
     let st = await clusterState(poll);
@@ -92,6 +106,15 @@ async function main(): Promise<void> {
       report.push(`LOAD INCOMPLETE after ${loadMs} ms: ${st.healthy}/${engines} healthy, ${st.containers}/${total} containers. See ${mgr.logFile}.`);
     }
     const reqCounts = await sims.counts();
+    let churnLine = '';
+    if (churned) {
+      const n = await churned;
+      await sleep(3000);
+      const truth = await sims.running();
+      const seen = (await clusterState(poll)).running;
+      churnLine = `${n} containers started ${arg('--churn-at', 2000)} ms after the manager's spawn (${atBurst}); 3 s after the load the cache shows ${num(seen)} running, the engines ${num(truth)}: ${num(truth - seen)} changes missed (until the next refresh)`;
+      say(churnLine);
+    }
     // --settle S: wait S seconds idle (pooled keep-alive sockets time out after 30 s) and measure again.
     const settleS = arg('--settle', 0);
     let settled = '';
@@ -184,6 +207,7 @@ async function main(): Promise<void> {
         ['VmRSS after load', `${kb(rssLoaded)}; after a full GC ${kb(rssLoadedGc)} (heap used ${kb(gcLoaded.heapUsed)} of ${kb(gcLoaded.heapTotal)}, external ${kb(gcLoaded.external)})`],
         ['VmRSS after the API runs', `${kb(rssAfter)}; after a full GC ${kb(rssAfterGc)} (heap used ${kb(gcAfter.heapUsed)} of ${kb(gcAfter.heapTotal)}, external ${kb(gcAfter.external)})`],
         ...(settled ? [[`VmRSS after ${settleS} s idle`, settled]] : []),
+        ...(churnLine ? [['changes during the load (--churn)', churnLine]] : []),
         ['VmRSS at the end', kb(finalRss)],
         ['manager open fds after load / after the API runs', `${num(fdsLoaded)} / ${num(fdsAfter)}`],
       ]),

@@ -11,12 +11,21 @@ async function handle(m: any): Promise<Record<string, unknown>> {
       return { engines: sims.map((s) => ({ name: s.name, addr: s.addr, id: s.id, ids: s.ids() })) };
     }
     case 'burst': {
+      // `after` ms: wait here, so the burst lands at that time even while the IPC channel is backed up.
+      if (m.after) await new Promise((r) => setTimeout(r, m.after));
+      const before: Record<string, number> = {};
+      for (const sim of sims) for (const [k, v] of sim.counts) before[k] = (before[k] ?? 0) + v;
       const started: string[] = [];
       for (const s of sims.slice(0, m.count)) {
         const id = s.ids().find((cid) => s.state(cid) !== 'running' && s.state(cid) !== 'paused');
         if (id && s.startContainer(id)) started.push(id);
       }
-      return { started };
+      return { started, before, receivedAt: m.receivedAt, firedAt: Date.now() };
+    }
+    case 'running': {
+      let running = 0;
+      for (const sim of sims) for (const id of sim.ids()) if (sim.state(id) === 'running') running++;
+      return { running };
     }
     case 'counts': {
       const counts: Record<string, number> = {};
@@ -34,6 +43,7 @@ async function handle(m: any): Promise<Record<string, unknown>> {
 }
 
 process.on('message', (m: any) => {
+  m.receivedAt = Date.now();
   handle(m).then((r) => process.send?.({ id: m.id, ...r }), (err: Error) => process.send?.({ id: m.id, error: err.message }));
 });
 process.on('disconnect', () => process.exit(0));
