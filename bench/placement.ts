@@ -36,7 +36,7 @@ const REQUESTS: Array<{ name: string; body: any; cname?: string }> = [
   },
 ];
 
-function us(v: number): string { return v < 1000 ? `${v.toFixed(0)} µs` : `${(v / 1000).toFixed(2)} ms`; }
+function us(v: number): string { return v < 10 ? `${v.toFixed(2)} µs` : v < 1000 ? `${v.toFixed(0)} µs` : `${(v / 1000).toFixed(2)} ms`; }
 
 function time(iterations: number, f: () => void): { p50: number; p99: number } {
   for (let i = 0; i < Math.min(50, iterations); i++) f(); // warm-up (JIT)
