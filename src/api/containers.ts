@@ -203,19 +203,58 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
       return JSON.stringify(item);
     }).join(',') + ']';
   } else {
-    const now = Date.now();
-    const parts: Buffer[] = [LIST_OPEN];
-    for (let i = 0; i < chosen.length; i++) {
-      const { engine: e, container: c } = chosen[i];
-      const item = itemFor(e, c);
-      if (i > 0) parts.push(COMMA);
-      parts.push(item.head, Buffer.from(JSON.stringify(liveStatus(e, c, now))), item.tail);
-    }
-    parts.push(LIST_CLOSE);
-    sendJson(res, 200, Buffer.concat(parts));
+    await streamList(res, chosen);
     return;
   }
   sendJson(res, 200, body + '\n');
+}
+
+const CHUNK = 256 * 1024;
+
+/**
+ * Write the list in chunks of ~256 KB, waiting for the socket to drain: a
+ * 30,000-item `ps -a` (28 MB) then never holds its whole answer in memory,
+ * and a slow or vanished client stops the work. Small lists go out in one
+ * piece with a Content-Length, as dockerd sends them.
+ */
+async function streamList(res: Response, chosen: ContainerRef[]): Promise<void> {
+  const now = Date.now();
+  let parts: Buffer[] = [LIST_OPEN];
+  let size = LIST_OPEN.length;
+  let streaming = false;
+  for (let i = 0; i < chosen.length; i++) {
+    const { engine: e, container: c } = chosen[i];
+    const item = itemFor(e, c);
+    const status = Buffer.from(JSON.stringify(liveStatus(e, c, now)));
+    if (i > 0) { parts.push(COMMA); size += 1; }
+    parts.push(item.head, status, item.tail);
+    size += item.head.length + status.length + item.tail.length;
+    if (size < CHUNK) continue;
+    if (!streaming) {
+      streaming = true;
+      res.statusCode = 200;
+      res.setHeader('Content-Type', 'application/json');
+    }
+    const ok = res.write(Buffer.concat(parts, size));
+    parts = [];
+    size = 0;
+    if (!ok && !(await drained(res))) return;
+  }
+  parts.push(LIST_CLOSE);
+  if (!streaming) { sendJson(res, 200, Buffer.concat(parts)); return; }
+  res.end(Buffer.concat(parts));
+}
+
+/** Resolves true when the response can take more, false if the client went away. */
+function drained(res: Response): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => (): void => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };
+    const onDrain = done(true);
+    const onClose = done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
 }
 
 export async function inspectContainer(ctx: ApiContext, req: Request, res: Response, refStr: string): Promise<void> {
