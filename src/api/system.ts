@@ -50,14 +50,20 @@ function fmtCpus(n: number): string { return String(Number.isInteger(n) ? n : Nu
 
 const STATUS_TEXT: Record<string, string> = { pending: 'Pending', healthy: 'Healthy', unhealthy: 'Unhealthy', disconnected: 'Disconnected' };
 
-function engineStatus(ctx: ApiContext, e: Engine): Array<[string, string]> {
-  let running = 0, paused = 0, stopped = 0;
+interface StateCounts { running: number; paused: number; stopped: number }
+
+function countStates(e: Engine): StateCounts {
+  const n = { running: 0, paused: 0, stopped: 0 };
   for (const c of e.containers.values()) {
     const s = c.summary.State;
-    if (s === 'paused') paused++;
-    else if (s === 'running' || s === 'restarting') running++;
-    else stopped++;
+    if (s === 'paused') n.paused++;
+    else if (s === 'running' || s === 'restarting') n.running++;
+    else n.stopped++;
   }
+  return n;
+}
+
+function engineStatus(ctx: ApiContext, e: Engine, { running, paused, stopped }: StateCounts): Array<[string, string]> {
   const reserved = ctx.cluster.reserved(e);
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).sort().join(', ');
   const out: Array<[string, string]> = [
@@ -81,16 +87,16 @@ export function info(ctx: ApiContext, _req: Request, res: Response): void {
   status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(engines.length)]);
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
   for (const e of engines) {
-    status.push(...engineStatus(ctx, e));
+    const n = countStates(e);
+    status.push(...engineStatus(ctx, e, n));
     if (!e.healthy) continue;
     images += e.images.length;
     ncpu += e.totalCpus;
     mem += e.totalMemory;
-    for (const c of e.containers.values()) {
-      containers++;
-      const s = c.summary.State;
-      if (s === 'paused') paused++; else if (s === 'running' || s === 'restarting') running++; else stopped++;
-    }
+    containers += e.containers.size;
+    running += n.running;
+    paused += n.paused;
+    stopped += n.stopped;
   }
   const sample = engines.find((e) => e.healthy)?.info ?? {};
   sendJson(res, 200, {
