@@ -1,0 +1,80 @@
+// The manager in-process against simulated engines: list rendering and
+// streaming, lookups and errors, without real dockerd (fast, runs anywhere).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { startSimulator, type Simulator } from '../../bench/simulator.js';
+import { startManager, type Manager } from '../../src/cli/manage.js';
+import { parseManageConfig } from '../../src/cli/config.js';
+
+const PORT = 23599; // below every integration block (test/lib/README.md)
+let sims: Simulator[] = [];
+let mgr: Manager;
+const base = `http://127.0.0.1:${PORT}`;
+
+before(async () => {
+  sims = [
+    await startSimulator({ port: 0, name: 'sim-a', containers: 400 }),
+    await startSimulator({ port: 0, name: 'sim-b', containers: 400 }),
+  ];
+  mgr = await startManager(parseManageConfig({ discovery: sims.map((s) => s.addr).join(','), host: [`tcp://127.0.0.1:${PORT}`] }));
+});
+
+after(async () => {
+  await mgr?.stop();
+  for (const s of sims) await s.stop();
+});
+
+test('ps -a over 800 containers: streamed in chunks, valid JSON, node-qualified names, live status', async () => {
+  const r = await fetch(`${base}/v1.41/containers/json?all=1`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'application/json');
+  assert.equal(r.headers.get('content-length'), null, 'a large list is chunked');
+  const list: any[] = await r.json();
+  assert.equal(list.length, 800);
+  assert.ok(list.every((c) => /^\/sim-[ab]\//.test(c.Names[0])), list[0].Names[0]);
+  for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].Created >= list[i].Created, 'newest first');
+  assert.ok(list.every((c) => typeof c.Status === 'string' && c.Status.length > 0));
+  const small = await fetch(`${base}/containers/json?all=1&limit=2`);
+  assert.ok(Number(small.headers.get('content-length')) > 0, 'a small list has a Content-Length');
+  assert.equal((await small.json()).length, 2);
+});
+
+test('a client that drops a large ps mid-stream leaves the manager serving', async () => {
+  await new Promise<void>((resolve) => {
+    const req = http.get(`${base}/containers/json?all=1`, (res) => {
+      res.once('data', () => { req.destroy(); resolve(); });
+    });
+    req.on('error', () => resolve());
+  });
+  const r = await fetch(`${base}/_ping`);
+  assert.equal(await r.text(), 'OK');
+});
+
+test('filters: node, status, invalid key; lookups: name, node/name, unknown', async () => {
+  const byNode: any[] = await (await fetch(`${base}/containers/json?all=1&filters=${encodeURIComponent('{"node":["sim-b"]}')}`)).json();
+  assert.equal(byNode.length, 400);
+  assert.ok(byNode.every((c) => c.Names[0].startsWith('/sim-b/')));
+  const bad = await fetch(`${base}/containers/json?filters=${encodeURIComponent('{"bogus":["x"]}')}`);
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).message, /invalid filter 'bogus'/);
+  const one = byNode[0];
+  const name = one.Names[0].split('/')[2];
+  const insp = await (await fetch(`${base}/containers/sim-b/${name}/json`)).json();
+  assert.equal(insp.Id, one.Id);
+  assert.equal(insp.Node.Name, 'sim-b');
+  const missing = await fetch(`${base}/containers/nope-nope/json`);
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { message: 'No such container: nope-nope' });
+  const route = await fetch(`${base}/v1.41/no/such/route`);
+  assert.equal(route.status, 404);
+  assert.deepEqual(await route.json(), { message: 'page not found' });
+});
+
+test('info sums both engines and lists them', async () => {
+  const info = await (await fetch(`${base}/info`)).json();
+  assert.equal(info.Containers, 800);
+  const rows = info.SystemStatus.map((r: string[]) => r.join(': '));
+  assert.ok(rows.includes('Nodes: 2'), rows.join('\n'));
+  assert.equal(rows.filter((r: string) => r === '  └ Status: Healthy').length, 2);
+});
