@@ -2,7 +2,8 @@
 // Node added), create (scheduled), and everything else routed to the owner.
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
-import type { CachedContainer, Engine } from '../cluster/engine.js';
+import type { Engine } from '../cluster/engine.js';
+import type { CachedContainer } from '../cluster/containers.js';
 import type { ContainerRef } from '../cluster/cluster.js';
 import { BadRequestError, DockerError } from '../errors.js';
 import { parseFilters, validateKeys, matchAny, matchLabels, type FilterArgs } from './dockerfilters.js';

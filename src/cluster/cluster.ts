@@ -11,7 +11,8 @@ import { parseExpr } from '../scheduler/expr.js';
 import type { ScheduleRequest } from '../scheduler/request.js';
 import { imageNames } from '../../filters/affinity.js';
 import { engineCpuShares } from '../scheduler/resources.js';
-import { Engine, compareApiVersions, type CachedContainer, type EngineEvent, type EngineOptions } from './engine.js';
+import { Engine, compareApiVersions, type EngineEvent, type EngineOptions } from './engine.js';
+import type { CachedContainer } from './containers.js';
 import { BadRequestError, ConflictError, DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 

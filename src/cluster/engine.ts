@@ -1,16 +1,15 @@
 // One Docker engine as the manager sees it: a state machine (pending →
 // healthy ↔ unhealthy), a keep-alive connection pool, and a cache of its
-// containers, images, networks and volumes kept current from its /events
-// stream, with a randomised full refresh as a safety net.
+// containers (./containers.ts), images, networks and volumes kept current
+// from its /events stream, with a randomised full refresh as a safety net.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import { Pool, Client } from 'undici';
 import type { Node, NodeContainer, NodeImage } from '../scheduler/node.js';
-import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.js';
 import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
 import { coalesce } from '../util/mutex.js';
-import { parseDockerTime } from '../util/humanize.js';
+import { ContainerCache } from './containers.js';
 
 export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -21,23 +20,6 @@ export interface EngineOptions {
   overcommit: number;
   /** Per-request timeout for the manager's own calls (not for proxied streams). */
   requestTimeoutMs?: number;
-}
-
-/** A container as cached: the engine's list summary plus what scheduling needs. */
-export interface CachedContainer {
-  id: string;
-  /** Engine's /containers/json item, untouched. */
-  summary: any;
-  /** Names without the leading slash (the container's own name first). */
-  names: string[];
-  created: number;
-  /** Scheduler view (reservations read once from inspect). */
-  node: NodeContainer;
-  /** Sequence number of the refresh that last wrote `summary` (older answers are ignored). */
-  seq?: number;
-  /** State.StartedAt / FinishedAt in ms (0 unknown): from inspect, then from start/die events. */
-  startedAt: number;
-  finishedAt: number;
 }
 
 export interface EngineEvent {
@@ -101,25 +83,21 @@ export class Engine extends EventEmitter {
   cpus = 0;
   memory = 0;
 
-  readonly containers = new Map<string, CachedContainer>();
+  readonly containers: ContainerCache = new ContainerCache(
+    () => this.cpus,
+    (kind, c, oldNames) => this.emit('container', kind, c, oldNames),
+  );
   images: any[] = [];
   nodeImages: NodeImage[] = [];
   networks: any[] = [];
   volumes: any[] = [];
 
-  private usedCpus = 0;
-  private usedMemory = 0;
-  private containerArr: NodeContainer[] | null = null;
   private timer: NodeJS.Timeout | null = null;
   private eventsClient: Client | null = null;
   private eventsAbort: AbortController | null = null;
   private lastEventNano = 0n;
   private stopped = false;
   private dirty = new Set<string>();
-  /** start/die times seen before the container reached the cache (bounded). */
-  private readonly eventTimes = new Map<string, { startedAt: number; finishedAt: number }>();
-  private seq = 0;
-  private readonly gone = new Map<string, number>();
   private readonly flushDirty: () => Promise<void>;
   readonly refreshImages: () => Promise<void>;
   readonly refreshNetworks: () => Promise<void>;
@@ -218,7 +196,7 @@ export class Engine extends EventEmitter {
       }
       const idChanged = this.id !== '' && this.id !== info.ID;
       this.applyInfo(info, version);
-      if (idChanged) { this.clearContainers(); }
+      if (idChanged) { this.containers.clear(); }
       // Events first, then the list: a change between the two is then in the
       // list or in the stream. Opened after the load, every change made while
       // the engine was loading was lost until the next refresh (1,000 of 1,000
@@ -306,7 +284,7 @@ export class Engine extends EventEmitter {
         log.warn('engine ID changed, revalidating', { node: this.addr, old: this.id, new: info.ID });
         this.setState('pending');
         this.applyInfo(info, version);
-        this.clearContainers();
+        this.containers.clear();
       } else {
         this.applyInfo(info, version);
       }
@@ -334,9 +312,9 @@ export class Engine extends EventEmitter {
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
     const known = [...this.containers.keys()];
-    const seq = ++this.seq;
+    const seq = this.containers.nextSeq();
     const list: any[] = await this.json('GET', '/containers/json?all=1');
-    await this.reconcile(list, known, seq);
+    await this.containers.merge(list, known, seq, this.inspectNew);
     await Promise.all([this.loadImages(), this.refreshNetworks(), this.refreshVolumes()]);
   }
 
@@ -349,9 +327,9 @@ export class Engine extends EventEmitter {
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
   async refreshContainers(ids: string[]): Promise<void> {
     const filters = encodeURIComponent(JSON.stringify({ id: ids }));
-    const seq = ++this.seq;
+    const seq = this.containers.nextSeq();
     const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${filters}`);
-    await this.reconcile(list, ids, seq);
+    await this.containers.merge(list, ids, seq, this.inspectNew);
   }
 
   /** Refresh one container soon; calls within one tick are batched into one request. */
@@ -360,146 +338,29 @@ export class Engine extends EventEmitter {
     return new Promise((resolve) => setImmediate(() => { this.flushDirty().catch((err) => log.debug('container refresh failed', { node: this.name, error: err.message })).finally(resolve); }));
   }
 
-  /** Merge list summaries into the cache; ids in `scope` missing from the list are gone. */
-  private async reconcile(list: any[], scope: string[], seq: number): Promise<void> {
-    const seen = new Set<string>();
-    const fresh: any[] = [];
-    for (const s of list) {
-      seen.add(s.Id);
-      const c = this.containers.get(s.Id);
-      if (!c) fresh.push(s);
-      else if (seq >= (c.seq ?? 0)) { c.seq = seq; this.updateSummary(c, s); }
-      // else: an older answer overtaken by a newer one; keep the newer state
-    }
-    if (fresh.length) {
-      // New containers: read their reservations once from inspect, a few at a time.
-      const queue = fresh.slice();
-      const worker = async (): Promise<void> => {
-        for (let s = queue.shift(); s; s = queue.shift()) {
-          try {
-            const id = s.Id;
-            const insp = await inspectSlot(() => this.json('GET', `/containers/${id}/json`));
-            this.addContainer(s, insp, seq);
-          } catch (err) {
-            if ((err as any).statusCode === 404) continue; // removed meanwhile
-            throw err;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
-    }
-    for (const id of scope) {
-      if (!seen.has(id) && this.containers.has(id)) this.removeContainer(id);
-    }
-  }
+  private readonly inspectNew = (id: string): Promise<any> => inspectSlot(() => this.json('GET', `/containers/${id}/json`));
 
   /** Re-read reservations of one container (after `update`). */
   async reinspect(id: string): Promise<void> {
     const c = this.containers.get(id);
     if (!c) return this.touch(id);
-    const insp = await this.json('GET', `/containers/${id}/json`);
-    // It may have been removed (and its usage subtracted) while we waited.
-    if (this.containers.get(id) !== c) return;
-    this.subtractUsage(c.node);
-    c.node = this.toNodeContainer(c.summary, insp);
-    this.addUsage(c.node);
-    this.changed(c);
+    this.containers.setReservations(c, await this.json('GET', `/containers/${id}/json`));
   }
 
-  private toNodeContainer(s: any, insp: any): NodeContainer {
-    const hc = insp?.HostConfig ?? {};
-    return {
-      id: s.Id,
-      names: (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/')),
-      image: s.Image ?? '',
-      imageId: s.ImageID ?? '',
-      labels: s.Labels ?? {},
-      state: s.State ?? '',
-      cpus: reservedCpus(hc, this.cpus, true),
-      memory: reservedMemory(hc),
-      ports: hostPorts(insp?.Config ?? {}, hc),
-      networkMode: hc.NetworkMode ?? s.HostConfig?.NetworkMode ?? 'default',
-    };
-  }
-
-  private addContainer(s: any, insp: any, seq: number): void {
-    // Two refreshes (e.g. after-create and the create event) may race to add it.
-    const existing = this.containers.get(s.Id);
-    if (existing) {
-      if (seq >= (existing.seq ?? 0)) { existing.seq = seq; this.updateSummary(existing, s); }
-      return;
-    }
-    // A refresh that started before a removal must not bring the container back.
-    if (this.gone.has(s.Id)) return;
-    const node = this.toNodeContainer(s, insp);
-    const early = this.eventTimes.get(s.Id);
-    this.eventTimes.delete(s.Id);
-    const c: CachedContainer = {
-      id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq,
-      startedAt: Math.max(parseDockerTime(insp?.State?.StartedAt), early?.startedAt ?? 0),
-      finishedAt: Math.max(parseDockerTime(insp?.State?.FinishedAt), early?.finishedAt ?? 0),
-    };
-    this.containers.set(s.Id, c);
-    this.addUsage(node);
-    this.containerArr = null;
-    this.emit('container', 'add', c);
-  }
-
-  private updateSummary(c: CachedContainer, s: any): void {
-    const oldNames = c.names;
-    c.summary = s;
-    c.created = s.Created ?? c.created;
-    const names = (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/'));
-    c.node = { ...c.node, names, state: s.State ?? '', labels: s.Labels ?? {}, image: s.Image ?? c.node.image, imageId: s.ImageID ?? c.node.imageId };
-    c.names = names;
-    this.changed(c, oldNames);
-  }
-
-  private changed(c: CachedContainer, oldNames?: string[]): void {
-    this.containerArr = null;
-    this.emit('container', 'update', c, oldNames);
-  }
-
-  private removeContainer(id: string, gone = true): void {
-    if (gone) this.markGone(id);
-    const c = this.containers.get(id);
-    if (!c) return;
-    this.containers.delete(id);
-    this.subtractUsage(c.node);
-    this.containerArr = null;
-    this.emit('container', 'remove', c);
-  }
-
-  private clearContainers(): void {
-    for (const id of [...this.containers.keys()]) this.removeContainer(id, false);
-  }
-
-  /** IDs never come back once removed; remember recent removals (bounded). */
-  private markGone(id: string): void {
-    this.gone.set(id, Date.now());
-    if (this.gone.size > 5000) {
-      const cutoff = Date.now() - 120_000;
-      for (const [k, t] of this.gone) { if (t < cutoff || this.gone.size > 5000) this.gone.delete(k); else break; }
-    }
-  }
-
-  private addUsage(n: NodeContainer): void { this.usedCpus += n.cpus; this.usedMemory += n.memory; }
-  private subtractUsage(n: NodeContainer): void { this.usedCpus -= n.cpus; this.usedMemory -= n.memory; }
-
-  get reservedCpus(): number { return this.usedCpus; }
-  get reservedMemory(): number { return this.usedMemory; }
+  get reservedCpus(): number { return this.containers.reservedCpus; }
+  get reservedMemory(): number { return this.containers.reservedMemory; }
   // Whole CPUs, as classic Swarm counts them.
   get totalCpus(): number { return Math.floor(this.cpus * (1 + this.opts.overcommit)); }
   get totalMemory(): number { return Math.floor(this.memory * (1 + this.opts.overcommit)); }
 
   /** The scheduler's view, with the cluster's pending reservations on this engine added. */
   snapshot(pending: readonly NodeContainer[]): Node {
-    if (!this.containerArr) this.containerArr = [...this.containers.values()].map((c) => c.node);
-    let usedCpus = this.usedCpus;
-    let usedMemory = this.usedMemory;
-    let containers: readonly NodeContainer[] = this.containerArr;
+    const own = this.containers.nodeContainers();
+    let usedCpus = this.containers.reservedCpus;
+    let usedMemory = this.containers.reservedMemory;
+    let containers: readonly NodeContainer[] = own;
     if (pending.length) {
-      containers = this.containerArr.concat(pending);
+      containers = own.concat(pending);
       for (const p of pending) { usedCpus += p.cpus; usedMemory += p.memory; }
     }
     return {
@@ -592,29 +453,19 @@ export class Engine extends EventEmitter {
     }
   }
 
-  /** Keep State.StartedAt/FinishedAt current from events, for live status texts. */
-  private recordTime(id: string, action: string, ev: EngineEvent): void {
-    const ms = ev.timeNano ? Math.floor(Number(ev.timeNano) / 1e6) : (ev.time ?? 0) * 1000;
-    if (!ms) return;
-    const c = this.containers.get(id);
-    const t = c ?? this.eventTimes.get(id) ?? { startedAt: 0, finishedAt: 0 };
-    if (action === 'start') t.startedAt = Math.max(t.startedAt, ms);
-    else t.finishedAt = Math.max(t.finishedAt, ms);
-    if (c) return;
-    this.eventTimes.set(id, t);
-    if (this.eventTimes.size > 1000) this.eventTimes.delete(this.eventTimes.keys().next().value as string);
-  }
-
   private applyEvent(ev: EngineEvent): void {
     const type = ev.Type ?? 'container';
     const action = ev.Action ?? ev.status ?? '';
     const id = ev.Actor?.ID ?? ev.id ?? '';
     switch (type) {
       case 'container':
-        if (action === 'destroy') { this.removeContainer(id); return; }
+        if (action === 'destroy') { this.containers.remove(id); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
-        if (action === 'start' || action === 'die') this.recordTime(id, action, ev);
+        if (action === 'start' || action === 'die') {
+          const ms = ev.timeNano ? Math.floor(Number(ev.timeNano) / 1e6) : (ev.time ?? 0) * 1000;
+          if (ms) this.containers.recordTime(id, action, ms);
+        }
         if (action === 'die') { void this.touchUntilStopped(id); return; }
         void this.touch(id);
         return;

@@ -1,0 +1,183 @@
+// One engine's containers as the manager caches them: the engine's list
+// summaries, what scheduling needs (read once from inspect), running totals
+// of reserved CPU and memory, and the rules that keep concurrent refreshes
+// from undoing each other.
+import type { NodeContainer } from '../scheduler/node.js';
+import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.js';
+import { parseDockerTime } from '../util/humanize.js';
+
+/** A container as cached: the engine's list summary plus what scheduling needs. */
+export interface CachedContainer {
+  id: string;
+  /** Engine's /containers/json item, untouched. */
+  summary: any;
+  /** Names without the leading slash (the container's own name first). */
+  names: string[];
+  created: number;
+  /** Scheduler view (reservations read once from inspect). */
+  node: NodeContainer;
+  /** Sequence number of the refresh that last wrote `summary` (older answers are ignored). */
+  seq: number;
+  /** State.StartedAt / FinishedAt in ms (0 unknown): from inspect, then from start/die events. */
+  startedAt: number;
+  finishedAt: number;
+}
+
+export type ContainerChange = (kind: 'add' | 'update' | 'remove', c: CachedContainer, oldNames?: string[]) => void;
+
+const ownNames = (s: any): string[] =>
+  (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/'));
+
+export class ContainerCache {
+  private readonly map = new Map<string, CachedContainer>();
+  private usedCpus = 0;
+  private usedMemory = 0;
+  private nodes: NodeContainer[] | null = null;
+  private seq = 0;
+  /** IDs never come back once removed: a refresh that started before a removal must not resurrect it. */
+  private readonly gone = new Map<string, number>();
+  /** start/die times seen before the container reached the cache (bounded). */
+  private readonly early = new Map<string, { startedAt: number; finishedAt: number }>();
+
+  /** `nodeCpus` converts engine CPU shares back to CPUs; `onChange` feeds the cluster index. */
+  constructor(private readonly nodeCpus: () => number, private readonly onChange: ContainerChange) {}
+
+  get size(): number { return this.map.size; }
+  get(id: string): CachedContainer | undefined { return this.map.get(id); }
+  has(id: string): boolean { return this.map.has(id); }
+  keys(): IterableIterator<string> { return this.map.keys(); }
+  values(): IterableIterator<CachedContainer> { return this.map.values(); }
+
+  get reservedCpus(): number { return this.usedCpus; }
+  get reservedMemory(): number { return this.usedMemory; }
+
+  /** The scheduler's view of every container (cached until something changes). */
+  nodeContainers(): readonly NodeContainer[] {
+    return (this.nodes ??= [...this.map.values()].map((c) => c.node));
+  }
+
+  /** Number the next refresh, before its request is sent. */
+  nextSeq(): number { return ++this.seq; }
+
+  /**
+   * Merge list summaries from refresh `seq`. New containers are inspected
+   * once (via `inspect`, a few at a time); ids in `scope` that the list lacks
+   * are gone.
+   */
+  async merge(list: any[], scope: readonly string[], seq: number, inspect: (id: string) => Promise<any>): Promise<void> {
+    const seen = new Set<string>();
+    const fresh: any[] = [];
+    for (const s of list) {
+      seen.add(s.Id);
+      const c = this.map.get(s.Id);
+      if (!c) fresh.push(s);
+      else this.update(c, s, seq);
+    }
+    const worker = async (): Promise<void> => {
+      for (let s = fresh.shift(); s; s = fresh.shift()) {
+        try {
+          this.add(s, await inspect(s.Id), seq);
+        } catch (err) {
+          if ((err as { statusCode?: number }).statusCode !== 404) throw err; // 404: removed meanwhile
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, fresh.length) }, worker));
+    for (const id of scope) if (!seen.has(id) && this.map.has(id)) this.remove(id);
+  }
+
+  /** New reservations from a fresh inspect (after `update`), unless the container went meanwhile. */
+  setReservations(c: CachedContainer, insp: any): void {
+    if (this.map.get(c.id) !== c) return;
+    this.subtract(c.node);
+    c.node = this.toNode(c.summary, insp);
+    this.addUsage(c.node);
+    this.nodes = null;
+    this.onChange('update', c);
+  }
+
+  remove(id: string, gone = true): void {
+    if (gone) this.markGone(id);
+    const c = this.map.get(id);
+    if (!c) return;
+    this.map.delete(id);
+    this.subtract(c.node);
+    this.nodes = null;
+    this.onChange('remove', c);
+  }
+
+  /** Forget everything (the engine's ID changed): the containers may come back under the new ID. */
+  clear(): void {
+    for (const id of [...this.map.keys()]) this.remove(id, false);
+  }
+
+  /** Keep State.StartedAt/FinishedAt current from start/die events, for live status texts. */
+  recordTime(id: string, action: 'start' | 'die', ms: number): void {
+    const c = this.map.get(id);
+    const t = c ?? this.early.get(id) ?? { startedAt: 0, finishedAt: 0 };
+    if (action === 'start') t.startedAt = Math.max(t.startedAt, ms);
+    else t.finishedAt = Math.max(t.finishedAt, ms);
+    if (c) return;
+    this.early.set(id, t);
+    if (this.early.size > 1000) this.early.delete(this.early.keys().next().value as string);
+  }
+
+  private add(s: any, insp: any, seq: number): void {
+    // Two refreshes (e.g. after-create and the create event) may race to add it.
+    const existing = this.map.get(s.Id);
+    if (existing) { this.update(existing, s, seq); return; }
+    if (this.gone.has(s.Id)) return;
+    const node = this.toNode(s, insp);
+    const early = this.early.get(s.Id);
+    this.early.delete(s.Id);
+    const c: CachedContainer = {
+      id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq,
+      startedAt: Math.max(parseDockerTime(insp?.State?.StartedAt), early?.startedAt ?? 0),
+      finishedAt: Math.max(parseDockerTime(insp?.State?.FinishedAt), early?.finishedAt ?? 0),
+    };
+    this.map.set(s.Id, c);
+    this.addUsage(node);
+    this.nodes = null;
+    this.onChange('add', c);
+  }
+
+  private update(c: CachedContainer, s: any, seq: number): void {
+    if (seq < c.seq) return; // an older answer overtaken by a newer one
+    c.seq = seq;
+    const oldNames = c.names;
+    const names = ownNames(s);
+    c.summary = s;
+    c.created = s.Created ?? c.created;
+    c.names = names;
+    c.node = { ...c.node, names, state: s.State ?? '', labels: s.Labels ?? {}, image: s.Image ?? c.node.image, imageId: s.ImageID ?? c.node.imageId };
+    this.nodes = null;
+    this.onChange('update', c, oldNames);
+  }
+
+  private toNode(s: any, insp: any): NodeContainer {
+    const hc = insp?.HostConfig ?? {};
+    return {
+      id: s.Id,
+      names: ownNames(s),
+      image: s.Image ?? '',
+      imageId: s.ImageID ?? '',
+      labels: s.Labels ?? {},
+      state: s.State ?? '',
+      cpus: reservedCpus(hc, this.nodeCpus(), true),
+      memory: reservedMemory(hc),
+      ports: hostPorts(insp?.Config ?? {}, hc),
+      networkMode: hc.NetworkMode ?? s.HostConfig?.NetworkMode ?? 'default',
+    };
+  }
+
+  private markGone(id: string): void {
+    this.gone.set(id, Date.now());
+    if (this.gone.size > 5000) {
+      const cutoff = Date.now() - 120_000;
+      for (const [k, t] of this.gone) { if (t < cutoff || this.gone.size > 5000) this.gone.delete(k); else break; }
+    }
+  }
+
+  private addUsage(n: NodeContainer): void { this.usedCpus += n.cpus; this.usedMemory += n.memory; }
+  private subtract(n: NodeContainer): void { this.usedCpus -= n.cpus; this.usedMemory -= n.memory; }
+}
