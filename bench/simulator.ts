@@ -23,6 +23,8 @@ export interface SimulatorOptions {
   labels?: Record<string, string>;
   /** Answer each container inspect this much later (a slow engine, or a long first load). */
   inspectDelayMs?: number;
+  /** Refuse every create with this status (e.g. 500: a broken engine, to test retries). */
+  failCreates?: number;
 }
 
 export interface Simulator {
@@ -601,6 +603,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       let body: any;
       try { body = await readJson(req); } catch (e) { sendError(res, 400, `invalid character in JSON: ${(e as Error).message}`); return; }
       if (!body || typeof body.Image !== 'string' || !body.Image) { sendError(res, 400, 'No command specified'); return; }
+      if (opts.failCreates) { sendError(res, opts.failCreates, `simulated failure on ${name}`); return; }
       let cname = q.get('name')?.replace(/^\//, '');
       if (cname && byName.has(cname)) {
         sendError(res, 409, `Conflict. The container name "/${cname}" is already in use by container "${byName.get(cname)}". You have to remove (or rename) that container to be able to reuse that name.`);
