@@ -273,6 +273,7 @@ export class Cluster extends EventEmitter {
     const built = buildScheduleRequest(name, body);
     const request = built.request;
     this.preferNodesWithImage(request);
+    this.placeByNetwork(request, built.body);
     const swarmId = randomBytes(32).toString('hex');
     const excluded = new Set<string>();
     let lastErr: unknown;
@@ -382,6 +383,40 @@ export class Cluster extends EventEmitter {
     try {
       request.affinities = [...request.affinities, parseExpr(`image==~${ref}`, 'affinity')];
     } catch { /* an odd reference: leave placement to the other rules */ }
+  }
+
+  /**
+   * A container on a node-local network must land where that network is.
+   * `--net node-1/mynet` pins the container to node-1 and is rewritten to
+   * `mynet` for the engine; `--net mynet` is limited to the nodes that have a
+   * local network of that name or ID (when some, but not all, do). Like the
+   * image hint, these constraints steer placement and are not recorded.
+   */
+  private placeByNetwork(request: ScheduleRequest, body: any): void {
+    const mode = request.networkMode;
+    if (['default', 'bridge', 'host', 'none', ''].includes(mode) || mode.startsWith('container:')) return;
+    const slash = mode.indexOf('/');
+    if (slash > 0) {
+      const e = this.engineByName(mode.slice(0, slash));
+      if (!e) return; // not a node prefix: leave it to the engine
+      const net = mode.slice(slash + 1);
+      request.constraints = [...request.constraints, parseExpr(`node==${e.name}`, 'constraint')];
+      request.networkMode = net;
+      body.HostConfig = { ...body.HostConfig, NetworkMode: net };
+      const eps = body.NetworkingConfig?.EndpointsConfig;
+      if (eps && eps[mode] !== undefined) {
+        const { [mode]: ep, ...rest } = eps;
+        body.NetworkingConfig = { ...body.NetworkingConfig, EndpointsConfig: { ...rest, [net]: ep } };
+      }
+      return;
+    }
+    const healthy = this.healthyEngines();
+    const have = healthy.filter((e) => e.networks.some((n) => n.Scope === 'local' && (n.Name === mode || (mode.length >= 12 && String(n.Id).startsWith(mode)))));
+    if (have.length === 0 || have.length === healthy.length) return;
+    const names = have.map((e) => e.name.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|');
+    try {
+      request.constraints = [...request.constraints, parseExpr(`node==/^(?:${names})$/`, 'constraint')];
+    } catch { /* odd engine names: leave placement to the other rules */ }
   }
 
   /** Reserved CPUs and memory per engine including in-flight creates (for `docker info`). */

@@ -228,6 +228,37 @@ describe('scheduler on 3 real engines', { skip: skipReason() }, () => {
     assert.ok(!labels.stdout.includes('affinities'), labels.stdout);
   });
 
+  test('node-local networks: --net mynet lands where mynet is, --net node-x/mynet pins and is rewritten', T, async () => {
+    await rmAll();
+    const [, e1, e2] = c.engines;
+    for (const e of [e1, e2]) {
+      const r = await c.docker(['network', 'create', 'onlysome'], { host: e.addr });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    try {
+      // The manager's network cache follows the engines' events.
+      let seen = 0;
+      for (let i = 0; i < 50 && seen < 2; i++) {
+        const ls = await c.docker(['network', 'ls', '--format', '{{.Name}}']);
+        seen = ls.stdout.split('\n').filter((n) => n.endsWith('/onlysome')).length;
+        if (seen < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(seen, 2, 'manager never listed onlysome on 2 nodes');
+      const placed = new Set<string>();
+      for (let i = 0; i < 4; i++) placed.add(await place(['--net', 'onlysome']));
+      assert.deepEqual([...placed].sort(), ['node-1', 'node-2']);
+      const pinned = await create(['--net', 'node-2/onlysome']);
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.equal(await nodeOf(pinned.id), 'node-2');
+      const mode = await c.docker(['inspect', '-f', '{{.HostConfig.NetworkMode}} {{json .Config.Labels}}', pinned.id]);
+      assert.ok(mode.stdout.startsWith('onlysome '), mode.stdout);
+      assert.ok(!mode.stdout.includes('constraints'), 'placement hints are not recorded: ' + mode.stdout);
+    } finally {
+      await rmAll();
+      for (const e of [e1, e2]) await c.docker(['network', 'rm', 'onlysome'], { host: e.addr });
+    }
+  });
+
   // ---- ports --------------------------------------------------------------------
 
   test('port exclusivity: -p 80:80 four times on 3 nodes, 3 succeed on 3 nodes', T, async () => {
