@@ -5,6 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import Docker from 'dockerode';
 import { sleep, eventually } from '../lib/wait.js';
@@ -330,6 +332,48 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
       } finally {
         await ct.remove({ force: true });
       }
+    }
+  });
+
+  test('attach/ws: a websocket upgrade is spliced through to the owner', T, async () => {
+    const ct = await d.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'while read l; do echo "got:$l"; done'], OpenStdin: true });
+    try {
+      await ct.start();
+      const frame = await new Promise<string>((resolve, reject) => {
+        const [host, port] = m.split(':');
+        const sock = net.connect(Number(port), host, () => {
+          sock.write(`GET /v1.41/containers/${ct.id.slice(0, 12)}/attach/ws?stream=1&stdin=1&stdout=1 HTTP/1.1\r\n` +
+            `Host: ${m}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: http://${m}\r\n` +
+            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+        });
+        let buf = Buffer.alloc(0);
+        let upgraded = false;
+        const timer = setTimeout(() => { sock.destroy(); reject(new Error('no websocket frame: ' + buf.toString())); }, 10_000);
+        sock.on('error', reject);
+        sock.on('data', (chunk) => {
+          buf = Buffer.concat([buf, chunk]);
+          if (!upgraded) {
+            const end = buf.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            const statusLine = buf.subarray(0, buf.indexOf('\r\n')).toString();
+            if (!statusLine.includes(' 101 ')) { clearTimeout(timer); sock.destroy(); reject(new Error(statusLine)); return; }
+            upgraded = true;
+            buf = buf.subarray(end + 4);
+            const payload = Buffer.from('hello ws\n');
+            const mask = randomBytes(4);
+            sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4])]));
+          }
+          const len = buf.length >= 2 ? buf[1] & 0x7f : -1;
+          if (len >= 0 && buf.length >= 2 + len) {
+            clearTimeout(timer);
+            sock.destroy();
+            resolve(buf.subarray(2, 2 + len).toString());
+          }
+        });
+      });
+      assert.equal(frame, 'got:hello ws\n');
+    } finally {
+      await ct.remove({ force: true });
     }
   });
 
