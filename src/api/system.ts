@@ -67,7 +67,8 @@ function engineStatus(ctx: ApiContext, e: Engine, { running, paused, stopped }: 
   const reserved = ctx.cluster.reserved(e);
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).sort().join(', ');
   const out: Array<[string, string]> = [
-    [' ' + (e.name || '(unknown)'), e.addr],
+    // Not connected yet: classic shows "(unknown)" rather than repeating the address.
+    [' ' + (e.name && e.name !== e.addr ? e.name : '(unknown)'), e.addr],
     ['  └ ID', e.id],
     ['  └ Status', STATUS_TEXT[e.state] ?? e.state],
     ['  └ Containers', `${e.containers.size} (${running} Running, ${paused} Paused, ${stopped} Stopped)`],

@@ -75,7 +75,7 @@ export class Cluster extends EventEmitter {
   }
 
   addEngine(addr: string): Engine {
-    const e = new Engine(addr, this.opts);
+    const e = new Engine(addr, { ...this.opts, duplicateOf: (id, self) => this.duplicateOf(id, self) });
     this.engines.set(addr, e);
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));
     e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
@@ -92,6 +92,12 @@ export class Cluster extends EventEmitter {
     log.info('engine added', { addr });
     e.start();
     return e;
+  }
+
+  private duplicateOf(id: string, self: Engine): string | undefined {
+    // Check and claim happen in one synchronous step of validate(), so two engines never both pass.
+    for (const e of this.engines.values()) if (e !== self && e.id === id) return `${e.name} (${e.addr})`;
+    return undefined;
   }
 
   async removeEngine(addr: string): Promise<void> {

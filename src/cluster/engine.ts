@@ -20,6 +20,12 @@ export interface EngineOptions {
   overcommit: number;
   /** Per-request timeout for the manager's own calls (not for proxied streams). */
   requestTimeoutMs?: number;
+  /**
+   * The address of another engine already known under this engine ID, if any:
+   * two addresses for one engine (or engines sharing a key.json) would show
+   * every container twice, so the second stays pending with an error.
+   */
+  duplicateOf?: (id: string, self: Engine) => string | undefined;
 }
 
 export interface EngineEvent {
@@ -194,6 +200,8 @@ export class Engine extends EventEmitter {
       if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
         throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
       }
+      const twin = this.opts.duplicateOf?.(info.ID, this);
+      if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
       const idChanged = this.id !== '' && this.id !== info.ID;
       this.applyInfo(info, version);
       if (idChanged) { this.containers.clear(); }
