@@ -283,7 +283,7 @@ export async function inspectContainer(ctx: ApiContext, req: Request, res: Respo
 export async function createContainer(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const q = new URL(req.url, 'http://x').searchParams;
   const raw = await readBody(req);
-  if (!raw.length) throw new BadRequestError('config cannot be empty in order to create a container');
+  if (!raw.length) throw new BadRequestError('Config cannot be empty in order to create a container');
   let body: any;
   try { body = JSON.parse(raw.toString('utf8')); } catch (e) { throw new BadRequestError(`invalid JSON: ${(e as Error).message}`); }
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;

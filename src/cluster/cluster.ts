@@ -269,8 +269,11 @@ export class Cluster extends EventEmitter {
    * concurrent creates never double-book a name, a port, a slot or memory.
    */
   async createContainer(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string): Promise<{ engine: Engine; status: number; body: any }> {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('invalid JSON body: expected an object');
-    if (!body.Image || typeof body.Image !== 'string') throw new BadRequestError('No command specified: image name is required');
+    // dockerd's own answers for an empty config and for a missing image.
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
+      throw new BadRequestError('Config cannot be empty in order to create a container');
+    }
+    if (!body.Image || typeof body.Image !== 'string') throw new BadRequestError('No command specified');
     let name: string | undefined;
     if (rawName) {
       if (!NAME_RE.test(rawName)) throw new BadRequestError(`Invalid container name (${rawName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
