@@ -223,6 +223,7 @@ async function streamList(res: Response, chosen: ContainerRef[]): Promise<void> 
   let parts: Buffer[] = [LIST_OPEN];
   let size = LIST_OPEN.length;
   let streaming = false;
+  let lastYield = Date.now();
   for (let i = 0; i < chosen.length; i++) {
     const { engine: e, container: c } = chosen[i];
     const item = itemFor(e, c);
@@ -239,7 +240,14 @@ async function streamList(res: Response, chosen: ContainerRef[]): Promise<void> 
     const ok = res.write(Buffer.concat(parts, size));
     parts = [];
     size = 0;
-    if (!ok && !(await drained(res))) return;
+    if (!ok) {
+      if (!(await drained(res))) return;
+    } else if (Date.now() - lastYield > 4) {
+      // Let other requests and engine events in between chunks.
+      await new Promise((r) => setImmediate(r));
+      if (res.destroyed) return;
+    }
+    lastYield = Date.now();
   }
   parts.push(LIST_CLOSE);
   if (!streaming) { sendJson(res, 200, Buffer.concat(parts)); return; }
