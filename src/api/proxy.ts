@@ -81,7 +81,7 @@ export async function forward(engine: Engine, req: IncomingMessage, res: ServerR
   res.on('close', onClose);
   let r;
   try {
-    r = await engine.pool.request({
+    r = await engine.forwardPool.request({
       method: req.method as any, path: url, headers, body: body && body.length ? body : undefined,
       signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
     });

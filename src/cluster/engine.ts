@@ -73,6 +73,17 @@ export class Engine extends EventEmitter {
   readonly pool: Pool;
   /** Keep-alive agent for proxied (streamed) client requests. */
   readonly agent: http.Agent;
+  private clientPool: Pool | null = null;
+
+  /**
+   * Pool for clients' buffered calls (start, stop -t 30, rm ...), apart from
+   * the manager's own 4-connection pool: a burst of slow client calls (say
+   * `docker stop` of 20 containers at once) must never queue the refreshes
+   * and health checks behind them. Made on first use, unlimited, keep-alive.
+   */
+  get forwardPool(): Pool {
+    return (this.clientPool ??= new Pool(this.url, { connections: null, keepAliveTimeout: 30_000 }));
+  }
 
   state: EngineState = 'pending';
   failures = 0;
@@ -189,7 +200,7 @@ export class Engine extends EventEmitter {
     this.eventsAbort?.abort();
     this.eventsClient?.destroy().catch(() => undefined);
     this.agent.destroy();
-    await this.pool.close().catch(() => undefined);
+    await Promise.all([this.pool.close(), this.clientPool?.close()].map((p) => p?.catch(() => undefined)));
   }
 
   /** Connect: read info and version, check the API, load everything, open events. */

@@ -335,6 +335,28 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
     }
   });
 
+  test('slow client calls (parallel stops) never hold up the manager\'s own calls to that engine', T, async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      // sleep ignores SIGTERM as PID 1: each stop waits out its timeout.
+      const ct = await d.createContainer({ Image: 'busybox', Cmd: ['sleep', '600'], Env: ['constraint:node==node-0'] });
+      await ct.start();
+      ids.push(ct.id);
+    }
+    try {
+      const stops = ids.map((id) => raw(m, 'POST', `/v1.41/containers/${id}/stop?t=3`, { timeoutMs: 30_000 }));
+      await sleep(300);
+      const t = Date.now();
+      const created = await d.createContainer({ Image: 'busybox', Cmd: ['true'], Env: ['constraint:node==node-0'] });
+      const took = Date.now() - t;
+      await created.remove({ force: true });
+      assert.ok(took < 2000, `create on node-0 took ${took} ms while 8 stops were in flight`);
+      for (const r of await Promise.all(stops)) assert.equal(r.status, 204, r.body);
+    } finally {
+      for (const id of ids) await d.getContainer(id).remove({ force: true }).catch(() => undefined);
+    }
+  });
+
   test('attach/ws: a websocket upgrade is spliced through to the owner', T, async () => {
     const ct = await d.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'while read l; do echo "got:$l"; done'], OpenStdin: true });
     try {
