@@ -164,7 +164,8 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
   for (const k of ['before', 'since']) if (q.get(k)) filters.set(k, [q.get(k)!]);
   const match = makeMatcher(ctx, filters);
   const statusFilter = filters.get('status');
-  const showAll = all || limit > 0 || !!(statusFilter && statusFilter.length) || filters.has('exited') || filters.has('before') || filters.has('since');
+  // As dockerd: a status filter or a limit shows stopped containers too; before/since/exited do not.
+  const showAll = all || limit > 0 || !!(statusFilter && statusFilter.length);
 
   if (ctx.refreshOnNodeFilter && filters.get('node')?.length) {
     await Promise.all(ctx.cluster.healthyEngines().filter((e) => matchAny(filters.get('node')!, e.name)).map((e) => e.fullRefresh().catch(() => undefined)));

@@ -13,6 +13,7 @@ export interface CachedContainer {
   summary: any;
   /** Names without the leading slash (the container's own name first). */
   names: string[];
+  /** Creation time in ms (inspect's nanosecond `Created`; the list only has seconds): orders `ps`, `since`, `before`. */
   created: number;
   /** Scheduler view (reservations read once from inspect). */
   node: NodeContainer;
@@ -131,7 +132,7 @@ export class ContainerCache {
     const early = this.early.get(s.Id);
     this.early.delete(s.Id);
     const c: CachedContainer = {
-      id: s.Id, summary: s, names: node.names, created: s.Created ?? 0, node, seq,
+      id: s.Id, summary: s, names: node.names, created: parseDockerTime(insp?.Created) || (s.Created ?? 0) * 1000, node, seq,
       startedAt: Math.max(parseDockerTime(insp?.State?.StartedAt), early?.startedAt ?? 0),
       finishedAt: Math.max(parseDockerTime(insp?.State?.FinishedAt), early?.finishedAt ?? 0),
     };
@@ -147,7 +148,6 @@ export class ContainerCache {
     const oldNames = c.names;
     const names = ownNames(s);
     c.summary = s;
-    c.created = s.Created ?? c.created;
     c.names = names;
     c.node = { ...c.node, names, state: s.State ?? '', labels: s.Labels ?? {}, image: s.Image ?? c.node.image, imageId: s.ImageID ?? c.node.imageId };
     this.nodes = null;

@@ -317,6 +317,27 @@ describe('spine through the docker CLI (3 engines)', { skip: skipReason() }, () 
     });
   }
 
+  test('ps --filter since= / before= order by creation across nodes; -s, -l, -n', T, async () => {
+    const names = ['order-a', 'order-b', 'order-c'];
+    for (const n of names) {
+      const r = await c.docker(['run', '-d', '--name', n, 'busybox', 'sleep', '300']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    try {
+      const ps = async (...args: string[]): Promise<string[]> =>
+        (await c.docker(['ps', ...args, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).map((l) => l.split('/')[1]);
+      assert.deepEqual(await ps('--filter', 'since=order-a'), ['order-c', 'order-b']);
+      assert.deepEqual((await ps('--filter', 'before=order-c')).filter((n) => n.startsWith('order-')), ['order-b', 'order-a']);
+      assert.deepEqual(await ps('-l'), ['order-c']);
+      assert.deepEqual(await ps('-n', '2'), ['order-c', 'order-b']);
+      const sized = await c.docker(['ps', '-s', '--filter', 'name=order-', '--format', '{{.Names}} {{.Size}}']);
+      assert.equal(sized.code, 0, sized.stderr);
+      assert.equal(sized.stdout.split('\n').filter((l) => /virtual/.test(l)).length, 3, sized.stdout);
+    } finally {
+      await c.docker(['rm', '-f', ...names]);
+    }
+  });
+
   test('inspect has Node; lookup by full ID, short ID, unique prefix, name, node/name', T, async () => {
     const id = (await dk(['run', '-d', '--name', 'lookup', 'busybox', 'sleep', '600'])).trim();
     const node = await inspectField('lookup', '{{.Node.Name}}');
