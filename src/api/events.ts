@@ -73,8 +73,9 @@ export async function events(ctx: ApiContext, req: Request, res: Response): Prom
   const filters = parseFilters(q.get('filters'));
   const match = eventMatcher(filters);
   const now = BigInt(Date.now()) * 1_000_000n;
-  const since = q.get('since') ? parseTimestamp(q.get('since')!) : undefined;
   const until = q.get('until') ? parseTimestamp(q.get('until')!) : undefined;
+  // As dockerd: `until` alone replays everything the engines still hold up to it.
+  const since = q.get('since') ? parseTimestamp(q.get('since')!) : until !== undefined ? 0n : undefined;
   if (since !== undefined && until !== undefined && until < since) throw new BadRequestError('`since` time must be before `until` time');
 
   res.statusCode = 200;
