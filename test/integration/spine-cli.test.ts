@@ -451,6 +451,10 @@ describe('spine through the docker CLI (3 engines)', { skip: skipReason() }, () 
       // The spread containers were all started in the window.
       const names = new Set(evs.map((ev) => ev.Actor.Attributes.name));
       for (let i = 0; i < 6; i++) assert.ok(names.has(`spread${i}`), `no start event for spread${i}`);
+      // `--until` alone replays what the engines hold, as dockerd does.
+      const past = await c.docker(['events', '--until', String(until), '--filter', 'event=start', '--format', '{{.Actor.Attributes.name}}'], { cli, timeoutMs: 20_000 });
+      assert.equal(past.code, 0, past.stderr);
+      for (let i = 0; i < 6; i++) assert.ok(lines(past.stdout).includes(`spread${i}`), `--until alone: no spread${i}`);
     });
   }
 
