@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
       logFile: path.join(os.tmpdir(), 'swarm-bench-scale-manager.log'),
       cpuProfDir: prof ? PROF_DIR : undefined,
-      nodeArgs: ['--expose-gc'],
+      nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ') : [])],
       readyTimeoutMs: 600_000,
     });
     const spawnMs = Date.now() - t;
