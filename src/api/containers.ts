@@ -323,6 +323,32 @@ export async function removeContainer(ctx: ApiContext, req: Request, res: Respon
   if (status < 300) await engine.refreshContainers([container.id]).catch(() => undefined);
 }
 
+/**
+ * POST /containers/prune on every healthy engine; one merged answer. An
+ * engine that fails is reported by name after the others have pruned.
+ */
+export async function pruneContainers(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const search = new URL(req.url, 'http://x').search;
+  const deleted: string[] = [];
+  let space = 0;
+  let failure: DockerError | undefined;
+  await Promise.all(ctx.cluster.healthyEngines().map(async (e) => {
+    try {
+      const r = await e.call('POST', `/containers/prune${search}`);
+      const body = JSON.parse(r.body.toString('utf8') || '{}');
+      if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
+      const ids: string[] = body.ContainersDeleted ?? [];
+      deleted.push(...ids);
+      space += Number(body.SpaceReclaimed ?? 0);
+      if (ids.length) await e.refreshContainers(ids).catch(() => undefined);
+    } catch (err) {
+      failure ??= new DockerError((err as Error).message, 500);
+    }
+  }));
+  if (failure) throw failure;
+  sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space });
+}
+
 /** POST /containers/{id}/exec: create on the owner and remember where the exec lives. */
 export async function createExec(ctx: ApiContext, req: Request, res: Response, refStr: string): Promise<void> {
   const { engine, container } = ctx.cluster.lookup(refStr);

@@ -35,6 +35,7 @@ export const ROUTES: Route[] = [
 
   route('GET', '/containers/json', 'ContainerList', containers.listContainers),
   route('POST', '/containers/create', 'ContainerCreate', containers.createContainer),
+  route('POST', '/containers/prune', 'ContainerPrune', containers.pruneContainers),
   route('GET', `/containers/${C}/json`, 'ContainerInspect', containers.inspectContainer),
   route('POST', `/containers/${C}/(start|stop|restart|kill|pause|unpause|rename|update)`, 'ContainerAction', refresh),
   route('GET', `/containers/${C}/(logs|stats|top|changes|export)`, 'ContainerStream', stream),

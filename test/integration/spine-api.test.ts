@@ -357,6 +357,30 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
     }
   });
 
+  test('POST /containers/prune prunes on every node and merges the answers', T, async () => {
+    const ids: string[] = [];
+    for (const node of ['node-0', 'node-2']) {
+      const ct = await d.createContainer({ Image: 'busybox', Cmd: ['true'], Env: [`constraint:node==${node}`] });
+      await ct.start();
+      await ct.wait();
+      ids.push(ct.id);
+    }
+    const keep = await d.createContainer({ Image: 'busybox', Cmd: ['sleep', '60'] });
+    await keep.start();
+    try {
+      const r = await raw(m, 'POST', '/v1.41/containers/prune');
+      assert.equal(r.status, 200, r.body);
+      const body = json(r);
+      for (const id of ids) assert.ok(body.ContainersDeleted.includes(id), `${id} not pruned: ${r.body}`);
+      assert.equal(typeof body.SpaceReclaimed, 'number');
+      const left: any[] = await d.listContainers({ all: true });
+      assert.ok(!left.some((x) => ids.includes(x.Id)), 'pruned containers still listed');
+      assert.ok(left.some((x) => x.Id === keep.id), 'a running container was pruned');
+    } finally {
+      await keep.remove({ force: true });
+    }
+  });
+
   test('attach/ws: a websocket upgrade is spliced through to the owner', T, async () => {
     const ct = await d.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'while read l; do echo "got:$l"; done'], OpenStdin: true });
     try {
