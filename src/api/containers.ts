@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
 import type { Engine } from '../cluster/engine.js';
 import type { CachedContainer } from '../cluster/containers.js';
-import type { ContainerRef } from '../cluster/cluster.js';
+import { newestFirst, type ContainerRef } from '../cluster/cluster.js';
 import { BadRequestError, DockerError } from '../errors.js';
 import { parseFilters, validateKeys, matchAny, matchLabels, type FilterArgs } from './dockerfilters.js';
 import { forward, proxy, readBody } from './proxy.js';
@@ -118,7 +118,7 @@ function makeMatcher(ctx: ApiContext, f: FilterArgs): (e: Engine, c: CachedConta
     const vals = v;
     checks.push((e, c) => c.names.some((n) => matchAny(vals, '/' + n) || matchAny(vals, `/${e.name}/${n}`)));
   }
-  if ((v = get('node'))) { const vals = v; checks.push((e) => matchAny(vals, e.name) || vals.includes(e.id) || vals.includes(e.addr)); }
+  if ((v = get('node'))) { const vals = v; checks.push((e) => nodeMatches(vals, e)); }
   if ((v = get('label'))) { const vals = v; checks.push((_e, c) => matchLabels(vals, c.summary.Labels)); }
   if ((v = get('status'))) { const vals = v; checks.push((_e, c) => vals.includes(c.summary.State)); }
   if ((v = get('exited'))) {
@@ -155,6 +155,26 @@ function makeMatcher(ctx: ApiContext, f: FilterArgs): (e: Engine, c: CachedConta
   return (e, c) => checks.every((fn) => fn(e, c));
 }
 
+/** `node=` filter: the engine's name (Docker's match: exact or regex), ID or address. */
+function nodeMatches(values: string[], e: Engine): boolean {
+  return matchAny(values, e.name) || values.includes(e.id) || values.includes(e.addr);
+}
+
+/**
+ * Where `ps` looks: with a node filter, only the matching engines' containers
+ * (sorted here: few); otherwise the cluster's newest-first list.
+ */
+function candidates(ctx: ApiContext, filters: FilterArgs): readonly ContainerRef[] {
+  const nodes = filters.get('node');
+  if (!nodes?.length) return ctx.cluster.containersNewestFirst();
+  const out: ContainerRef[] = [];
+  for (const engine of ctx.cluster.engines.values()) {
+    if (!nodeMatches(nodes, engine)) continue;
+    for (const container of engine.containers.values()) out.push({ engine, container });
+  }
+  return out.sort(newestFirst);
+}
+
 export async function listContainers(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const q = new URL(req.url, 'http://x').searchParams;
   const all = q.get('all') === '1' || q.get('all') === 'true';
@@ -176,7 +196,7 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
 
   const size = q.get('size') === '1' || q.get('size') === 'true';
   const picked: ContainerRef[] = [];
-  for (const ref of ctx.cluster.allContainers()) {
+  for (const ref of candidates(ctx, filters)) {
     const s = ref.container.summary;
     // Like dockerd: without -a, paused and restarting containers count as running.
     if (!showAll && s.State !== 'running' && s.State !== 'paused' && s.State !== 'restarting') continue;
@@ -184,7 +204,6 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
     if (!all && (s.Image === 'swarm' || /^swarm:/.test(s.Image ?? ''))) continue;
     if (match(ref.engine, ref.container)) picked.push(ref);
   }
-  picked.sort((a, b) => b.container.created - a.container.created || (a.container.id < b.container.id ? -1 : 1));
   const chosen = limit > 0 ? picked.slice(0, limit) : picked;
 
   let body: string;
