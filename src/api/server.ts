@@ -68,8 +68,12 @@ export class ApiServer {
       server.on('clientError', (_err, socket) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
       if (a.proto === 'unix') await unlink(a.path).catch(() => undefined);
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        const done = (): void => { server.off('error', reject); resolve(); };
+        server.once('error', (err) => reject(new Error(`cannot listen on ${a.raw}: ${err.message}`)));
+        const done = (): void => {
+          server.removeAllListeners('error');
+          server.on('error', (err) => log.error('listener error', { addr: a.raw, error: err.message }));
+          resolve();
+        };
         if (a.proto === 'unix') server.listen(a.path, done); else server.listen(a.port, a.host, done);
       });
       log.info('listening', { addr: a.raw });

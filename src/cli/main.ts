@@ -41,7 +41,8 @@ export async function main(args: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err, y) => {
       if (err) {
-        if (err instanceof ConfigError) log.error(err.message);
+        // Stacks only at debug level: a bad flag or a busy port is not a crash.
+        if (err instanceof ConfigError || !log.isDebugEnabled()) log.error(err.message);
         else log.error(err.message, { stack: err.stack });
       } else {
         process.stderr.write(`${msg}\n\nRun 'swarm --help' for usage.\n`);
