@@ -5,7 +5,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
 import type { Engine } from '../cluster/engine.js';
 import { sendError } from './errors.js';
-import { log } from '../log.js';
 
 const proxyServer = httpProxy.createProxyServer({ xfwd: false, proxyTimeout: 0, timeout: 0 });
 
@@ -99,8 +98,4 @@ export async function forward(engine: Engine, req: IncomingMessage, res: ServerR
   res.writeHead(r.statusCode, resHeaders);
   res.end(out);
   return r.statusCode;
-}
-
-export function logProxyError(where: string, err: unknown): void {
-  log.debug(`${where} failed`, { error: (err as Error).message });
 }
