@@ -16,9 +16,7 @@ const LIST_FILTERS = new Set(['ancestor', 'before', 'expose', 'exited', 'health'
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
 
 export function nodeInfo(e: Engine): Record<string, unknown> {
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.labels)) labels[k] = v;
-  return { ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: labels };
+  return { ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: { ...e.labels } };
 }
 
 function isAnyIp(ip: string | undefined): boolean { return !ip || ip === '0.0.0.0' || ip === '::'; }
@@ -30,8 +28,7 @@ function render(e: Engine, c: CachedContainer, summary: any = c.summary): any {
   if (Array.isArray(summary.Ports)) {
     s.Ports = summary.Ports.map((p: any) => (p.IP !== undefined && isAnyIp(p.IP) ? { ...p, IP: e.ip } : p));
   }
-  if (!e.healthy) s.Status = 'Host Down';
-  return s;
+  return s; // Status is filled in per call: liveStatus()
 }
 
 /**
