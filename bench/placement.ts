@@ -61,14 +61,16 @@ async function makeEngines(n: number, list: any[], inspects: Map<string, any>): 
     e.memory = 32 * 1024 ** 3;
     e.labels = { zone: `z${i % 4}`, storagedriver: 'overlay2', ostype: 'linux' };
     e.state = 'healthy';
-    for (const s0 of list) {
+    const own = new Map<string, any>();
+    const summaries = list.map((s0) => {
       const suffix = i.toString(16).padStart(8, '0');
       const id = s0.Id.slice(0, 56) + suffix;
       const name = s0.Names[0].replace(/^\/[^-]+-[^-]+-/, `/sim-${i}-`);
-      const s = { ...s0, Id: id, Names: [name] };
-      const insp = { ...inspects.get(s0.Id), Id: id, Name: name };
-      (e as any).addContainer(s, insp, 0);
-    }
+      own.set(id, { ...inspects.get(s0.Id), Id: id, Name: name });
+      return { ...s0, Id: id, Names: [name] };
+    });
+    // The cache's own merge path, as a first load does (inspects answered from memory).
+    await e.containers.merge(summaries, [], e.containers.nextSeq(), async (id) => own.get(id));
     e.nodeImages = [
       { id: 'sha256:' + 'b'.repeat(64), repoTags: ['busybox:latest'], repoDigests: [] },
       { id: 'sha256:' + 'c'.repeat(64), repoTags: ['nginx:1.25'], repoDigests: [] },
