@@ -3,21 +3,13 @@
 import type { Node } from '../src/scheduler/node.js';
 import type { ScheduleRequest } from '../src/scheduler/request.js';
 import { formatExpr, matchExpr } from '../src/scheduler/expr.js';
-import type { Filter } from './filter.js';
+import { narrowBy, type Filter } from './filter.js';
 
 export class ConstraintFilter implements Filter {
   readonly name = 'constraint';
 
   filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): Node[] {
-    let candidates = [...nodes];
-    for (const c of req.constraints) {
-      if (c.soft && !soft) continue;
-      candidates = candidates.filter((n) => matchExpr(c, candidatesFor(c.key, n)));
-      if (candidates.length === 0) {
-        throw new Error(`unable to find a node that satisfies the constraint ${formatExpr(c)}`);
-      }
-    }
-    return candidates;
+    return narrowBy('constraint', req.constraints, nodes, soft, (c, n) => matchExpr(c, candidatesFor(c.key, n)));
   }
 
   describe(req: ScheduleRequest): string[] {
