@@ -1,67 +1,75 @@
-// The HTTP application: the route table wrapped once for API version, CORS,
-// logging and error rendering. A replica manager (issue 4) swaps in a
-// different handler behind the same server.
+// The handler pair the server runs: plain HTTP requests through express,
+// and `Upgrade` requests (hijacks). Both pass the one wrapper and dispatch
+// through the one route table. A replica manager swaps in another pair.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import type { ApiContext } from './context.js';
-import { ROUTES } from './routes.js';
-import { sendError } from './errors.js';
-import { apiVersions } from './system.js';
-import { compareApiVersions } from '../cluster/engine.js';
-import { BadRequestError, NotFoundError } from '../errors.js';
-import { VERSION } from '../version.js';
-import { log } from '../log.js';
+import { matchRoute } from './routes.js';
+import { sendError, statusOf, messageOf } from './errors.js';
+import { writeRawError } from './hijack.js';
+import { admit, logRequest, requestInfo } from './wrapper.js';
+import { NotFoundError } from '../errors.js';
 
-const VERSION_PREFIX = /^\/v(\d+\.\d+)(?=\/)/;
+export interface Handlers {
+  request: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
 
-export function createApp(ctx: ApiContext): express.Express {
+/** The primary's handlers: every route answered from this manager's cluster. */
+export function createHandlers(ctx: ApiContext): Handlers {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
-    res.on('close', () => {
-      if (!log.isDebugEnabled()) return;
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      log.debug('request', { method: req.method, path: req.originalUrl, status: res.statusCode, node: res.locals.node ?? '-', duration_ms: Math.round(ms * 100) / 100 });
-    });
-    const { version, minVersion } = apiVersions(ctx);
-    res.setHeader('API-Version', version);
-    res.setHeader('Server', `Docker/swarm/${VERSION} (linux)`);
-    if (ctx.cors) {
-      res.setHeader('Access-Control-Allow-Origin', '*');
-      res.setHeader('Access-Control-Allow-Headers', 'Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth');
-      res.setHeader('Access-Control-Allow-Methods', 'HEAD, GET, POST, DELETE, PUT, OPTIONS');
-      if (req.method === 'OPTIONS') { res.status(200).end(); return; }
-    }
-    const m = VERSION_PREFIX.exec(req.url);
-    if (m) {
-      const v = m[1];
-      if (compareApiVersions(v, version) > 0) {
-        return next(new BadRequestError(`client version ${v} is too new. Maximum supported API version is ${version}`));
-      }
-      if (compareApiVersions(v, minVersion) < 0) {
-        return next(new BadRequestError(`client version ${v} is too old. Minimum supported API version is ${minVersion}, please upgrade your client to a newer version`));
-      }
-      req.url = req.url.slice(m[0].length);
-      res.locals.apiVersion = v;
-    }
+    const info = requestInfo(req);
+    res.on('close', () => logRequest(req, res.statusCode));
+    const a = admit(ctx, req);
+    for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
+    if (a.preflight) { res.status(200).end(); return; }
+    if (a.error) { next(a.error); return; }
+    // Handlers see the path without its version prefix.
+    req.url = info.path + info.query;
     next();
   });
 
-  const router = express.Router({ caseSensitive: true, strict: true });
-  for (const r of ROUTES) {
-    const method = r.method.toLowerCase() as 'get' | 'head' | 'post' | 'put' | 'delete';
-    router[method](r.path, async (req: Request, res: Response) => {
-      res.locals.route = r.name;
-      const params: string[] = [];
-      for (let i = 0; (req.params as Record<string, string>)[i] !== undefined; i++) params.push((req.params as Record<string, string>)[i]);
-      await r.handler(ctx, req, res, ...params.map((p) => decodeURIComponent(p)));
-    });
-  }
-  app.use(router);
-  app.use((_req: Request, _res: Response, next: NextFunction) => next(new NotFoundError('page not found')));
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    const info = requestInfo(req);
+    try {
+      const hit = matchRoute(req.method, info.path);
+      if (!hit) throw new NotFoundError('page not found');
+      info.route = hit.route.name;
+      await hit.route.handler(ctx, req, res, ...hit.params);
+    } catch (err) {
+      next(err);
+    }
+  });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err));
-  return app;
+
+  const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const info = requestInfo(req);
+    try {
+      const a = admit(ctx, req);
+      if (a.error) throw a.error;
+      const hit = matchRoute(req.method ?? '', info.path);
+      if (!hit?.route.upgrade) {
+        // Not a hijack route: answer it as a plain request on this socket.
+        const res = new http.ServerResponse(req);
+        res.shouldKeepAlive = false;
+        res.assignSocket(socket as never);
+        res.on('finish', () => socket.end());
+        app(req as Request, res as Response);
+        return;
+      }
+      info.route = hit.route.name;
+      await hit.route.upgrade(ctx, req, socket, head, ...hit.params);
+    } catch (err) {
+      logRequest(req, statusOf(err), { error: messageOf(err) });
+      writeRawError(socket, statusOf(err), messageOf(err));
+    }
+  };
+
+  return { request: app, upgrade: (req, socket, head) => void upgrade(req, socket, head) };
 }

@@ -1,14 +1,10 @@
-import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterApi } from '../cluster/index.js';
 
-/** What handlers need besides the request: the cluster and how it was configured. */
+/** What handlers need besides the request: the cluster facade and how the manager was configured. */
 export interface ApiContext {
-  cluster: Cluster;
+  cluster: ClusterApi;
   strategy: string;
   filters: string[];
   cors: boolean;
-  /** Refresh an engine before answering `ps --filter node=...` (classic --refresh-on-node-filter). */
-  refreshOnNodeFilter: boolean;
-  /** Names whose `ps --filter name=` forces a refresh (classic --container-name-refresh-filter). */
-  containerNameRefreshFilter: string;
   role: 'primary' | 'replica';
 }

@@ -4,9 +4,11 @@
 // per-engine streams, so engines that join later are included.
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
-import type { ClusterEvent } from '../cluster/cluster.js';
+import type { ClusterEvent } from '../cluster/index.js';
 import { BadRequestError } from '../errors.js';
-import { parseFilters, validateKeys, matchLabels, type FilterArgs } from './dockerfilters.js';
+import { parseFilters, validateKeys, matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
+import { eventNano } from '../util/time.js';
+import { requestInfo } from './wrapper.js';
 
 const EVENT_FILTERS = new Set(['container', 'event', 'image', 'label', 'type', 'volume', 'network', 'daemon', 'plugin', 'node', 'scope', 'config', 'secret', 'service']);
 
@@ -26,10 +28,6 @@ export function parseTimestamp(v: string, nowMs = Date.now()): bigint {
   return BigInt(t) * 1_000_000n;
 }
 
-function formatTs(n: bigint): string {
-  return `${n / 1_000_000_000n}.${(n % 1_000_000_000n).toString().padStart(9, '0')}`;
-}
-
 function fuzzy(values: string[], source: string | undefined): boolean {
   if (!source) return false;
   return values.some((v) => v === source || source.startsWith(v));
@@ -47,7 +45,7 @@ export function eventMatcher(f: FilterArgs): (ev: ClusterEvent) => boolean {
         case 'event': if (!vals.includes(ev.Action ?? ev.status ?? '') && !vals.includes((ev.Action ?? '').split(':')[0])) return false; break;
         case 'type': if (!vals.includes(type)) return false; break;
         case 'scope': if (!vals.includes(ev.scope ?? 'local')) return false; break;
-        case 'node': if (!vals.some((v) => v === ev.node.Name || v === ev.node.Id || v === ev.node.Addr)) return false; break;
+        case 'node': if (!nodeMatches(vals, { name: ev.node.Name, id: ev.node.Id, addr: ev.node.Addr })) return false; break;
         case 'label': if (!matchLabels(vals, attrs)) return false; break;
         case 'container': if (type !== 'container' || !(fuzzy(vals, id) || fuzzy(vals, attrs.name))) return false; break;
         case 'image': {
@@ -66,10 +64,8 @@ export function eventMatcher(f: FilterArgs): (ev: ClusterEvent) => boolean {
   };
 }
 
-const nanoOf = (ev: ClusterEvent): bigint => BigInt(ev.timeNano ?? (ev.time ?? 0) * 1e9);
-
 export async function events(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const q = new URL(req.url, 'http://x').searchParams;
+  const q = new URLSearchParams(requestInfo(req).query);
   const filters = parseFilters(q.get('filters'));
   const match = eventMatcher(filters);
   const now = BigInt(Date.now()) * 1_000_000n;
@@ -88,7 +84,7 @@ export async function events(ctx: ApiContext, req: Request, res: Response): Prom
   const write = (ev: ClusterEvent): void => { res.write(JSON.stringify(ev) + '\n'); };
   const onEvent = (ev: ClusterEvent): void => {
     if (!match(ev)) return;
-    const t = nanoOf(ev);
+    const t = eventNano(ev);
     if (until !== undefined && t > until) return;
     if (live) { live.push(ev); return; }
     if (t > cutoff) write(ev);
@@ -104,26 +100,12 @@ export async function events(ctx: ApiContext, req: Request, res: Response): Prom
   res.on('close', finish);
 
   if (since !== undefined) {
-    // Engine-side filters, minus the ones only the manager understands.
-    const engineFilters: Record<string, string[]> = {};
-    for (const [k, v] of filters) if (k !== 'node') engineFilters[k] = v;
-    const fq = Object.keys(engineFilters).length ? `&filters=${encodeURIComponent(JSON.stringify(engineFilters))}` : '';
-    const path = `/events?since=${formatTs(since)}&until=${formatTs(cutoff)}${fq}`;
-    const history: ClusterEvent[] = [];
-    await Promise.all(ctx.cluster.healthyEngines().map(async (e) => {
-      const r = await e.call('GET', path).catch(() => null);
-      if (!r || r.status !== 200) return;
-      for (const line of r.body.toString('utf8').split('\n')) {
-        if (!line.trim()) continue;
-        try { history.push(ctx.cluster.decorate(e, JSON.parse(line))); } catch { /* skip a torn line */ }
-      }
-    }));
-    history.sort((a, b) => (nanoOf(a) < nanoOf(b) ? -1 : nanoOf(a) > nanoOf(b) ? 1 : 0));
+    const history = await ctx.cluster.eventHistory(since, cutoff, filters);
     for (const ev of history) if (match(ev)) write(ev);
   }
   const buffered = live;
   live = null;
-  for (const ev of buffered) if (nanoOf(ev) > cutoff) write(ev);
+  for (const ev of buffered) if (eventNano(ev) > cutoff) write(ev);
   if (historyOnly) { finish(); return; }
   if (until !== undefined) timer = setTimeout(finish, Number((until - now) / 1_000_000n));
 }

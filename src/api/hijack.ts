@@ -9,19 +9,13 @@
 // both sockets are allowHalfOpen, a FIN is forwarded as end() on the other
 // side, and the pair is torn down only when both directions have ended (or
 // either errors).
-import net from 'node:net';
+import type net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Engine } from '../cluster/engine.js';
-
-export interface HijackTarget {
-  engine: Engine;
-  /** Path (with query) to request on the engine. */
-  path: string;
-}
+import type { ProxyTarget } from '../cluster/index.js';
 
 /** Serialize the client's request line and headers for the engine. */
-function requestHead(req: IncomingMessage, path: string, engine: Engine): string {
+function requestHead(req: IncomingMessage, path: string, addr: string): string {
   let head = `${req.method} ${path} HTTP/1.1\r\n`;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -29,12 +23,12 @@ function requestHead(req: IncomingMessage, path: string, engine: Engine): string
     if (k.toLowerCase() === 'host') continue;
     head += `${k}: ${raw[i + 1]}\r\n`;
   }
-  head += `Host: ${engine.addr}\r\n\r\n`;
+  head += `Host: ${addr}\r\n\r\n`;
   return head;
 }
 
-export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, target: HijackTarget, onDone?: (err?: Error) => void): void {
-  const upstream = net.connect({ host: target.engine.ip, port: Number(target.engine.addr.split(':').pop()), allowHalfOpen: true });
+export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, target: ProxyTarget, onDone?: (err?: Error) => void): void {
+  const upstream = target.connect() as net.Socket;
   let clientEnded = false;
   let upstreamEnded = false;
   let finished = false;
@@ -55,7 +49,7 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
     // One write, as a direct client sends it: dockerd's attach ignores a request
     // body (dockerode sends its options as one) only if it comes in the same read
     // as the headers; sent apart (we use no Nagle), it would reach the container as stdin.
-    const reqHead = Buffer.from(requestHead(req, target.path, target.engine), 'latin1');
+    const reqHead = Buffer.from(requestHead(req, target.path, target.addr), 'latin1');
     upstream.write(head && head.length ? Buffer.concat([reqHead, head]) : reqHead);
     client.pipe(upstream, { end: false });
     upstream.pipe(client, { end: false });
@@ -66,9 +60,10 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   upstream.on('error', (e) => {
     if (!upstream.bytesRead && !finished && !(client as net.Socket).destroyed) {
       // Never reached the engine: answer the client in HTTP, naming the node.
-      writeRawError(client, 500, target.engine.unavailable(e.message).message);
+      writeRawError(client, 500, target.fail(e).message);
+    } else {
+      target.fail(e);
     }
-    target.engine.markSuspect(e);
     finish(e);
   });
   client.on('close', () => finish());

@@ -1,10 +1,14 @@
-// Generic ways of handing a client request to an engine:
-//  - proxy():      stream request and response through (logs -f, stats, wait, cp, export ...)
-//  - forward():    buffer a small call, answer with the engine's reply, then let the caller refresh the cache
+// Generic ways of handing a client request to an engine (a ProxyTarget from
+// the cluster):
+//  - proxy():   stream request and response through (logs -f, stats, cp, export ...)
+//  - forward(): a small buffered call; the cluster settles (refreshes) before the client has the answer
+//  - hold():    headers at once, the body only after the cluster settled (wait)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
-import type { Engine } from '../cluster/engine.js';
+import type { Dispatcher } from 'undici';
+import type { ProxyTarget } from '../cluster/index.js';
 import { sendError } from './errors.js';
+import { noteNode } from './wrapper.js';
 
 const proxyServer = httpProxy.createProxyServer({ xfwd: false, proxyTimeout: 0, timeout: 0 });
 
@@ -28,29 +32,19 @@ proxyServer.on('proxyRes', (proxyRes, _req, res) => {
   });
 });
 
-/** Original URL (with any /vX.Y prefix) as the client sent it. */
-export function originalUrl(req: IncomingMessage): string {
-  return (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-}
-
-export function proxy(engine: Engine, req: IncomingMessage, res: ServerResponse, url = originalUrl(req)): void {
-  (res as ServerResponse & { locals?: Record<string, unknown> }).locals ??= {};
-  ((res as any).locals as Record<string, unknown>).node = engine.name;
-  req.url = url;
-  res.setHeader?.('X-Swarm-Node', engine.name);
-  proxyServer.web(req, res, { target: engine.url, agent: engine.agent }, (err: Error) => {
+export function proxy(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): void {
+  noteNode(req, target.node);
+  req.url = target.path;
+  res.setHeader('X-Swarm-Node', target.node);
+  proxyServer.web(req, res, { target: target.url, agent: target.agent }, (err: Error) => {
     if (res.headersSent || res.destroyed) { res.destroy(); return; }
     if ((req as { destroyed?: boolean }).destroyed) return;
-    engine.markSuspect(err);
-    sendError(res, engine.unavailable(err.message));
+    sendError(res, target.fail(err));
   });
 }
 
 /** Read a (small) request body fully. */
 export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
-  const body = (req as { body?: unknown }).body;
-  if (Buffer.isBuffer(body)) return body;
-  if (body !== undefined && body !== null && typeof body === 'object' && Object.keys(body).length) return Buffer.from(JSON.stringify(body));
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -63,39 +57,70 @@ export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): 
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
-/**
- * Send one buffered call to the engine and relay its answer. Resolves with the
- * engine's status once the client has the full reply, so the caller can
- * refresh its cache in the background.
- */
-export async function forward(engine: Engine, req: IncomingMessage, res: ServerResponse, url = originalUrl(req)): Promise<number> {
-  ((res as any).locals ??= {}).node = engine.name;
+function forwardHeaders(h: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (!HOP.has(k) && typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function replyHeaders(h: Record<string, string | string[] | undefined>, length?: number): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h)) if (!HOP.has(k) && v !== undefined) out[k] = v;
+  if (length !== undefined) out['content-length'] = String(length);
+  return out;
+}
+
+/** Send the client's request to the engine; null when the client went away first. */
+async function send(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<Dispatcher.ResponseData | null> {
+  noteNode(req, target.node);
   const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (!HOP.has(k) && typeof v === 'string') headers[k] = v;
-  }
   const ac = new AbortController();
   const onClose = (): void => { if (!res.writableFinished) ac.abort(); };
   res.on('close', onClose);
-  let r;
   try {
-    r = await engine.forwardPool.request({
-      method: req.method as any, path: url, headers, body: body && body.length ? body : undefined,
-      signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
+    return await target.dispatcher.request({
+      method: req.method as Dispatcher.HttpMethod, path: target.path, headers: forwardHeaders(req.headers),
+      body: body && body.length ? body : undefined, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
     });
   } catch (err) {
-    if (ac.signal.aborted) return 499;
-    engine.markSuspect(err as Error);
-    throw engine.unavailable((err as Error).message);
+    await target.settle(0);
+    if (ac.signal.aborted) return null;
+    throw target.fail(err as Error);
   }
+}
+
+/**
+ * One buffered call: the engine's answer reaches the client only after the
+ * cluster has settled it (re-read the container, released a claimed name),
+ * so a read right after sees the change.
+ */
+export async function forward(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const r = await send(target, req, res);
+  if (!r) return;
   const out = Buffer.from(await r.body.arrayBuffer());
-  const resHeaders: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(r.headers)) {
-    if (!HOP.has(k) && v !== undefined) resHeaders[k] = v as string | string[];
-  }
-  resHeaders['content-length'] = String(out.length);
-  res.writeHead(r.statusCode, resHeaders);
+  await target.settle(r.statusCode, out);
+  if (res.destroyed) return;
+  res.writeHead(r.statusCode, replyHeaders(r.headers, out.length));
   res.end(out);
-  return r.statusCode;
+}
+
+/**
+ * For calls whose answer comes when something happens (wait): headers go
+ * out at once, as the engine sends them (the CLI waits for them before it
+ * starts the container), the body once the cluster has settled.
+ */
+export async function hold(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const r = await send(target, req, res);
+  if (!r) return;
+  res.writeHead(r.statusCode, replyHeaders(r.headers));
+  res.flushHeaders();
+  let out: Buffer;
+  try {
+    out = Buffer.from(await r.body.arrayBuffer());
+  } catch {
+    res.destroy();
+    return;
+  }
+  await target.settle(r.statusCode, out);
+  res.end(out);
 }

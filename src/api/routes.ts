@@ -1,30 +1,34 @@
 // The whole API as one declarative table: method, path (after any /vX.Y
-// prefix), a name for logs, and a handler. Capture groups are passed to the
-// handler in order. Container references may contain a slash (node/name).
+// prefix), a name for logs, a handler, and for the routes clients hijack
+// (attach, attach/ws, exec start) an upgrade handler. Every entry passes the
+// same wrapper (./wrapper.ts). Capture groups are passed to the handlers in
+// order. Container references may contain a slash (node/name).
 import type { Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ApiContext } from './context.js';
 import * as system from './system.js';
 import * as containers from './containers.js';
+import { listContainers } from './containerlist.js';
 import * as resources from './resources.js';
 import { events } from './events.js';
-import { proxyExec } from './exec.js';
 
 export type Handler = (ctx: ApiContext, req: Request, res: Response, ...params: string[]) => void | Promise<void>;
+export type UpgradeHandler = (ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ...params: string[]) => void | Promise<void>;
 
 export interface Route {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   path: RegExp;
   name: string;
   handler: Handler;
+  /** For `Connection: Upgrade` requests (hijacks). */
+  upgrade?: UpgradeHandler;
 }
 
 const C = '(.+)'; // container reference: ID, prefix, name or node/name
 
-const route = (method: Route['method'], path: string, name: string, handler: Handler): Route =>
-  ({ method, path: new RegExp(`^${path}$`), name, handler });
-
-const refresh: Handler = (ctx, req, res, ref, action) => containers.proxyContainerAndRefresh(ctx, req, res, ref, `/${action}`);
-const stream: Handler = (ctx, req, res, ref, action) => containers.proxyContainer(ctx, req, res, ref, `/${action}`);
+const route = (method: Route['method'], path: string, name: string, handler: Handler, upgrade?: UpgradeHandler): Route =>
+  ({ method, path: new RegExp(`^${path}$`), name, handler, upgrade });
 
 export const ROUTES: Route[] = [
   route('GET', '/_ping', 'Ping', system.ping),
@@ -33,22 +37,25 @@ export const ROUTES: Route[] = [
   route('GET', '/info', 'Info', system.info),
   route('GET', '/events', 'Events', events),
 
-  route('GET', '/containers/json', 'ContainerList', containers.listContainers),
+  route('GET', '/containers/json', 'ContainerList', listContainers),
   route('POST', '/containers/create', 'ContainerCreate', containers.createContainer),
   route('POST', '/containers/prune', 'ContainerPrune', containers.pruneContainers),
   route('GET', `/containers/${C}/json`, 'ContainerInspect', containers.inspectContainer),
-  route('POST', `/containers/${C}/(start|stop|restart|kill|pause|unpause|rename|update)`, 'ContainerAction', refresh),
-  route('GET', `/containers/${C}/(logs|stats|top|changes|export)`, 'ContainerStream', stream),
-  route('POST', `/containers/${C}/(wait|resize|attach)`, 'ContainerStream', stream),
-  route('GET', `/containers/${C}/(attach/ws)`, 'ContainerAttachWs', stream),
-  route('GET', `/containers/${C}/(archive)`, 'ContainerArchive', stream),
-  route('HEAD', `/containers/${C}/(archive)`, 'ContainerArchive', stream),
-  route('PUT', `/containers/${C}/(archive)`, 'ContainerArchive', stream),
+  route('POST', `/containers/${C}/(start|stop|restart|kill|pause|unpause|rename|update)`, 'ContainerAction', containers.callContainer),
+  route('POST', `/containers/${C}/(wait)`, 'ContainerWait', containers.waitContainer),
+  route('GET', `/containers/${C}/(logs|stats|top|changes|export)`, 'ContainerStream', containers.streamContainer),
+  route('POST', `/containers/${C}/(resize)`, 'ContainerResize', containers.streamContainer),
+  route('POST', `/containers/${C}/(attach)`, 'ContainerAttach', containers.streamContainer, containers.hijackContainer),
+  route('GET', `/containers/${C}/(attach/ws)`, 'ContainerAttachWs', containers.streamContainer, containers.hijackContainer),
+  route('GET', `/containers/${C}/(archive)`, 'ContainerArchive', containers.streamContainer),
+  route('HEAD', `/containers/${C}/(archive)`, 'ContainerArchive', containers.streamContainer),
+  route('PUT', `/containers/${C}/(archive)`, 'ContainerArchive', containers.streamContainer),
   route('POST', `/containers/${C}/exec`, 'ExecCreate', containers.createExec),
   route('DELETE', `/containers/${C}`, 'ContainerDelete', containers.removeContainer),
 
-  route('POST', '/exec/([^/]+)/(?:start|resize)', 'ExecStart', proxyExec),
-  route('GET', '/exec/([^/]+)/json', 'ExecInspect', proxyExec),
+  route('POST', '/exec/([^/]+)/start', 'ExecStart', containers.proxyExec, containers.hijackExec),
+  route('POST', '/exec/([^/]+)/resize', 'ExecResize', containers.proxyExec),
+  route('GET', '/exec/([^/]+)/json', 'ExecInspect', containers.proxyExec),
 
   route('GET', '/images/json', 'ImageList', resources.listImages),
   route('GET', '/images/(.+)/json', 'ImageInspect', resources.inspectImage),
@@ -56,9 +63,12 @@ export const ROUTES: Route[] = [
   route('GET', '/volumes', 'VolumeList', resources.listVolumes),
 ];
 
-/** Routes that clients hijack with `Upgrade: tcp` (or websocket for attach/ws). */
-export const HIJACK_ROUTES: Array<{ method: string; path: RegExp; kind: 'container' | 'exec'; rest: string }> = [
-  { method: 'POST', path: /^\/containers\/(.+)\/attach$/, kind: 'container', rest: '/attach' },
-  { method: 'GET', path: /^\/containers\/(.+)\/attach\/ws$/, kind: 'container', rest: '/attach/ws' },
-  { method: 'POST', path: /^\/exec\/([^/]+)\/start$/, kind: 'exec', rest: '/start' },
-];
+/** The route for a method and a path without its version prefix, with its decoded parameters. */
+export function matchRoute(method: string, path: string): { route: Route; params: string[] } | undefined {
+  for (const r of ROUTES) {
+    if (r.method !== method) continue;
+    const m = r.path.exec(path);
+    if (m) return { route: r, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+  }
+  return undefined;
+}

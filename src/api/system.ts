@@ -3,12 +3,9 @@ import os from 'node:os';
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
 import { sendJson } from './respond.js';
-import type { Engine } from '../cluster/engine.js';
-import { VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
-
-export function apiVersions(ctx: ApiContext): { version: string; minVersion: string } {
-  return ctx.cluster.apiVersions(MAX_API_VERSION, MIN_API_VERSION);
-}
+import type { NodeStatus } from '../cluster/index.js';
+import { VERSION } from '../version.js';
+import { apiVersions } from './wrapper.js';
 
 export function ping(ctx: ApiContext, req: Request, res: Response): void {
   res.set({ 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Docker-Experimental': 'false', Ostype: 'linux' });
@@ -50,56 +47,43 @@ function fmtCpus(n: number): string { return String(Number.isInteger(n) ? n : Nu
 
 const STATUS_TEXT: Record<string, string> = { pending: 'Pending', healthy: 'Healthy', unhealthy: 'Unhealthy', disconnected: 'Disconnected' };
 
-interface StateCounts { running: number; paused: number; stopped: number }
-
-function countStates(e: Engine): StateCounts {
-  const n = { running: 0, paused: 0, stopped: 0 };
-  for (const c of e.containers.values()) {
-    const s = c.summary.State;
-    if (s === 'paused') n.paused++;
-    else if (s === 'running' || s === 'restarting') n.running++;
-    else n.stopped++;
-  }
-  return n;
-}
-
-function engineStatus(ctx: ApiContext, e: Engine, { running, paused, stopped }: StateCounts): Array<[string, string]> {
-  const reserved = ctx.cluster.reserved(e);
+function nodeLines(n: NodeStatus): Array<[string, string]> {
+  const e = n.node;
+  const { total, running, paused, stopped } = n.containers;
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).sort().join(', ');
   const out: Array<[string, string]> = [
     // Not connected yet: classic shows "(unknown)" rather than repeating the address.
     [' ' + (e.name && e.name !== e.addr ? e.name : '(unknown)'), e.addr],
     ['  └ ID', e.id],
     ['  └ Status', STATUS_TEXT[e.state] ?? e.state],
-    ['  └ Containers', `${e.containers.size} (${running} Running, ${paused} Paused, ${stopped} Stopped)`],
-    ['  └ Reserved CPUs', `${fmtCpus(reserved.cpus)} / ${fmtCpus(e.totalCpus)}`],
-    ['  └ Reserved Memory', `${bytesSize(reserved.memory)} / ${bytesSize(e.totalMemory)}`],
+    ['  └ Containers', `${total} (${running} Running, ${paused} Paused, ${stopped} Stopped)`],
+    ['  └ Reserved CPUs', `${fmtCpus(n.reservedCpus)} / ${fmtCpus(n.totalCpus)}`],
+    ['  └ Reserved Memory', `${bytesSize(n.reservedMemory)} / ${bytesSize(n.totalMemory)}`],
     ['  └ Labels', labels],
   ];
-  if (e.lastError) out.push(['  └ Error', e.lastError]);
-  out.push(['  └ UpdatedAt', e.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
-  out.push(['  └ ServerVersion', e.version?.Version ?? '']);
+  if (n.error) out.push(['  └ Error', n.error]);
+  out.push(['  └ UpdatedAt', n.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
+  out.push(['  └ ServerVersion', n.serverVersion]);
   return out;
 }
 
 export function info(ctx: ApiContext, _req: Request, res: Response): void {
-  const engines = [...ctx.cluster.engines.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const nodes = ctx.cluster.nodeStatuses();
   const status: Array<[string, string]> = [['Role', ctx.role]];
-  status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(engines.length)]);
+  status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(nodes.length)]);
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
-  for (const e of engines) {
-    const n = countStates(e);
-    status.push(...engineStatus(ctx, e, n));
-    if (!e.healthy) continue;
-    images += e.images.length;
-    ncpu += e.totalCpus;
-    mem += e.totalMemory;
-    containers += e.containers.size;
-    running += n.running;
-    paused += n.paused;
-    stopped += n.stopped;
+  for (const n of nodes) {
+    status.push(...nodeLines(n));
+    if (!n.node.healthy) continue;
+    images += n.images;
+    ncpu += n.totalCpus;
+    mem += n.totalMemory;
+    containers += n.containers.total;
+    running += n.containers.running;
+    paused += n.containers.paused;
+    stopped += n.containers.stopped;
   }
-  const sample = engines.find((e) => e.healthy)?.info ?? {};
+  const sample = ctx.cluster.sampleInfo();
   sendJson(res, 200, {
     ID: '',
     Containers: containers, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: stopped,

@@ -19,11 +19,9 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
   const cluster = new Cluster({
     refreshMinMs: cfg.refreshMinMs, refreshMaxMs: cfg.refreshMaxMs, failureRetry: cfg.failureRetry,
     overcommit: cfg.overcommit, createRetry: cfg.createRetry,
-  }, scheduler);
-  const server = new ApiServer({
-    cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary',
     refreshOnNodeFilter: cfg.refreshOnNodeFilter, containerNameRefreshFilter: cfg.containerNameRefreshFilter,
-  });
+  }, scheduler);
+  const server = new ApiServer({ cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' });
   await cluster.watch(discovery);
   await server.listen(cfg.hosts);
   log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery });

@@ -1,16 +1,19 @@
 // One Docker engine as the manager sees it: a state machine (pending →
-// healthy ↔ unhealthy), a keep-alive connection pool, and a cache of its
-// containers (./containers.ts), images, networks and volumes kept current
-// from its /events stream, with a randomised full refresh as a safety net.
+// healthy ↔ unhealthy) and a cache of its containers (./containers.ts),
+// images, networks and volumes kept current from its /events stream
+// (./eventstream.ts), with a randomised full refresh as a safety net.
+// Connections come from the dialer (./transport.ts).
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
-import { Pool, Client } from 'undici';
-import type { Node, NodeContainer, NodeImage } from '../scheduler/node.js';
+import type { Node, NodeContainer, NodeImage, NodeNetwork } from '../scheduler/node.js';
 import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
 import { coalesce } from '../util/mutex.js';
+import { compareApiVersions } from '../util/apiversion.js';
 import { ContainerCache } from './containers.js';
+import { Dialer, EngineTransport, type CallResult } from './transport.js';
+import { EventStream, type EngineEvent } from './eventstream.js';
 
+export type { EngineEvent } from './eventstream.js';
 export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
 export interface EngineOptions {
@@ -27,15 +30,6 @@ export interface EngineOptions {
    */
   duplicateOf?: (id: string, self: Engine) => string | undefined;
 }
-
-export interface EngineEvent {
-  Type?: string; Action?: string; status?: string; id?: string; from?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-  scope?: string; time?: number; timeNano?: number;
-  [k: string]: unknown;
-}
-
-interface CallResult { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
 const MIN_ENGINE_API = '1.24';
 
@@ -59,31 +53,15 @@ async function inspectSlot<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-export function compareApiVersions(a: string, b: string): number {
-  const [a1, a2] = a.split('.').map(Number);
-  const [b1, b2] = b.split('.').map(Number);
-  return a1 !== b1 ? a1 - b1 : (a2 || 0) - (b2 || 0);
+/** A non-2xx answer from an engine, with its status and message. */
+export class EngineAnswerError extends Error {
+  constructor(message: string, readonly statusCode: number) { super(message); }
 }
 
 export class Engine extends EventEmitter {
   readonly addr: string;
   readonly ip: string;
-  readonly url: string;
-  /** Keep-alive pool for the manager's own short calls. */
-  readonly pool: Pool;
-  /** Keep-alive agent for proxied (streamed) client requests. */
-  readonly agent: http.Agent;
-  private clientPool: Pool | null = null;
-
-  /**
-   * Pool for clients' buffered calls (start, stop -t 30, rm ...), apart from
-   * the manager's own 4-connection pool: a burst of slow client calls (say
-   * `docker stop` of 20 containers at once) must never queue the refreshes
-   * and health checks behind them. Made on first use, unlimited, keep-alive.
-   */
-  get forwardPool(): Pool {
-    return (this.clientPool ??= new Pool(this.url, { connections: null, keepAliveTimeout: 30_000 }));
-  }
+  readonly transport: EngineTransport;
 
   state: EngineState = 'pending';
   failures = 0;
@@ -107,12 +85,11 @@ export class Engine extends EventEmitter {
   images: any[] = [];
   nodeImages: NodeImage[] = [];
   networks: any[] = [];
+  nodeNetworks: NodeNetwork[] = [];
   volumes: any[] = [];
 
   private timer: NodeJS.Timeout | null = null;
-  private eventsClient: Client | null = null;
-  private eventsAbort: AbortController | null = null;
-  private lastEventNano = 0n;
+  private readonly events: EventStream;
   private stopped = false;
   private dirty = new Set<string>();
   private readonly flushDirty: () => Promise<void>;
@@ -120,15 +97,11 @@ export class Engine extends EventEmitter {
   readonly refreshNetworks: () => Promise<void>;
   readonly refreshVolumes: () => Promise<void>;
 
-  constructor(addr: string, readonly opts: EngineOptions) {
+  constructor(addr: string, readonly opts: EngineOptions, dialer: Dialer = new Dialer()) {
     super();
     this.addr = addr;
     this.ip = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    this.url = `http://${addr}`;
-    // 4, not more: at 1,000 engines every pooled socket is an fd held for the
-    // keep-alive time (16 per engine reached 17,000 fds after the first load).
-    this.pool = new Pool(this.url, { connections: 4, keepAliveTimeout: 30_000 });
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 32 });
+    this.transport = new EngineTransport(addr, dialer, opts.requestTimeoutMs);
     this.name = addr;
     this.flushDirty = coalesce(async () => {
       const ids = [...this.dirty];
@@ -136,8 +109,22 @@ export class Engine extends EventEmitter {
       if (ids.length) await this.refreshContainers(ids);
     });
     this.refreshImages = coalesce(() => this.loadImages());
-    this.refreshNetworks = coalesce(async () => { this.networks = await this.json('GET', '/networks'); });
+    this.refreshNetworks = coalesce(() => this.loadNetworks());
     this.refreshVolumes = coalesce(async () => { this.volumes = (await this.json('GET', '/volumes')).Volumes ?? []; });
+    this.events = new EventStream(this.transport, {
+      onEvent: (ev) => { this.applyEvent(ev); this.emit('event', ev); },
+      onResumed: () => void this.fullRefresh().catch(() => undefined),
+      onReachable: () => {
+        if (this.state === 'healthy') return true;
+        // Back after an outage that made it unhealthy: revalidate fully first (it reopens the stream).
+        if (this.timer) clearTimeout(this.timer);
+        void this.refreshLoopTick();
+        return false;
+      },
+      onUnreachable: (e) => this.markSuspect(e),
+      maxDelayMs: () => this.opts.refreshMinMs,
+      name: () => this.name,
+    });
   }
 
   get healthy(): boolean { return this.state === 'healthy'; }
@@ -150,36 +137,23 @@ export class Engine extends EventEmitter {
 
   // ---- calls to the engine ------------------------------------------------
 
-  /** A short call through the pool. Network failures become EngineUnavailableError naming the node. */
+  /** A short call through the manager's pool. Network failures become EngineUnavailableError naming the node. */
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
-    let payload: string | Buffer | undefined;
-    if (body !== undefined) {
-      payload = Buffer.isBuffer(body) ? body : JSON.stringify(body);
-      headers = { 'content-type': 'application/json', ...headers };
-    }
     try {
-      const res = await this.pool.request({
-        method: method as any, path, body: payload, headers,
-        headersTimeout: this.opts.requestTimeoutMs ?? 30_000,
-        bodyTimeout: this.opts.requestTimeoutMs ?? 30_000,
-      });
-      const buf = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers, body: buf };
+      return await this.transport.call(method, path, body, headers);
     } catch (err) {
       throw this.unavailable((err as Error).message);
     }
   }
 
-  /** GET/POST expecting 2xx JSON; other statuses throw with the engine's message. */
+  /** GET/POST expecting 2xx JSON; other statuses throw EngineAnswerError with the engine's message. */
   async json(method: string, path: string, body?: unknown): Promise<any> {
     const r = await this.call(method, path, body);
     const text = r.body.toString('utf8');
     if (r.status < 200 || r.status >= 300) {
       let msg = text;
       try { msg = JSON.parse(text).message ?? text; } catch { /* plain text */ }
-      const e = new Error(msg) as Error & { statusCode: number };
-      e.statusCode = r.status;
-      throw e;
+      throw new EngineAnswerError(msg, r.status);
     }
     return text ? JSON.parse(text) : null;
   }
@@ -197,10 +171,8 @@ export class Engine extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.eventsAbort?.abort();
-    this.eventsClient?.destroy().catch(() => undefined);
-    this.agent.destroy();
-    await Promise.all([this.pool.close(), this.clientPool?.close()].map((p) => p?.catch(() => undefined)));
+    this.events.stop();
+    await this.transport.close();
   }
 
   /** Connect: read info and version, check the API, load everything, open events. */
@@ -220,7 +192,7 @@ export class Engine extends EventEmitter {
       // list or in the stream. Opened after the load, every change made while
       // the engine was loading was lost until the next refresh (1,000 of 1,000
       // with 1,000 engines, bench/scale.ts --churn).
-      this.openEvents();
+      this.events.start();
       await this.fullRefresh();
       this.setHealthy();
       this.scheduleRefresh();
@@ -309,7 +281,7 @@ export class Engine extends EventEmitter {
       }
       await this.fullRefresh();
       this.setHealthy();
-      if (!this.eventsClient) this.openEvents();
+      this.events.start();
     } catch (err) {
       this.recordFailure(err as Error);
       log.warn('engine refresh failed', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });
@@ -341,6 +313,12 @@ export class Engine extends EventEmitter {
     const imgs: any[] = await this.json('GET', '/images/json?all=0');
     this.images = imgs;
     this.nodeImages = imgs.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] }));
+  }
+
+  private async loadNetworks(): Promise<void> {
+    const nets: any[] = await this.json('GET', '/networks');
+    this.networks = nets;
+    this.nodeNetworks = nets.map((n) => ({ id: String(n.Id ?? ''), name: String(n.Name ?? ''), scope: String(n.Scope ?? '') }));
   }
 
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
@@ -391,78 +369,17 @@ export class Engine extends EventEmitter {
       usedCpus, usedMemory,
       containers,
       images: this.nodeImages,
+      networks: this.nodeNetworks,
     };
   }
 
   // ---- events -------------------------------------------------------------
 
-  private openEvents(): void {
-    if (this.stopped || this.eventsClient) return;
-    const client = new Client(this.url, { bodyTimeout: 0, headersTimeout: 30_000 });
-    const abort = new AbortController();
-    this.eventsClient = client;
-    this.eventsAbort = abort;
-    const since = this.lastEventNano > 0n ? `?since=${formatNano(this.lastEventNano)}` : '';
-    const resync = since !== ''; // events may have been missed while disconnected
-    let buf = '';
-    client.request({ method: 'GET', path: `/events${since}`, signal: abort.signal })
-      .then(async (res) => {
-        if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`);
-        if (resync) void this.fullRefresh().catch(() => undefined);
-        res.body.setEncoding('utf8');
-        for await (const chunk of res.body) {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (line) this.onEventLine(line);
-          }
-        }
-        throw new Error('event stream ended');
-      })
-      .catch((err: Error) => {
-        if (this.stopped) return;
-        log.warn('engine event stream lost', { node: this.name, addr: this.addr, error: err.message });
-        client.destroy().catch(() => undefined);
-        if (this.eventsClient === client) { this.eventsClient = null; this.eventsAbort = null; }
-        this.reconnectEvents(0);
-      });
-  }
-
-  /** Retry the event stream with back-off (1s, 2s, 4s ... capped by the refresh interval). */
-  private reconnectEvents(attempt: number): void {
-    const delay = Math.min(1000 * 2 ** attempt, this.opts.refreshMinMs);
-    setTimeout(() => {
-      if (this.stopped || this.eventsClient) return;
-      this.json('GET', '/_ping').then(
-        () => {
-          // Back after an outage that made it unhealthy: revalidate fully first.
-          if (this.state !== 'healthy') { if (this.timer) clearTimeout(this.timer); void this.refreshLoopTick(); }
-          else this.openEvents();
-        },
-        (e: Error) => { this.markSuspect(e); this.reconnectEvents(attempt + 1); },
-      );
-    }, delay).unref();
-  }
-
-  private onEventLine(line: string): void {
-    let ev: EngineEvent;
-    try { ev = JSON.parse(line); } catch { return; }
-    const nano = BigInt(ev.timeNano ?? (ev.time ?? 0) * 1e9);
-    if (nano <= this.lastEventNano && this.lastEventNano > 0n && ev.timeNano !== undefined) {
-      return; // replayed by `since` after a reconnect
-    }
-    if (nano > this.lastEventNano) this.lastEventNano = nano;
-    this.applyEvent(ev);
-    this.emit('event', ev);
-  }
-
   /**
    * dockerd sends `die` before its container list shows the container stopped
    * (the list catches up ~50ms later, after network cleanup): re-read until it does.
    */
-  private async touchUntilStopped(id: string): Promise<void> {
+  async touchUntilStopped(id: string): Promise<void> {
     for (const delay of [0, 50, 100, 200, 400, 800, 1600]) {
       if (delay) await new Promise((r) => setTimeout(r, delay));
       if (this.stopped) return;
@@ -504,10 +421,4 @@ export class Engine extends EventEmitter {
       default:
     }
   }
-}
-
-function formatNano(n: bigint): string {
-  const s = n / 1_000_000_000n;
-  const ns = n % 1_000_000_000n;
-  return `${s}.${ns.toString().padStart(9, '0')}`;
 }

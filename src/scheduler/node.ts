@@ -39,6 +39,13 @@ export interface NodeImage {
   repoDigests: readonly string[];
 }
 
+export interface NodeNetwork {
+  id: string;
+  name: string;
+  /** "local", "swarm" or "global". */
+  scope: string;
+}
+
 export interface Node {
   /** Engine ID as reported by /info. */
   id: string;
@@ -61,4 +68,5 @@ export interface Node {
   usedMemory: number;
   containers: readonly NodeContainer[];
   images: readonly NodeImage[];
+  networks: readonly NodeNetwork[];
 }

@@ -30,22 +30,39 @@ export function containerStatus(state: string, engineStatus: string, t: StatusTi
   switch (state) {
     case 'running': {
       if (!t.startedAt) return engineStatus;
-      const health = /( \((?:healthy|unhealthy|health: starting)\))$/.exec(engineStatus)?.[1] ?? '';
+      const health = HEALTH_RE.exec(engineStatus)?.[0] ?? '';
       return `Up ${humanDuration(now - t.startedAt)}${health}`;
     }
     case 'paused':
       return t.startedAt ? `Up ${humanDuration(now - t.startedAt)} (Paused)` : engineStatus;
     case 'restarting': {
-      const code = /^Restarting \((-?\d+)\)/.exec(engineStatus)?.[1];
+      const code = RESTARTING_RE.exec(engineStatus)?.[1];
       return t.finishedAt && code !== undefined ? `Restarting (${code}) ${humanDuration(now - t.finishedAt)} ago` : engineStatus;
     }
     case 'exited': {
-      const code = /^Exited \((-?\d+)\)/.exec(engineStatus)?.[1];
+      const code = EXITED_RE.exec(engineStatus)?.[1];
       return t.finishedAt && code !== undefined ? `Exited (${code}) ${humanDuration(now - t.finishedAt)} ago` : engineStatus;
     }
     default:
       return engineStatus; // created, dead, removing: no duration in them
   }
+}
+
+const EXITED_RE = /^Exited \((-?\d+)\)/;
+const RESTARTING_RE = /^Restarting \((-?\d+)\)/;
+const HEALTH_RE = / \((healthy|unhealthy|health: starting)\)$/;
+
+/** The exit code in an engine's status text ("Exited (1) 2 minutes ago"), if any. */
+export function exitCodeOf(status: string | undefined): number | undefined {
+  const m = EXITED_RE.exec(status ?? '');
+  return m ? parseInt(m[1], 10) : undefined;
+}
+
+/** `ps --filter health=` values from a status text: starting, healthy, unhealthy or none. */
+export function healthOf(status: string | undefined): string {
+  const m = HEALTH_RE.exec(status ?? '');
+  if (!m) return 'none';
+  return m[1] === 'health: starting' ? 'starting' : m[1];
 }
 
 /** Go's zero time ("0001-01-01T00:00:00Z") and unparsable values become 0. */

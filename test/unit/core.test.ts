@@ -8,10 +8,10 @@ import { createDiscovery } from '../../src/discovery/index.js';
 import { parseHost } from '../../src/api/server.js';
 import { normalizeArgs } from '../../src/cli/main.js';
 import { parseManageConfig } from '../../src/cli/config.js';
-import { parseFilters, matchAny, matchLabels } from '../../src/api/dockerfilters.js';
+import { parseFilters, matchAny, matchLabels } from '../../src/util/dockerfilters.js';
 import { eventMatcher, parseTimestamp } from '../../src/api/events.js';
 import { bytesSize } from '../../src/api/system.js';
-import { compareApiVersions } from '../../src/cluster/engine.js';
+import { compareApiVersions } from '../../src/util/apiversion.js';
 
 test('parseDuration: Go durations', () => {
   const cases: Array<[string, number]> = [['30s', 30_000], ['1m30s', 90_000], ['500ms', 500], ['1h', 3_600_000], ['0', 0], ['1.5s', 1500], ['2m', 120_000]];

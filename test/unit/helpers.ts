@@ -35,6 +35,7 @@ export function node(name: string, over: Partial<Node> = {}): Node {
     labels: {},
     healthy: true,
     healthIndicator: 100,
+    networks: [],
     totalCpus: 4,
     totalMemory: 4 * GiB,
     usedCpus: 0,

@@ -58,3 +58,8 @@ export function matchLabels(values: string[], labels: Readonly<Record<string, st
   }
   return true;
 }
+
+/** `node=` filter: the node's name (exact or regex, as Docker matches), ID or address. */
+export function nodeMatches(values: readonly string[], node: { name: string; id: string; addr: string }): boolean {
+  return matchAny(values as string[], node.name) || values.includes(node.id) || values.includes(node.addr);
+}

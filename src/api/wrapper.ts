@@ -1,0 +1,86 @@
+// The one wrapper every route passes, plain requests and hijacks alike:
+// the /vX.Y prefix parsed once and checked against what the engines
+// support, CORS, the request log (and, later, authentication).
+import type http from 'node:http';
+import type { ApiContext } from './context.js';
+import { BadRequestError } from '../errors.js';
+import { compareApiVersions } from '../util/apiversion.js';
+import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
+import { VERSION } from '../version.js';
+import { log } from '../log.js';
+
+const VERSION_PREFIX = /^\/v(\d+\.\d+)(?=\/)/;
+
+/** What the wrapper learnt about a request, kept on it for handlers and the log. */
+export interface RequestInfo {
+  /** "/v1.41" or "" as the client sent it. */
+  prefix: string;
+  /** The path without the prefix, and the query ("?a=b" or ""). */
+  path: string;
+  query: string;
+  route: string;
+  node: string;
+  started: bigint;
+}
+
+const INFO = Symbol('swarm.request');
+type Tagged = http.IncomingMessage & { [INFO]?: RequestInfo };
+
+export function requestInfo(req: http.IncomingMessage): RequestInfo {
+  const t = req as Tagged;
+  if (t[INFO]) return t[INFO];
+  const url = req.url ?? '/';
+  const qi = url.indexOf('?');
+  const full = qi >= 0 ? url.slice(0, qi) : url;
+  const m = VERSION_PREFIX.exec(full);
+  const info: RequestInfo = {
+    prefix: m ? m[0] : '', path: m ? full.slice(m[0].length) : full, query: qi >= 0 ? url.slice(qi) : '',
+    route: '-', node: '-', started: process.hrtime.bigint(),
+  };
+  t[INFO] = info;
+  return info;
+}
+
+/** The engine a request went to, for the log. */
+export function noteNode(req: http.IncomingMessage, node: string): void { requestInfo(req).node = node; }
+
+export function apiVersions(ctx: ApiContext): { version: string; minVersion: string } {
+  return ctx.cluster.apiVersions(MAX_API_VERSION, MIN_API_VERSION);
+}
+
+export interface Admission {
+  headers: Record<string, string>;
+  /** An OPTIONS preflight answered by CORS alone. */
+  preflight: boolean;
+  /** Refused: answer with this error. */
+  error?: Error;
+}
+
+/** Check a request before any route runs. */
+export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
+  const info = requestInfo(req);
+  const { version, minVersion } = apiVersions(ctx);
+  const headers: Record<string, string> = { 'API-Version': version, Server: `Docker/swarm/${VERSION} (linux)` };
+  if (ctx.cors) {
+    headers['Access-Control-Allow-Origin'] = '*';
+    headers['Access-Control-Allow-Headers'] = 'Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth';
+    headers['Access-Control-Allow-Methods'] = 'HEAD, GET, POST, DELETE, PUT, OPTIONS';
+    if (req.method === 'OPTIONS') return { headers, preflight: true };
+  }
+  const v = info.prefix.slice(2);
+  if (v && compareApiVersions(v, version) > 0) {
+    return { headers, preflight: false, error: new BadRequestError(`client version ${v} is too new. Maximum supported API version is ${version}`) };
+  }
+  if (v && compareApiVersions(v, minVersion) < 0) {
+    return { headers, preflight: false, error: new BadRequestError(`client version ${v} is too old. Minimum supported API version is ${minVersion}, please upgrade your client to a newer version`) };
+  }
+  return { headers, preflight: false };
+}
+
+/** One log line per request, at debug level, when it is over. */
+export function logRequest(req: http.IncomingMessage, status: number | string, extra: Record<string, unknown> = {}): void {
+  if (!log.isDebugEnabled()) return;
+  const info = requestInfo(req);
+  const ms = Number(process.hrtime.bigint() - info.started) / 1e6;
+  log.debug('request', { method: req.method, path: info.prefix + info.path + info.query, route: info.route, status, node: info.node, duration_ms: Math.round(ms * 100) / 100, ...extra });
+}

@@ -1,0 +1,102 @@
+// Follows one engine's /events. Opened before the first load (a change
+// between the two is then in the list or in the stream), resumed with
+// `since` after a loss so nothing is missed, with back-off while the engine
+// is away.
+import type { Client } from 'undici';
+import type { EngineTransport } from './transport.js';
+import { eventNano, formatNano } from '../util/time.js';
+import { log } from '../log.js';
+
+export interface EngineEvent {
+  Type?: string; Action?: string; status?: string; id?: string; from?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  scope?: string; time?: number; timeNano?: number;
+  [k: string]: unknown;
+}
+
+export interface EventStreamHooks {
+  /** Each new event, in order, replays after a resume skipped. */
+  onEvent(ev: EngineEvent): void;
+  /** The stream came back after a loss: events may have been missed. */
+  onResumed(): void;
+  /** The engine answered a ping again after the stream was lost; resolve false to stop retrying here. */
+  onReachable(): boolean;
+  onUnreachable(err: Error): void;
+  /** Longest wait between retries. */
+  maxDelayMs(): number;
+  name(): string;
+}
+
+export class EventStream {
+  private client: Client | null = null;
+  private abort: AbortController | null = null;
+  private lastNano = 0n;
+  private stopped = false;
+
+  constructor(private readonly transport: EngineTransport, private readonly hooks: EventStreamHooks) {}
+
+  get open(): boolean { return this.client !== null; }
+
+  start(): void {
+    if (this.stopped || this.client) return;
+    const client = this.transport.streamClient();
+    const abort = new AbortController();
+    this.client = client;
+    this.abort = abort;
+    const resumed = this.lastNano > 0n;
+    const since = resumed ? `?since=${formatNano(this.lastNano)}` : '';
+    let buf = '';
+    client.request({ method: 'GET', path: `/events${since}`, signal: abort.signal })
+      .then(async (res) => {
+        if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`);
+        if (resumed) this.hooks.onResumed();
+        res.body.setEncoding('utf8');
+        for await (const chunk of res.body) {
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line) this.onLine(line);
+          }
+        }
+        throw new Error('event stream ended');
+      })
+      .catch((err: Error) => {
+        if (this.stopped) return;
+        log.warn('engine event stream lost', { node: this.hooks.name(), addr: this.transport.addr, error: err.message });
+        client.destroy().catch(() => undefined);
+        if (this.client === client) { this.client = null; this.abort = null; }
+        this.retry(0);
+      });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    this.client?.destroy().catch(() => undefined);
+    this.client = null;
+  }
+
+  /** Retry with back-off (1s, 2s, 4s ... capped), once the engine answers a ping. */
+  private retry(attempt: number): void {
+    const delay = Math.min(1000 * 2 ** attempt, this.hooks.maxDelayMs());
+    setTimeout(() => {
+      if (this.stopped || this.client) return;
+      this.transport.call('GET', '/_ping').then(
+        () => { if (this.hooks.onReachable()) this.start(); },
+        (e: Error) => { this.hooks.onUnreachable(e); this.retry(attempt + 1); },
+      );
+    }, delay).unref();
+  }
+
+  private onLine(line: string): void {
+    let ev: EngineEvent;
+    try { ev = JSON.parse(line); } catch { return; }
+    const nano = eventNano(ev);
+    // Replayed by `since` after a resume.
+    if (nano <= this.lastNano && this.lastNano > 0n && ev.timeNano !== undefined) return;
+    if (nano > this.lastNano) this.lastNano = nano;
+    this.hooks.onEvent(ev);
+  }
+}

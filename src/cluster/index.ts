@@ -1,0 +1,102 @@
+// The cluster facade: everything the API layer may know about the cluster.
+// Handlers get plain views and proxy targets, never an Engine, so how
+// engines are reached, cached and refreshed stays behind this seam.
+import type { Duplex } from 'node:stream';
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { CachedContainer } from './containers.js';
+import type { EngineEvent, EngineState } from './engine.js';
+import type { FilterArgs } from '../util/dockerfilters.js';
+
+import type { Cluster } from './cluster.js';
+
+export { Cluster, type ClusterOptions } from './cluster.js';
+export type { CachedContainer } from './containers.js';
+export type { EngineEvent, EngineState } from './engine.js';
+export { SWARM_ID_LABEL } from './cluster.js';
+export { isAnyIp } from './operations.js';
+
+/** An engine as the API may see it: read-only facts. */
+export interface NodeView {
+  readonly id: string;
+  readonly name: string;
+  readonly addr: string;
+  readonly ip: string;
+  readonly state: EngineState;
+  readonly healthy: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly cpus: number;
+  readonly memory: number;
+}
+
+/** One container with the node that holds it. */
+export interface ContainerEntry {
+  readonly node: NodeView;
+  readonly container: CachedContainer;
+}
+
+/** An event from an engine with the node information added, as classic Swarm sends it. */
+export type ClusterEvent = EngineEvent & { node: { Name: string; Id: string; Addr: string; Ip: string } };
+
+/** Where to send a client's request, and what to do once the engine answered. */
+export interface ProxyTarget {
+  /** The engine's name (logs, X-Swarm-Node). */
+  readonly node: string;
+  /** host:port, for the Host header. */
+  readonly addr: string;
+  /** Base URL and agent for streamed requests (http-proxy). */
+  readonly url: string;
+  readonly agent: http.Agent;
+  /** For buffered requests. */
+  readonly dispatcher: Dispatcher;
+  /** Path (with /vX.Y prefix and query) to ask the engine for. */
+  readonly path: string;
+  /** A raw socket to the engine, for hijacks. */
+  connect(): Duplex;
+  /** The engine could not be reached: note it, and get the error naming the node. */
+  fail(err: Error): Error;
+  /**
+   * Called once the engine answered (status 0: it did not), before the client
+   * sees the answer: refreshes what the call changed, so the next read
+   * reflects it, and releases anything reserved for the call.
+   */
+  settle(status: number, body?: Buffer): Promise<void>;
+}
+
+/** A node's line in `docker info`. */
+export interface NodeStatus {
+  node: NodeView;
+  containers: { total: number; running: number; paused: number; stopped: number };
+  reservedCpus: number; totalCpus: number;
+  reservedMemory: number; totalMemory: number;
+  error: string;
+  updatedAt: Date;
+  serverVersion: string;
+  images: number;
+}
+
+export interface ContainerListOptions {
+  all: boolean;
+  limit: number;
+  filters: FilterArgs;
+  /** With sizes: asked from the owners (dockerd never caches them). */
+  size: boolean;
+}
+
+export interface ContainerListing {
+  entries: ContainerEntry[];
+  /** Size-bearing summaries by ID, when asked for. */
+  sized?: Map<string, any>;
+}
+
+export interface EngineReply { node: NodeView; status: number; body: any }
+
+export type { FilterArgs };
+
+/** What the API layer may call: plain views and proxy targets, no engines. */
+export type ClusterApi = Pick<Cluster,
+  | 'on' | 'off' | 'listenerCount'
+  | 'apiVersions' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
+  | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'pruneContainers'
+  | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'listNetworks' | 'listVolumes' | 'eventHistory'
+  | 'containerCount'>;

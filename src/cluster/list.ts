@@ -1,0 +1,151 @@
+// `docker ps` over the cluster: which cached containers a list shows, with
+// every Docker filter plus `node=`. Answered from the cache, never by asking
+// the engines (except for sizes, which dockerd never caches).
+import type { Cluster, Ref } from './cluster.js';
+import type { Engine } from './engine.js';
+import type { CachedContainer } from './containers.js';
+import type { ContainerEntry, ContainerListing, ContainerListOptions } from './index.js';
+import { BadRequestError, DockerError } from '../errors.js';
+import { validateKeys, matchAny, matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
+import { exitCodeOf, healthOf } from '../util/humanize.js';
+import { matchesImageRef } from '../scheduler/images.js';
+
+const LIST_FILTERS = new Set(['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume', 'node']);
+const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+
+/** `ps` order: newest first, ties by ID so the order is stable. */
+export const newestFirst = (a: ContainerEntry, b: ContainerEntry): number =>
+  b.container.created - a.container.created || (a.container.id < b.container.id ? -1 : 1);
+
+type Check = (e: Engine, c: CachedContainer) => boolean;
+
+function portMatches(values: string[], ports: any[] | undefined, key: 'PublicPort' | 'PrivatePort'): boolean {
+  for (const v of values) {
+    const [range, proto = 'tcp'] = v.split('/');
+    const [a, b = a] = range.split('-').map(Number);
+    for (const p of ports ?? []) {
+      const port = p[key];
+      if (port && port >= a && port <= b && (p.Type ?? 'tcp') === proto) return true;
+    }
+  }
+  return false;
+}
+
+function makeMatcher(cluster: Cluster, f: FilterArgs): Check {
+  validateKeys(f, LIST_FILTERS);
+  for (const s of f.get('status') ?? []) if (!STATUSES.has(s)) throw new BadRequestError(`invalid filter 'status=${s}'`);
+  const boundary = (key: string): number | undefined => {
+    const vals = f.get(key);
+    if (!vals || !vals.length) return undefined;
+    const ref = cluster.tryLookup(vals[0]);
+    if (!ref) throw new DockerError(`No such container: ${vals[0]}`, 404);
+    return ref.container.created;
+  };
+  const before = boundary('before');
+  const since = boundary('since');
+  const checks: Check[] = [];
+  const get = (k: string): string[] | undefined => { const v = f.get(k); return v && v.length ? v : undefined; };
+  let v: string[] | undefined;
+  if ((v = get('id'))) { const vals = v; checks.push((_e, c) => matchAny(vals, c.id)); }
+  if ((v = get('name'))) {
+    const vals = v;
+    checks.push((e, c) => c.names.some((n) => matchAny(vals, '/' + n) || matchAny(vals, `/${e.name}/${n}`)));
+  }
+  if ((v = get('node'))) { const vals = v; checks.push((e) => nodeMatches(vals, e)); }
+  if ((v = get('label'))) { const vals = v; checks.push((_e, c) => matchLabels(vals, c.summary.Labels)); }
+  if ((v = get('status'))) { const vals = v; checks.push((_e, c) => vals.includes(c.summary.State)); }
+  if ((v = get('exited'))) {
+    const codes = v.map((x) => { const n = parseInt(x, 10); if (isNaN(n)) throw new BadRequestError(`invalid filter 'exited=${x}'`); return n; });
+    checks.push((_e, c) => { const code = exitCodeOf(c.summary.Status); return code !== undefined && codes.includes(code); });
+  }
+  if ((v = get('health'))) { const vals = v; checks.push((_e, c) => vals.includes(healthOf(c.summary.Status))); }
+  if ((v = get('ancestor'))) {
+    const vals = v;
+    checks.push((e, c) => vals.some((a) => {
+      const img = c.summary.Image ?? '';
+      if (img === a || img === `${a}:latest` || `${img}:latest` === a) return true;
+      if (c.summary.ImageID === a || (c.summary.ImageID ?? '').replace(/^sha256:/, '').startsWith(a.replace(/^sha256:/, ''))) return true;
+      const named = e.nodeImages.find((i) => matchesImageRef(i, a));
+      return !!named && named.id === c.summary.ImageID;
+    }));
+  }
+  if ((v = get('network'))) {
+    const vals = v;
+    checks.push((_e, c) => {
+      const nets = c.summary.NetworkSettings?.Networks ?? {};
+      return Object.entries(nets).some(([name, n]: [string, any]) => vals.includes(name) || (n?.NetworkID && vals.some((x) => n.NetworkID.startsWith(x))));
+    });
+  }
+  if ((v = get('volume'))) {
+    const vals = v;
+    checks.push((_e, c) => (c.summary.Mounts ?? []).some((m: any) => vals.includes(m.Name) || vals.includes(m.Destination) || vals.includes(m.Source)));
+  }
+  if ((v = get('publish'))) { const vals = v; checks.push((_e, c) => portMatches(vals, c.summary.Ports, 'PublicPort')); }
+  if ((v = get('expose'))) { const vals = v; checks.push((_e, c) => portMatches(vals, c.summary.Ports, 'PrivatePort')); }
+  if ((v = get('is-task'))) { const want = v[0] === 'true'; checks.push(() => !want); }
+  if (before !== undefined) checks.push((_e, c) => c.created < before);
+  if (since !== undefined) checks.push((_e, c) => c.created > since);
+  return (e, c) => checks.every((fn) => fn(e, c));
+}
+
+/**
+ * Where `ps` looks: with a node filter, only the matching engines' containers
+ * (sorted here: few); otherwise the cluster's newest-first list.
+ */
+function candidates(cluster: Cluster, filters: FilterArgs): readonly Ref[] {
+  const nodes = filters.get('node');
+  if (!nodes?.length) return cluster.containersNewestFirst();
+  const out: Ref[] = [];
+  for (const node of cluster.engines.values()) {
+    if (!nodeMatches(nodes, node)) continue;
+    for (const container of node.containers.values()) out.push({ node, container });
+  }
+  return out.sort(newestFirst);
+}
+
+export interface ListConfig {
+  /** Refresh engines before answering `ps --filter node=...` (classic --refresh-on-node-filter). */
+  refreshOnNodeFilter: boolean;
+  /** A name whose `ps --filter name=` forces a refresh (classic --container-name-refresh-filter). */
+  containerNameRefreshFilter: string;
+}
+
+export async function listContainers(cluster: Cluster, cfg: ListConfig, o: ContainerListOptions): Promise<ContainerListing> {
+  const { filters } = o;
+  const match = makeMatcher(cluster, filters);
+  const statusFilter = filters.get('status');
+  // As dockerd: a status filter or a limit shows stopped containers too; before/since/exited do not.
+  const showAll = o.all || o.limit > 0 || !!(statusFilter && statusFilter.length);
+
+  if (cfg.refreshOnNodeFilter && filters.get('node')?.length) {
+    await Promise.all(cluster.healthyEngines().filter((e) => nodeMatches(filters.get('node')!, e)).map((e) => e.fullRefresh().catch(() => undefined)));
+  }
+  if (cfg.containerNameRefreshFilter && filters.get('name')?.includes(cfg.containerNameRefreshFilter)) {
+    await Promise.all(cluster.healthyEngines().map((e) => e.fullRefresh().catch(() => undefined)));
+  }
+
+  const picked: Ref[] = [];
+  for (const ref of candidates(cluster, filters)) {
+    const s = ref.container.summary;
+    // Like dockerd: without -a, paused and restarting containers count as running.
+    if (!showAll && s.State !== 'running' && s.State !== 'paused' && s.State !== 'restarting') continue;
+    // Containers of an engine that is down are not known to be running: as
+    // classic Swarm, only -a shows them (as "Host Down").
+    if (!o.all && !ref.node.healthy) continue;
+    // Classic Swarm hides its own manager containers unless -a.
+    if (!o.all && (s.Image === 'swarm' || /^swarm:/.test(s.Image ?? ''))) continue;
+    if (match(ref.node, ref.container)) picked.push(ref);
+  }
+  const entries = o.limit > 0 ? picked.slice(0, o.limit) : picked;
+  if (!o.size) return { entries };
+
+  const byEngine = new Map<Engine, string[]>();
+  for (const r of entries) (byEngine.get(r.node) ?? byEngine.set(r.node, []).get(r.node)!).push(r.container.id);
+  const sized = new Map<string, any>();
+  await Promise.all([...byEngine].map(async ([e, ids]) => {
+    const fl = encodeURIComponent(JSON.stringify({ id: ids }));
+    const list: any[] = await e.json('GET', `/containers/json?all=1&size=1&filters=${fl}`).catch(() => []);
+    for (const s of list) sized.set(s.Id, s);
+  }));
+  return { entries, sized };
+}

@@ -1,0 +1,163 @@
+// Calls on existing containers and exec instances: where each goes (a
+// proxy target), and what the cluster refreshes once the engine answered,
+// so the next read sees the change (read-your-writes lives here, not in
+// the API handlers).
+import type { Engine } from './engine.js';
+import type { Cluster, Ref } from './cluster.js';
+import type { EngineReply, NodeView, ProxyTarget } from './index.js';
+import { DockerError, NotFoundError } from '../errors.js';
+import { log } from '../log.js';
+
+/** Container calls that change what `ps` and lookups show, and how to re-read after them. */
+const REFRESH: Record<string, (e: Engine, id: string) => Promise<void>> = {
+  start: (e, id) => e.refreshContainers([id]),
+  // dockerd answers stop and wait when the container exited, but its list
+  // shows that a moment later: re-read until it does.
+  stop: (e, id) => e.touchUntilStopped(id),
+  restart: (e, id) => e.refreshContainers([id]),
+  kill: (e, id) => e.refreshContainers([id]),
+  pause: (e, id) => e.refreshContainers([id]),
+  unpause: (e, id) => e.refreshContainers([id]),
+  rename: (e, id) => e.refreshContainers([id]),
+  // New limits are reservations: re-read them from inspect.
+  update: (e, id) => e.reinspect(id),
+  wait: (e, id) => e.touchUntilStopped(id),
+  '': (e, id) => e.refreshContainers([id]), // DELETE
+};
+
+/** Classic Swarm's answer for any call on a container whose engine is not healthy. */
+export function unhealthy(ref: string, e: Engine): DockerError {
+  return new DockerError(`Container ${ref} running on unhealthy node ${e.name}`, 500);
+}
+
+export class Operations {
+  /** Exec instance ID -> engine address, for execs created through us. */
+  private readonly execs = new Map<string, string>();
+
+  constructor(private readonly cluster: Cluster) {}
+
+  /** A target on the container's engine, failing at once if that engine is not healthy. */
+  private owner(ref: string): Ref {
+    const r = this.cluster.lookup(ref);
+    if (!r.node.healthy) throw unhealthy(ref, r.node);
+    return r;
+  }
+
+  target(e: Engine, path: string, settle: ProxyTarget['settle'] = async () => undefined): ProxyTarget {
+    const t = e.transport;
+    return {
+      node: e.name, addr: e.addr, url: t.url, agent: t.agent, dispatcher: t.clientPool, path,
+      connect: () => t.connect(),
+      fail: (err) => { e.markSuspect(err); return e.unavailable(err.message); },
+      settle,
+    };
+  }
+
+  /**
+   * Where a call on a container goes: `action` is the path after the
+   * container ID ("" for DELETE, "logs", "attach/ws" ...). `version` and
+   * `query` are kept as the client sent them. A rename claims the new name
+   * cluster-wide first (dockerd only knows its own containers).
+   */
+  containerTarget(ref: string, action: string, version: string, query: string): ProxyTarget {
+    const { node: e, container: c } = this.owner(ref);
+    let release: (() => void) | undefined;
+    if (action === 'rename') {
+      const name = new URLSearchParams(query).get('name')?.replace(/^\//, '');
+      if (name) release = this.cluster.claimName(name, c.id);
+    }
+    const refresh = REFRESH[action];
+    const path = `${version}/containers/${c.id}${action ? '/' + action : ''}${query}`;
+    return this.target(e, path, async (status) => {
+      try {
+        if (refresh && status >= 200 && status < 300) {
+          await refresh(e, c.id).catch((err) => log.debug('refresh after call failed', { node: e.name, error: err.message }));
+        }
+      } finally {
+        release?.();
+      }
+    });
+  }
+
+  /** POST /containers/{id}/exec: created on the owner, which is remembered for the exec's calls. */
+  execCreateTarget(ref: string, version: string, query: string): ProxyTarget {
+    const { node: e, container: c } = this.owner(ref);
+    return this.target(e, `${version}/containers/${c.id}/exec${query}`, async (status, body) => {
+      if (status !== 201 || !body) return;
+      try { this.rememberExec(JSON.parse(body.toString('utf8')).Id, e); } catch { /* relayed as is */ }
+    });
+  }
+
+  /** Where /exec/{id}/... goes: the engine that owns the exec instance. */
+  async execTarget(id: string, path: string): Promise<ProxyTarget> {
+    const e = await this.findExec(id);
+    if (!e.healthy) throw new DockerError(`Exec ${id} running on unhealthy node ${e.name}`, 500);
+    return this.target(e, path);
+  }
+
+  private rememberExec(id: string, e: Engine): void {
+    this.execs.set(id, e.addr);
+    // Exec instances are short-lived; keep the map bounded.
+    if (this.execs.size > 10_000) this.execs.delete(this.execs.keys().next().value as string);
+  }
+
+  /** The engine that owns an exec instance: remembered, or found by asking every healthy engine. */
+  private async findExec(id: string): Promise<Engine> {
+    const known = this.cluster.engines.get(this.execs.get(id) ?? '');
+    if (known) return known;
+    const engines = this.cluster.healthyEngines();
+    const hits = await Promise.all(engines.map((e) => e.call('GET', `/exec/${encodeURIComponent(id)}/json`).then((r) => r.status === 200, () => false)));
+    const i = hits.indexOf(true);
+    if (i < 0) throw new NotFoundError(`No such exec instance: ${id}`);
+    this.rememberExec(id, engines[i]);
+    return engines[i];
+  }
+
+  /** Inspect on the owner, with classic's `Node` added and wildcard host IPs made the node's. */
+  async inspect(ref: string, query: string): Promise<EngineReply> {
+    const { node: e, container: c } = this.owner(ref);
+    const r = await e.call('GET', `/containers/${c.id}/json${query}`);
+    if (r.status !== 200) return { node: e, status: r.status, body: r.body };
+    const data = JSON.parse(r.body.toString('utf8'));
+    data.Node = nodeInfo(e);
+    const ports = data.NetworkSettings?.Ports;
+    if (ports) {
+      for (const bindings of Object.values(ports) as any[]) {
+        for (const b of bindings ?? []) if (b && isAnyIp(b.HostIp)) b.HostIp = e.ip;
+      }
+    }
+    return { node: e, status: 200, body: data };
+  }
+
+  /**
+   * POST /containers/prune on every healthy engine; one merged answer. An
+   * engine that fails is reported by name after the others have pruned.
+   */
+  async prune(search: string): Promise<{ deleted: string[]; space: number }> {
+    const deleted: string[] = [];
+    let space = 0;
+    let failure: DockerError | undefined;
+    await Promise.all(this.cluster.healthyEngines().map(async (e) => {
+      try {
+        const r = await e.call('POST', `/containers/prune${search}`);
+        const body = JSON.parse(r.body.toString('utf8') || '{}');
+        if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
+        const ids: string[] = body.ContainersDeleted ?? [];
+        deleted.push(...ids);
+        space += Number(body.SpaceReclaimed ?? 0);
+        if (ids.length) await e.refreshContainers(ids).catch(() => undefined);
+      } catch (err) {
+        failure ??= new DockerError((err as Error).message, 500);
+      }
+    }));
+    if (failure) throw failure;
+    return { deleted, space };
+  }
+}
+
+export function isAnyIp(ip: string | undefined): boolean { return !ip || ip === '0.0.0.0' || ip === '::'; }
+
+/** Classic's `Node` object in inspect answers. */
+export function nodeInfo(e: NodeView): Record<string, unknown> {
+  return { ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: { ...e.labels } };
+}

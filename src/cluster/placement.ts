@@ -1,0 +1,121 @@
+// Placing a new container: build the request, let the scheduler choose over
+// node snapshots, reserve, create on the chosen engine, retry elsewhere if
+// asked to. The name check, node choice and reservation run synchronously
+// (one turn of the event loop), so concurrent creates never double-book a
+// name, a port, a slot or memory.
+import { randomBytes } from 'node:crypto';
+import type { NodeContainer } from '../scheduler/node.js';
+import { buildScheduleRequest } from '../scheduler/build.js';
+import { applyHints } from '../scheduler/hints.js';
+import { engineCpuShares } from '../scheduler/resources.js';
+import type { Engine } from './engine.js';
+import { SWARM_ID_LABEL, type Cluster } from './cluster.js';
+import { BadRequestError, DockerError } from '../errors.js';
+import { log } from '../log.js';
+
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export interface Created { node: Engine; status: number; body: any }
+
+export class Placement {
+  /** Reservations for creates in flight, per engine address. */
+  private readonly pending = new Map<string, NodeContainer[]>();
+
+  constructor(private readonly cluster: Cluster) {}
+
+  forget(addr: string): void { this.pending.delete(addr); }
+
+  /** Reserved CPUs and memory on an engine, in-flight creates included (for `docker info`). */
+  reserved(e: Engine): { cpus: number; memory: number } {
+    let cpus = e.reservedCpus;
+    let memory = e.reservedMemory;
+    for (const p of this.pending.get(e.addr) ?? []) { cpus += p.cpus; memory += p.memory; }
+    return { cpus, memory };
+  }
+
+  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string): Promise<Created> {
+    // dockerd's own answers for an empty config and for a missing image.
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
+      throw new BadRequestError('Config cannot be empty in order to create a container');
+    }
+    if (!body.Image || typeof body.Image !== 'string') throw new BadRequestError('No command specified');
+    let name: string | undefined;
+    if (rawName) {
+      if (!NAME_RE.test(rawName)) throw new BadRequestError(`Invalid container name (${rawName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = rawName.replace(/^\//, '');
+    }
+    const built = buildScheduleRequest(name, body);
+    const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])));
+    const request = hinted.request;
+    const swarmId = randomBytes(32).toString('hex');
+    const excluded = new Set<string>();
+    let lastErr: unknown;
+
+    for (let attempt = 0; attempt <= this.cluster.opts.createRetry; attempt++) {
+      // --- synchronous section: decide and reserve ---
+      const release = name ? this.cluster.claimName(name) : () => undefined;
+      let chosen: Engine;
+      try {
+        const candidates = [...this.cluster.engines.values()].filter((e) => !excluded.has(e.addr));
+        const nodes = candidates.map((e) => e.snapshot(this.pending.get(e.addr) ?? []));
+        const ranked = this.cluster.scheduler.select(request, nodes);
+        chosen = this.cluster.engines.get(ranked[0].addr)!;
+      } catch (err) {
+        release();
+        throw err;
+      }
+      const reservation: NodeContainer = {
+        id: `pending-${swarmId}`, names: name ? [name] : [], image: request.image, imageId: '',
+        labels: request.labels, state: 'pending', cpus: request.cpus, memory: request.memory,
+        ports: request.ports, networkMode: request.networkMode,
+      };
+      const list = this.pending.get(chosen.addr) ?? [];
+      list.push(reservation);
+      this.pending.set(chosen.addr, list);
+      // --- end of synchronous section ---
+
+      try {
+        const engineBody = { ...hinted.body, Labels: { ...(hinted.body.Labels ?? {}), [SWARM_ID_LABEL]: swarmId } };
+        const hc = engineBody.HostConfig ? { ...engineBody.HostConfig } : undefined;
+        if (hc && hc.CpuShares) {
+          hc.CpuShares = engineCpuShares(request.cpus, chosen.cpus);
+          engineBody.HostConfig = hc;
+        }
+        const q = new URLSearchParams(query);
+        if (name) q.set('name', name); else q.delete('name');
+        const qs = q.toString();
+        const headers: Record<string, string> = authHeader ? { 'x-registry-auth': authHeader } : {};
+        const res = await chosen.call('POST', `/containers/create${qs ? '?' + qs : ''}`, engineBody, headers);
+        const text = res.body.toString('utf8');
+        let parsed: any;
+        try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { message: text }; }
+        if (res.status === 201) {
+          // Read the new container into the cache before answering, so a
+          // following `ps` or name lookup sees it.
+          await chosen.refreshContainers([parsed.Id]).catch((err) => log.warn('refresh after create failed', { error: err.message }));
+          log.debug('container created', { node: chosen.name, id: parsed.Id, name });
+          return { node: chosen, status: 201, body: parsed };
+        }
+        // The engine refused: its answer is final unless a retry may help.
+        if (attempt >= this.cluster.opts.createRetry || res.status < 500) {
+          return { node: chosen, status: res.status, body: parsed };
+        }
+        lastErr = new DockerError(parsed.message ?? text, res.status);
+      } catch (err) {
+        lastErr = err;
+        if (attempt >= this.cluster.opts.createRetry) throw err;
+      } finally {
+        const l = this.pending.get(chosen.addr);
+        if (l) {
+          const i = l.indexOf(reservation);
+          if (i >= 0) l.splice(i, 1);
+          if (l.length === 0) this.pending.delete(chosen.addr);
+        }
+        release();
+      }
+      excluded.add(chosen.addr);
+      log.warn('create failed, retrying on another node', { node: chosen.name, error: (lastErr as Error).message });
+    }
+    throw lastErr;
+  }
+}

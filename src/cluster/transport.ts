@@ -1,0 +1,154 @@
+// Every way the manager talks to an engine is built here, from one dialer:
+// the manager's own pool, the clients' buffered pool, the agent http-proxy
+// streams through, the event stream, and the raw sockets of hijacks. TLS to
+// engines (issue 12) is a change to `Dialer.connect` and `Dialer.scheme` only.
+//
+// Connection budget per engine (all pools together), with what it costs at
+// 1,000 engines in docs/architecture.md:
+//   - events: 1, for the engine's life;
+//   - manager pool: at most MANAGER_CONNECTIONS, closed after MANAGER_IDLE_MS idle;
+//   - clients' buffered calls: as many as are in flight, closed after CLIENT_IDLE_MS idle;
+//   - streams (logs -f, stats, cp ...): as many as are open, at most STREAM_MAX_IDLE
+//     kept idle for STREAM_IDLE_MS;
+//   - hijacks: one per attach/exec, closed with it.
+import http from 'node:http';
+import net from 'node:net';
+import { Pool, Client, type Dispatcher } from 'undici';
+
+export const MANAGER_CONNECTIONS = 4;
+export const MANAGER_IDLE_MS = 5_000;
+export const CLIENT_IDLE_MS = 2_000;
+export const STREAM_MAX_IDLE = 2;
+export const STREAM_IDLE_MS = 2_000;
+
+/** How to reach engines. Plain TCP today; TLS options join here. */
+export interface TransportConfig {
+  /** Timeout for connecting to an engine. */
+  connectTimeoutMs?: number;
+}
+
+/** host:port split for net.connect, IPv6 brackets removed. */
+export function splitAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
+}
+
+export class Dialer {
+  readonly scheme = 'http';
+  constructor(readonly config: TransportConfig = {}) {}
+
+  /** A raw socket to the engine (hijacks, and the connector of every pool). */
+  connect(addr: string, opts: { allowHalfOpen?: boolean } = {}): net.Socket {
+    const { host, port } = splitAddr(addr);
+    const socket = net.connect({ host, port, allowHalfOpen: opts.allowHalfOpen ?? false });
+    const ms = this.config.connectTimeoutMs;
+    if (ms) {
+      socket.setTimeout(ms, () => socket.destroy(new Error(`connect timeout after ${ms} ms`)));
+      socket.once('connect', () => socket.setTimeout(0));
+    }
+    return socket;
+  }
+
+  url(addr: string): string { return `${this.scheme}://${addr}`; }
+
+  /** undici's connector through connect(), so every pool dials the same way. */
+  private connector(addr: string): (opts: unknown, cb: (err: Error | null, socket: net.Socket | null) => void) => void {
+    return (_opts, cb) => {
+      const s = this.connect(addr);
+      let done = false;
+      const finish = (err: Error | null): void => {
+        if (done) return;
+        done = true;
+        s.off('connect', onConnect);
+        s.off('error', onError);
+        if (err) cb(err, null); else cb(null, s);
+      };
+      const onConnect = (): void => finish(null);
+      const onError = (err: Error): void => finish(err);
+      s.once('connect', onConnect);
+      s.once('error', onError);
+    };
+  }
+
+  /** The manager's own short calls: few connections, closed soon when idle. */
+  managerPool(addr: string): Pool {
+    return new Pool(this.url(addr), {
+      connections: MANAGER_CONNECTIONS, keepAliveTimeout: MANAGER_IDLE_MS, keepAliveMaxTimeout: MANAGER_IDLE_MS,
+      connect: this.connector(addr) as never,
+    });
+  }
+
+  /**
+   * Clients' buffered calls (start, stop -t 30, rm ...), apart from the
+   * manager's pool so a burst of slow client calls never queues refreshes
+   * and health checks. Unlimited while busy, closed soon when idle.
+   */
+  clientPool(addr: string): Pool {
+    return new Pool(this.url(addr), {
+      connections: null, keepAliveTimeout: CLIENT_IDLE_MS, keepAliveMaxTimeout: CLIENT_IDLE_MS,
+      connect: this.connector(addr) as never,
+    });
+  }
+
+  /** The agent http-proxy streams through. */
+  streamAgent(addr: string): http.Agent {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: STREAM_MAX_IDLE, timeout: STREAM_IDLE_MS });
+    agent.createConnection = ((_opts: unknown, cb?: (err: Error | null, s: net.Socket) => void) => {
+      const s = this.connect(addr);
+      if (cb) {
+        s.once('connect', () => cb(null, s));
+        s.once('error', (err) => cb(err, s));
+        return undefined;
+      }
+      return s;
+    }) as never;
+    return agent;
+  }
+
+  /** A dedicated connection for one long stream (the engine's /events). */
+  streamClient(addr: string): Client {
+    return new Client(this.url(addr), { bodyTimeout: 0, headersTimeout: 30_000, connect: this.connector(addr) as never });
+  }
+}
+
+export interface CallResult { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+
+/** One engine's connections, made by the dialer. */
+export class EngineTransport {
+  readonly url: string;
+  readonly pool: Pool;
+  readonly agent: http.Agent;
+  private client: Pool | null = null;
+
+  constructor(readonly addr: string, readonly dialer: Dialer, private readonly requestTimeoutMs = 30_000) {
+    this.url = dialer.url(addr);
+    this.pool = dialer.managerPool(addr);
+    this.agent = dialer.streamAgent(addr);
+  }
+
+  /** Made on first use: most engines never see a client's buffered call. */
+  get clientPool(): Dispatcher { return (this.client ??= this.dialer.clientPool(this.addr)); }
+
+  /** A short call of the manager's own. Throws the network error as is. */
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
+    let payload: string | Buffer | undefined;
+    if (body !== undefined) {
+      payload = Buffer.isBuffer(body) ? body : JSON.stringify(body);
+      headers = { 'content-type': 'application/json', ...headers };
+    }
+    const res = await this.pool.request({
+      method: method as Dispatcher.HttpMethod, path, body: payload, headers,
+      headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
+    });
+    return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+  }
+
+  connect(): net.Socket { return this.dialer.connect(this.addr, { allowHalfOpen: true }); }
+
+  streamClient(): Client { return this.dialer.streamClient(this.addr); }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+    await Promise.all([this.pool.close(), this.client?.close()].map((p) => p?.catch(() => undefined)));
+  }
+}

@@ -1,0 +1,37 @@
+// Image references as users write them, matched against a node's images.
+import type { NodeImage } from './node.js';
+
+/** Every way a user may refer to an image: ID (long/short), repo:tag, repo, digest. */
+export function imageNames(img: NodeImage): string[] {
+  const out: string[] = [];
+  if (img.id) {
+    const hex = img.id.replace(/^sha256:/, '');
+    out.push(img.id, hex, hex.slice(0, 12));
+  }
+  for (const ref of [...img.repoTags, ...img.repoDigests]) {
+    if (!ref || ref.startsWith('<none>')) continue;
+    out.push(ref, repositoryOf(ref));
+  }
+  return [...new Set(out)];
+}
+
+/** "localhost:5000/app:1.0" -> "localhost:5000/app"; "app@sha256:..." -> "app". */
+export function repositoryOf(ref: string): string {
+  const at = ref.indexOf('@');
+  if (at >= 0) return ref.slice(0, at);
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+}
+
+/** A reference with its implied tag: "busybox" -> "busybox:latest"; tags and digests kept. */
+export function withDefaultTag(ref: string): string {
+  return /[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1)) ? ref : `${ref}:latest`;
+}
+
+/** Does `ref` (name, name:tag, digest reference, or an ID or ID prefix) name this image? */
+export function matchesImageRef(img: NodeImage, ref: string): boolean {
+  const want = ref.replace(/^sha256:/, '');
+  if (/^[0-9a-f]+$/.test(want) && img.id.replace(/^sha256:/, '').startsWith(want)) return true;
+  const tagged = withDefaultTag(ref);
+  return img.repoTags.includes(tagged) || img.repoDigests.includes(ref);
+}
