@@ -71,7 +71,7 @@ async function makeEngines(n: number, list: any[], inspects: Map<string, any>): 
     });
     // The cache's own merge path, as a first load does (inspects answered from memory).
     await e.containers.merge(summaries, [], e.containers.nextSeq(), async (id) => own.get(id));
-    e.nodeImages = [
+    e.resources.nodeImages = [
       { id: 'sha256:' + 'b'.repeat(64), repoTags: ['busybox:latest'], repoDigests: [] },
       { id: 'sha256:' + 'c'.repeat(64), repoTags: ['nginx:1.25'], repoDigests: [] },
     ];

@@ -56,6 +56,24 @@ export function streamContainer(ctx: ApiContext, req: Request, res: Response, re
   proxy(target(ctx, req, ref, action), req, res);
 }
 
+/**
+ * Node hands a request to the upgrade path only with both `Connection:
+ * Upgrade` and a non-empty `Upgrade`. One that asks for a hijack in any
+ * other way would get a 101 from the engine that no HTTP proxy can relay,
+ * so it is refused here rather than left hanging.
+ */
+function refuseHalfUpgrade(req: IncomingMessage): void {
+  if (req.headers.upgrade !== undefined || /(^|,)\s*upgrade\s*(,|$)/i.test(String(req.headers.connection ?? ''))) {
+    throw new BadRequestError('cannot hijack the connection: send "Connection: Upgrade" with "Upgrade: tcp"');
+  }
+}
+
+/** attach, attach/ws without an upgrade: the engine's raw stream, proxied. */
+export function attachContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): void {
+  refuseHalfUpgrade(req);
+  proxy(target(ctx, req, ref, action), req, res);
+}
+
 /** POST /containers/{id}/exec: created on the owner, which the cluster remembers for the exec's calls. */
 export async function createExec(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
   const { prefix, query } = requestInfo(req);
@@ -65,6 +83,7 @@ export async function createExec(ctx: ApiContext, req: Request, res: Response, r
 /** /exec/{id}/...: to the engine that owns the exec instance. */
 export async function proxyExec(ctx: ApiContext, req: Request, res: Response, id: string): Promise<void> {
   const { prefix, path, query } = requestInfo(req);
+  if (path.endsWith('/start')) refuseHalfUpgrade(req);
   proxy(await ctx.cluster.execTarget(id, prefix + path + query), req, res);
 }
 

@@ -4,12 +4,13 @@
 // (./eventstream.ts), with a randomised full refresh as a safety net.
 // Connections come from the dialer (./transport.ts).
 import { EventEmitter } from 'node:events';
-import type { Node, NodeContainer, NodeImage, NodeNetwork } from '../scheduler/node.js';
+import type { Node, NodeContainer } from '../scheduler/node.js';
 import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
-import { coalesce } from '../util/mutex.js';
+import { coalesce, limiter } from '../util/mutex.js';
 import { compareApiVersions } from '../util/apiversion.js';
 import { ContainerCache } from './containers.js';
+import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
 
@@ -39,19 +40,7 @@ const MIN_ENGINE_API = '1.24';
  * landed in the same loop turns: the manager stalled for 1-3 s at a time
  * while loading 30,000 containers (bench/scale.ts).
  */
-const INSPECT_SLOTS = 64;
-let inspectFree = INSPECT_SLOTS;
-const inspectWaiting: Array<() => void> = [];
-async function inspectSlot<T>(f: () => Promise<T>): Promise<T> {
-  if (inspectFree > 0) inspectFree--;
-  else await new Promise<void>((resolve) => inspectWaiting.push(resolve));
-  try {
-    return await f();
-  } finally {
-    const next = inspectWaiting.shift();
-    if (next) next(); else inspectFree++;
-  }
-}
+const inspectSlot = limiter(64);
 
 /** A non-2xx answer from an engine, with its status and message. */
 export class EngineAnswerError extends Error {
@@ -82,20 +71,14 @@ export class Engine extends EventEmitter {
     () => this.cpus,
     (kind, c, oldNames) => this.emit('container', kind, c, oldNames),
   );
-  images: any[] = [];
-  nodeImages: NodeImage[] = [];
-  networks: any[] = [];
-  nodeNetworks: NodeNetwork[] = [];
-  volumes: any[] = [];
+  /** Images, networks and volumes. */
+  readonly resources = new ResourceCache((m, p) => this.json(m, p));
 
   private timer: NodeJS.Timeout | null = null;
   private readonly events: EventStream;
   private stopped = false;
   private dirty = new Set<string>();
   private readonly flushDirty: () => Promise<void>;
-  readonly refreshImages: () => Promise<void>;
-  readonly refreshNetworks: () => Promise<void>;
-  readonly refreshVolumes: () => Promise<void>;
 
   constructor(addr: string, readonly opts: EngineOptions, dialer: Dialer = new Dialer()) {
     super();
@@ -108,9 +91,6 @@ export class Engine extends EventEmitter {
       this.dirty.clear();
       if (ids.length) await this.refreshContainers(ids);
     });
-    this.refreshImages = coalesce(() => this.loadImages());
-    this.refreshNetworks = coalesce(() => this.loadNetworks());
-    this.refreshVolumes = coalesce(async () => { this.volumes = (await this.json('GET', '/volumes')).Volumes ?? []; });
     this.events = new EventStream(this.transport, {
       onEvent: (ev) => { this.applyEvent(ev); this.emit('event', ev); },
       onResumed: () => void this.fullRefresh().catch(() => undefined),
@@ -217,22 +197,7 @@ export class Engine extends EventEmitter {
     this.minApiVersion = version.MinAPIVersion ?? '';
     this.cpus = info.NCPU ?? 0;
     this.memory = info.MemTotal ?? 0;
-    const labels: Record<string, string> = {};
-    for (const l of info.Labels ?? []) {
-      const i = String(l).indexOf('=');
-      if (i > 0) labels[l.slice(0, i)] = l.slice(i + 1);
-    }
-    delete labels.node; // reserved for the engine name, as in classic Swarm
-    const builtin: Record<string, string | undefined> = {
-      storagedriver: info.Driver,
-      executiondriver: info.ExecutionDriver,
-      kernelversion: info.KernelVersion,
-      operatingsystem: info.OperatingSystem,
-      ostype: info.OSType,
-      architecture: info.Architecture,
-    };
-    for (const [k, v] of Object.entries(builtin)) if (v) labels[k] = v;
-    this.labels = labels;
+    this.labels = engineLabels(info);
     this.updatedAt = new Date();
   }
 
@@ -306,19 +271,7 @@ export class Engine extends EventEmitter {
     const seq = this.containers.nextSeq();
     const list: any[] = await this.json('GET', '/containers/json?all=1');
     await this.containers.merge(list, known, seq, this.inspectNew);
-    await Promise.all([this.loadImages(), this.refreshNetworks(), this.refreshVolumes()]);
-  }
-
-  private async loadImages(): Promise<void> {
-    const imgs: any[] = await this.json('GET', '/images/json?all=0');
-    this.images = imgs;
-    this.nodeImages = imgs.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] }));
-  }
-
-  private async loadNetworks(): Promise<void> {
-    const nets: any[] = await this.json('GET', '/networks');
-    this.networks = nets;
-    this.nodeNetworks = nets.map((n) => ({ id: String(n.Id ?? ''), name: String(n.Name ?? ''), scope: String(n.Scope ?? '') }));
+    await this.resources.loadAll();
   }
 
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
@@ -368,8 +321,8 @@ export class Engine extends EventEmitter {
       totalCpus: this.totalCpus, totalMemory: this.totalMemory,
       usedCpus, usedMemory,
       containers,
-      images: this.nodeImages,
-      networks: this.nodeNetworks,
+      images: this.resources.nodeImages,
+      networks: this.resources.nodeNetworks,
     };
   }
 
@@ -406,14 +359,14 @@ export class Engine extends EventEmitter {
         void this.touch(id);
         return;
       case 'image':
-        void this.refreshImages().catch(() => undefined);
+        void this.resources.refreshImages().catch(() => undefined);
         return;
       case 'network':
-        void this.refreshNetworks().catch(() => undefined);
+        void this.resources.refreshNetworks().catch(() => undefined);
         if (ev.Actor?.Attributes?.container) void this.touch(ev.Actor.Attributes.container);
         return;
       case 'volume':
-        void this.refreshVolumes().catch(() => undefined);
+        void this.resources.refreshVolumes().catch(() => undefined);
         return;
       case 'daemon':
         if (action === 'reload') void this.json('GET', '/info').then((info) => this.applyInfo(info, this.version)).catch(() => undefined);
@@ -421,4 +374,25 @@ export class Engine extends EventEmitter {
       default:
     }
   }
+}
+
+/**
+ * Labels constraints match: the daemon's `--label k=v` (a label called
+ * `node` is dropped: it means the engine name, as in classic Swarm) plus
+ * the built-ins storagedriver, executiondriver, kernelversion,
+ * operatingsystem, ostype and architecture.
+ */
+export function engineLabels(info: any): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of info.Labels ?? []) {
+    const i = String(l).indexOf('=');
+    if (i > 0) labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  delete labels.node;
+  const builtin: Record<string, string | undefined> = {
+    storagedriver: info.Driver, executiondriver: info.ExecutionDriver, kernelversion: info.KernelVersion,
+    operatingsystem: info.OperatingSystem, ostype: info.OSType, architecture: info.Architecture,
+  };
+  for (const [k, v] of Object.entries(builtin)) if (v) labels[k] = v;
+  return labels;
 }

@@ -65,7 +65,7 @@ function makeMatcher(cluster: Cluster, f: FilterArgs): Check {
       const img = c.summary.Image ?? '';
       if (img === a || img === `${a}:latest` || `${img}:latest` === a) return true;
       if (c.summary.ImageID === a || (c.summary.ImageID ?? '').replace(/^sha256:/, '').startsWith(a.replace(/^sha256:/, ''))) return true;
-      const named = e.nodeImages.find((i) => matchesImageRef(i, a));
+      const named = e.resources.nodeImages.find((i) => matchesImageRef(i, a));
       return !!named && named.id === c.summary.ImageID;
     }));
   }

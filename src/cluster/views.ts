@@ -22,7 +22,7 @@ function nodeStatus(cluster: Cluster, e: Engine): NodeStatus {
     reservedCpus: reserved.cpus, totalCpus: e.totalCpus,
     reservedMemory: reserved.memory, totalMemory: e.totalMemory,
     error: e.lastError, updatedAt: e.updatedAt, serverVersion: e.version?.Version ?? '',
-    images: e.images.length,
+    images: e.resources.images.length,
   };
 }
 
@@ -41,7 +41,7 @@ export function listImages(cluster: Cluster, nodeFilter: readonly string[] | und
   const byId = new Map<string, any>();
   for (const e of cluster.healthyEngines()) {
     if (nodeFilter?.length && !nodeMatches(nodeFilter, e)) continue;
-    for (const img of e.images) {
+    for (const img of e.resources.images) {
       if (reference?.length && !(img.RepoTags ?? []).some((t: string) => reference.some((r) => t === r || t.split(':')[0] === r))) continue;
       const seen = byId.get(img.Id);
       if (!seen) { byId.set(img.Id, { ...img, RepoTags: [...(img.RepoTags ?? [])] }); continue; }
@@ -55,7 +55,7 @@ export function listImages(cluster: Cluster, nodeFilter: readonly string[] | und
 /** A healthy node that has the image, for calls on it (inspect). */
 export function imageTarget(cluster: Cluster, name: string, path: string): ProxyTarget {
   for (const e of cluster.healthyEngines()) {
-    if (e.nodeImages.some((i) => matchesImageRef(i, name))) return cluster.ops.target(e, path);
+    if (e.resources.nodeImages.some((i) => matchesImageRef(i, name))) return cluster.ops.target(e, path);
   }
   throw new NotFoundError(`No such image: ${name}`);
 }
@@ -64,7 +64,7 @@ export function imageTarget(cluster: Cluster, name: string, path: string): Proxy
 export function listNetworks(cluster: Cluster): any[] {
   const out: any[] = [];
   for (const e of cluster.healthyEngines()) {
-    for (const n of e.networks) out.push(n.Scope === 'local' ? { ...n, Name: `${e.name}/${n.Name}` } : n);
+    for (const n of e.resources.networks) out.push(n.Scope === 'local' ? { ...n, Name: `${e.name}/${n.Name}` } : n);
   }
   return out;
 }
@@ -72,7 +72,7 @@ export function listNetworks(cluster: Cluster): any[] {
 export function listVolumes(cluster: Cluster): any[] {
   const out: any[] = [];
   for (const e of cluster.healthyEngines()) {
-    for (const v of e.volumes) out.push(v.Scope === 'local' ? { ...v, Name: `${e.name}/${v.Name}` } : v);
+    for (const v of e.resources.volumes) out.push(v.Scope === 'local' ? { ...v, Name: `${e.name}/${v.Name}` } : v);
   }
   return out;
 }

@@ -14,3 +14,19 @@ export function coalesce(fn: () => Promise<void>): () => Promise<void> {
   };
   return run;
 }
+
+/** Runs at most `n` of the given calls at once; the rest wait their turn in order. */
+export function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  return async <T>(f: () => Promise<T>): Promise<T> => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await f();
+    } finally {
+      const next = waiting.shift();
+      if (next) next(); else free++;
+    }
+  };
+}
