@@ -9,6 +9,7 @@ import type { ApiContext } from './context.js';
 import { BadRequestError } from '../errors.js';
 import { forward, hold, proxy, readBody } from './proxy.js';
 import { hijack } from './hijack.js';
+import { checkCreateRequest, parseCreateBody } from './createbody.js';
 import { sendJson } from './respond.js';
 import { logRequest, noteNode, requestInfo } from './wrapper.js';
 
@@ -27,9 +28,9 @@ export async function inspectContainer(ctx: ApiContext, req: Request, res: Respo
 export async function createContainer(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const q = new URLSearchParams(requestInfo(req).query);
   const raw = await readBody(req);
-  if (!raw.length) throw new BadRequestError('Config cannot be empty in order to create a container');
-  let body: any;
-  try { body = JSON.parse(raw.toString('utf8')); } catch (e) { throw new BadRequestError(`invalid JSON: ${(e as Error).message}`); }
+  // dockerd's checks and texts, before anything is read, scheduled or reserved.
+  checkCreateRequest(req.originalUrl, req.headers, raw);
+  const body: any = parseCreateBody(raw);
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;
   const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth);
   noteNode(req, out.node.name);

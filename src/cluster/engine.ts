@@ -168,11 +168,11 @@ export class Engine extends EventEmitter {
       const idChanged = this.id !== '' && this.id !== info.ID;
       this.applyInfo(info, version);
       if (idChanged) { this.containers.clear(); }
-      // Events first, then the list: a change between the two is then in the
-      // list or in the stream. Opened after the load, every change made while
-      // the engine was loading was lost until the next refresh (1,000 of 1,000
-      // with 1,000 engines, bench/scale.ts --churn).
-      this.events.start();
+      // Events first (answered, so live), then the list: a change between the
+      // two is then in the list or in the stream. Opened after the load, every
+      // change made while the engine was loading was lost until the next
+      // refresh (1,000 of 1,000 with 1,000 engines, bench/scale.ts --churn).
+      await this.events.start();
       await this.fullRefresh();
       this.setHealthy();
       this.scheduleRefresh();
@@ -246,7 +246,7 @@ export class Engine extends EventEmitter {
       }
       await this.fullRefresh();
       this.setHealthy();
-      this.events.start();
+      this.events.start().catch(() => undefined);
     } catch (err) {
       this.recordFailure(err as Error);
       log.warn('engine refresh failed', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });

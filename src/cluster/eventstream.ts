@@ -37,8 +37,13 @@ export class EventStream {
 
   get open(): boolean { return this.client !== null; }
 
-  start(): void {
-    if (this.stopped || this.client) return;
+  /**
+   * Open the stream. Resolves once the engine has answered it (from then on
+   * no change is missed), rejects if it could not be opened; a stream lost
+   * later is retried here.
+   */
+  start(): Promise<void> {
+    if (this.stopped || this.client) return Promise.resolve();
     const client = this.transport.streamClient();
     const abort = new AbortController();
     this.client = client;
@@ -46,9 +51,13 @@ export class EventStream {
     const resumed = this.lastNano > 0n;
     const since = resumed ? `?since=${formatNano(this.lastNano)}` : '';
     let buf = '';
+    let opened!: () => void;
+    let failed!: (err: Error) => void;
+    const live = new Promise<void>((resolve, reject) => { opened = resolve; failed = reject; });
     client.request({ method: 'GET', path: `/events${since}`, signal: abort.signal })
       .then(async (res) => {
         if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`);
+        opened();
         if (resumed) this.hooks.onResumed();
         res.body.setEncoding('utf8');
         for await (const chunk of res.body) {
@@ -63,12 +72,14 @@ export class EventStream {
         throw new Error('event stream ended');
       })
       .catch((err: Error) => {
+        failed(err);
         if (this.stopped) return;
         log.warn('engine event stream lost', { node: this.hooks.name(), addr: this.transport.addr, error: err.message });
         client.destroy().catch(() => undefined);
         if (this.client === client) { this.client = null; this.abort = null; }
         this.retry(0);
       });
+    return live;
   }
 
   stop(): void {
@@ -84,7 +95,7 @@ export class EventStream {
     setTimeout(() => {
       if (this.stopped || this.client) return;
       this.transport.call('GET', '/_ping').then(
-        () => { if (this.hooks.onReachable()) this.start(); },
+        () => { if (this.hooks.onReachable()) this.start().catch(() => undefined); },
         (e: Error) => { this.hooks.onUnreachable(e); this.retry(attempt + 1); },
       );
     }, delay).unref();
