@@ -5,11 +5,12 @@ import { Cluster } from '../cluster/cluster.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createDiscovery } from '../discovery/index.js';
 import { ApiServer } from '../api/server.js';
+import type { ApiContext } from '../api/context.js';
 import { createFilters } from '../../filters/index.js';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies/index.js';
 import { log } from '../log.js';
 
-export interface Manager { cluster: Cluster; server: ApiServer; stop(): Promise<void> }
+export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; stop(): Promise<void> }
 
 /** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
 export async function startManager(cfg: ManageConfig): Promise<Manager> {
@@ -21,12 +22,13 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
     overcommit: cfg.overcommit, createRetry: cfg.createRetry,
     refreshOnNodeFilter: cfg.refreshOnNodeFilter, containerNameRefreshFilter: cfg.containerNameRefreshFilter,
   }, scheduler);
-  const server = new ApiServer({ cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' });
+  const context: ApiContext = { cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' };
+  const server = new ApiServer(context);
   await cluster.watch(discovery);
   await server.listen(cfg.hosts);
   log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery });
   return {
-    cluster, server,
+    cluster, server, context,
     async stop() { await server.close(); await cluster.stop(); },
   };
 }

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { startManager, type Manager } from '../../src/cli/manage.js';
 import { parseManageConfig } from '../../src/cli/config.js';
@@ -77,4 +78,45 @@ test('info sums both engines and lists them', async () => {
   const rows = info.SystemStatus.map((r: string[]) => r.join(': '));
   assert.ok(rows.includes('Nodes: 2'), rows.join('\n'));
   assert.equal(rows.filter((r: string) => r === '  └ Status: Healthy').length, 2);
+});
+
+/** One raw request on a fresh socket; resolves with the status line (or "" if the socket closed silently). */
+function rawStatusLine(head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(PORT, '127.0.0.1', () => s.write(head));
+    let got = '';
+    s.setTimeout(5000, () => { s.destroy(); reject(new Error(`no answer to ${JSON.stringify(head.split('\r\n')[0])}`)); });
+    s.on('data', (d) => { got += d.toString('latin1'); if (got.includes('\r\n')) { s.destroy(); resolve(got.split('\r\n')[0]); } });
+    s.on('close', () => resolve(got.split('\r\n')[0]));
+    s.on('error', reject);
+  });
+}
+
+test('upgrade requests pass the one wrapper: version checked, unknown routes 404, other routes answered as plain requests', async () => {
+  const up = 'Connection: Upgrade\r\nUpgrade: tcp\r\n';
+  assert.match(await rawStatusLine(`POST /v9.99/containers/x/attach?stream=1 HTTP/1.1\r\nHost: x\r\n${up}\r\n`), /^HTTP\/1\.1 400 /);
+  assert.match(await rawStatusLine(`POST /v1.41/containers/nope-nope/attach?stream=1 HTTP/1.1\r\nHost: x\r\n${up}\r\n`), /^HTTP\/1\.1 404 /);
+  assert.match(await rawStatusLine(`POST /v1.41/no/such/route HTTP/1.1\r\nHost: x\r\n${up}\r\n`), /^HTTP\/1\.1 404 /);
+  assert.match(await rawStatusLine(`GET /v1.41/_ping HTTP/1.1\r\nHost: x\r\n${up}\r\n`), /^HTTP\/1\.1 200 /);
+  // Asked for half-way (no Connection: Upgrade, or an empty Upgrade): refused, never left hanging.
+  const any = (await (await fetch(`${base}/containers/json?all=1&limit=1`)).json())[0];
+  assert.match(await rawStatusLine(`POST /v1.41/containers/${any.Id}/attach?stream=1 HTTP/1.1\r\nHost: x\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n`), /^HTTP\/1\.1 400 /);
+  assert.match(await rawStatusLine(`POST /v1.41/containers/${any.Id}/attach?stream=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: \r\nContent-Length: 0\r\n\r\n`), /^HTTP\/1\.1 400 /);
+});
+
+test('swap(): the next request is served by the new handler pair, on the same listener', async () => {
+  const { createHandlers } = await import('../../src/api/app.js');
+  const server = mgr.server;
+  server.swap({
+    request: (_req, res) => { res.writeHead(503, { 'Content-Type': 'application/json' }); res.end('{"message":"swapped"}\n'); },
+    upgrade: (_req, socket) => { socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'); },
+  });
+  try {
+    const r = await fetch(`${base}/_ping`);
+    assert.equal(r.status, 503);
+    assert.deepEqual(await r.json(), { message: 'swapped' });
+  } finally {
+    server.swap(createHandlers(mgr.context));
+  }
+  assert.equal(await (await fetch(`${base}/_ping`)).text(), 'OK');
 });
