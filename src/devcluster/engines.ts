@@ -1,6 +1,9 @@
 // Start several real dockerd engines side by side on this machine, each in its
 // own UTS namespace (own hostname), data/exec root, bridge, publish IP, port
 // and engine ID, all sharing the host network namespace.
+// Past 400 lines on purpose: setup and teardown of an engine set (bridge,
+// namespace, dockerd, busybox import, state file) stay in one file so that
+// every step taken has its undo next to it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
