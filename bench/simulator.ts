@@ -131,7 +131,6 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   // Docker's engine ID: 12 groups of 4 base32 characters.
   const id = randomBytes(30).toString('base64').replace(/[^A-Za-z0-9]/g, '').toUpperCase().padEnd(48, 'Z').slice(0, 48).match(/.{4}/g)!.join(':');
   const bridgeId = randomBytes(32).toString('hex');
-  const bootTime = Math.floor(Date.now() / 1000) - 86_400;
   const containers = new Map<string, SimContainer>();
   const byName = new Map<string, string>();
   const streams = new Set<http.ServerResponse>();
@@ -604,13 +603,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       try { body = await readJson(req); } catch (e) { sendError(res, 400, `invalid character in JSON: ${(e as Error).message}`); return; }
       if (!body || typeof body.Image !== 'string' || !body.Image) { sendError(res, 400, 'No command specified'); return; }
       if (opts.failCreates) { sendError(res, opts.failCreates, `simulated failure on ${name}`); return; }
-      let cname = q.get('name')?.replace(/^\//, '');
+      const cname = q.get('name')?.replace(/^\//, '');
       if (cname && byName.has(cname)) {
         sendError(res, 409, `Conflict. The container name "/${cname}" is already in use by container "${byName.get(cname)}". You have to remove (or rename) that container to be able to reuse that name.`);
         return;
       }
       const c = newContainer(cname ?? '', body, Math.floor(Date.now() / 1000));
-      if (!cname) c.name = cname = `sim_${c.id.slice(0, 8)}`;
+      if (!cname) c.name = `sim_${c.id.slice(0, 8)}`;
       add(c);
       containerEvent(c, 'create');
       send(res, 201, JSON.stringify({ Id: c.id, Warnings: [] }) + '\n');

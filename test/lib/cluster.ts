@@ -108,20 +108,15 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
   const labels = opts.labels;
   // During startup only the 'exit' hook's reaper can clean up (state.json is written before any spawn).
   live.set(stateDir, async () => undefined);
-  let set: EngineSet;
-  try {
-    set = await startEngines({
-      count: opts.nodes,
-      slotBase: opts.slotBase,
-      basePort: opts.basePort,
-      stateDir,
-      names: opts.names,
-      labels: typeof labels === 'function' ? labels : (i) => labels?.[i] ?? {},
-    });
-  } catch (err) {
-    // startEngines already tore down; the 'exit' reaper double-checks.
-    throw err;
-  }
+  // On failure startEngines already tore down; the 'exit' reaper double-checks.
+  const set: EngineSet = await startEngines({
+    count: opts.nodes,
+    slotBase: opts.slotBase,
+    basePort: opts.basePort,
+    stateDir,
+    names: opts.names,
+    labels: typeof labels === 'function' ? labels : (i) => labels?.[i] ?? {},
+  });
   const managerAddr = `127.0.0.1:${opts.managerPort}`;
   let manager: ManagerProcess | undefined;
   let stopped = false;
