@@ -51,9 +51,9 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'No import cycles (type-only edges included).',
+      comment: 'No import cycles at run time. Type-only edges may close a loop: the cluster facade (src/cluster/index.ts) names types its own modules use.',
       from: {},
-      to: { circular: true },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     {
       name: 'not-to-unresolvable',

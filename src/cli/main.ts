@@ -39,7 +39,7 @@ export async function main(args: string[]): Promise<void> {
     .help()
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) {
         // Stacks only at debug level: a bad flag or a busy port is not a crash.
         if (err instanceof ConfigError || !log.isDebugEnabled()) log.error(err.message);

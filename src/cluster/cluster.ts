@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Discovery } from '../discovery/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { compareApiVersions } from '../util/apiversion.js';
+import { SWARM_ID_LABEL } from '../scheduler/rules.js';
 import { Engine, type EngineEvent, type EngineOptions } from './engine.js';
 import { Dialer, type TransportConfig } from './transport.js';
 import type { CachedContainer } from './containers.js';
@@ -16,8 +17,6 @@ import * as views from './views.js';
 import { ConflictError, DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 import type { ClusterEvent, ContainerEntry, ContainerListing, ContainerListOptions, EngineReply, NodeStatus, NodeView, ProxyTarget } from './index.js';
-
-export const SWARM_ID_LABEL = 'com.docker.swarm.id';
 
 export interface ClusterOptions extends EngineOptions {
   createRetry: number;

@@ -13,7 +13,7 @@ import type { Cluster } from './cluster.js';
 export { Cluster, type ClusterOptions } from './cluster.js';
 export type { CachedContainer } from './containers.js';
 export type { EngineEvent, EngineState } from './engine.js';
-export { SWARM_ID_LABEL } from './cluster.js';
+export { SWARM_ID_LABEL } from '../scheduler/rules.js';
 export { isAnyIp } from './operations.js';
 
 /** An engine as the API may see it: read-only facts. */

@@ -9,7 +9,8 @@ import { buildScheduleRequest } from '../scheduler/build.js';
 import { applyHints } from '../scheduler/hints.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';
-import { SWARM_ID_LABEL, type Cluster } from './cluster.js';
+import type { Cluster } from './cluster.js';
+import { SWARM_ID_LABEL } from '../scheduler/rules.js';
 import { BadRequestError, DockerError } from '../errors.js';
 import { log } from '../log.js';
 

@@ -17,7 +17,6 @@ import {
   deleteLink,
   findPids,
   findPidsInContainers,
-  isAlive,
   killAndWait,
   linkExists,
   logTail,

@@ -206,7 +206,7 @@ export async function killAndWait(pids: number[], timeoutMs = 15_000, first: Nod
 
 /** Unmount everything mounted at or below dir (deepest first), lazily. */
 export async function unmountBelow(dir: string): Promise<void> {
-  let text = '';
+  let text: string;
   try {
     text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {

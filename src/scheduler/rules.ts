@@ -10,6 +10,8 @@ export const CONSTRAINTS_LABEL = `${LABEL_NAMESPACE}.constraints`;
 export const AFFINITIES_LABEL = `${LABEL_NAMESPACE}.affinities`;
 export const WHITELISTS_LABEL = `${LABEL_NAMESPACE}.whitelists`;
 export const RESCHEDULE_POLICIES_LABEL = `${LABEL_NAMESPACE}.reschedule-policies`;
+/** The Swarm ID given to every container at create: the key that outlives engine IDs. */
+export const SWARM_ID_LABEL = `${LABEL_NAMESPACE}.id`;
 
 export const RESCHEDULE_POLICIES = ['off', 'on-node-failure'] as const;
 
