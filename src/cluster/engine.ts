@@ -101,7 +101,9 @@ export class Engine extends EventEmitter {
         void this.refreshLoopTick();
         return false;
       },
-      onUnreachable: (e) => this.markSuspect(e),
+      // Only while it still counts as healthy: after that the refresh loop
+      // alone counts failures and backs off (two counters doubled the count).
+      onUnreachable: (e) => { if (this.state === 'healthy') this.markSuspect(e); },
       maxDelayMs: () => this.opts.refreshMinMs,
       name: () => this.name,
     });
