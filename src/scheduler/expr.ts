@@ -1,6 +1,7 @@
 // Classic Swarm's placement expressions: `<key><op><value>`, e.g.
 // `storage==ssd`, `node!=/node-[12]/`, `image==~redis*`.
 import { BadRequestError } from '../errors.js';
+import { compileRe2, USER_REGEX_LIMITS, type Re2, type RegexLimits } from '../util/regex.js';
 
 export interface Expr {
   key: string;
@@ -17,13 +18,16 @@ const KEY_RE = /^[a-z_][a-z0-9\-_.]+$/i;
 // Control characters never belong in an expression (they would end up in labels).
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
-const compiled = new WeakMap<Expr, RegExp>();
+const compiled = new WeakMap<Expr, Re2>();
 
 /**
  * Parse one expression. `kind` ("constraint", "affinity", "whitelist") only
  * names the expression in the error: `invalid constraint expression: foo`.
+ * Values are matched with RE2 (linear time); a value whose pattern is over
+ * `limits` (USER_REGEX_LIMITS unless the caller built the expression from
+ * trusted data) is invalid like any malformed one.
  */
-export function parseExpr(s: string, kind?: string): Expr {
+export function parseExpr(s: string, kind?: string, limits: Readonly<RegexLimits> = USER_REGEX_LIMITS): Expr {
   const fail = (): never => {
     throw new BadRequestError(`invalid ${kind ? kind + ' ' : ''}expression: ${s}`);
   };
@@ -42,7 +46,7 @@ export function parseExpr(s: string, kind?: string): Expr {
   if (value === '' || CONTROL_RE.test(value)) fail();
   const expr: Expr = { key, op, value, soft, raw: s };
   try {
-    compiled.set(expr, compile(value));
+    compiled.set(expr, compile(value, limits));
   } catch {
     fail();
   }
@@ -68,27 +72,19 @@ export function isRegexValue(value: string): boolean {
   return value.length >= 2 && value.startsWith('/') && value.endsWith('/');
 }
 
-function compile(value: string): RegExp {
-  if (isRegexValue(value)) {
-    // Unanchored search, like Go's regexp.MatchString. JS has no inline
-    // flags, so translate a leading RE2 `(?i)` into the `i` flag.
-    let body = value.slice(1, -1);
-    let flags = '';
-    if (body.startsWith('(?i)')) {
-      body = body.slice(4);
-      flags = 'i';
-    }
-    return new RegExp(body, flags);
-  }
+function compile(value: string, limits: Readonly<RegexLimits>): Re2 {
+  // `/regex/`: an unanchored RE2 search, like Go's regexp.MatchString
+  // (inline flags such as `(?i)` work as in classic Swarm).
+  if (isRegexValue(value)) return compileRe2(value.slice(1, -1), '', limits);
   // Glob: only `*` is special; the rest is used as a regex, as classic does.
-  return new RegExp('^' + value.split('*').join('.*') + '$', 'i');
+  return compileRe2('^' + value.split('*').join('.*') + '$', 'i', limits);
 }
 
-function regexOf(expr: Expr): RegExp {
+function regexOf(expr: Expr): Re2 {
   let re = compiled.get(expr);
   if (!re) {
     // Expressions built by hand (not via parseExpr): compile on first use.
-    re = compile(expr.value);
+    re = compile(expr.value, USER_REGEX_LIMITS);
     compiled.set(expr, re);
   }
   return re;

@@ -40,6 +40,13 @@ describe('parseExpr', () => {
     'node==foo(', // glob compiled as regex
     'storage==s\nsd',
     '',
+    // RE2 syntax: no backreferences or lookaround (Go's regexp, as classic)
+    'node==/(a)\\1/',
+    'node==/a(?=b)/',
+    // over the cost bounds: too long, too large a program
+    `node==/${'a'.repeat(1100)}/`,
+    'node==/[a-z]{1000}[0-9]{1000}[a-f]{100}/',
+    'node==/(?:[a-z]{100}){100}/', // RE2's own repeat limit
   ];
   for (const raw of bad) {
     it(`rejects ${JSON.stringify(raw)} naming it`, () => {
@@ -106,6 +113,23 @@ describe('matchExpr', () => {
       assert.equal(matchExpr(parseExpr(raw), cand), want);
     });
   }
+
+  it('a pathological regex runs in linear time (RE2, not a backtracking RegExp)', () => {
+    // With JavaScript's RegExp this took ~19 s and blocked the whole process.
+    const e = parseExpr('container==/^(a+)+b$/', 'affinity');
+    const t0 = process.hrtime.bigint();
+    for (let n = 25; n <= 40; n++) assert.equal(matchExpr(e, 'a'.repeat(n) + '-'), false);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    assert.ok(ms < 500, `took ${ms.toFixed(1)} ms`);
+    assert.equal(matchExpr(e, 'aaab'), true);
+  });
+
+  it('takes RE2 inline flags anywhere, and RE2 classes', () => {
+    assert.equal(matchExpr(parseExpr('k1==/x(?i)NODE/'), 'xnode'), true);
+    assert.equal(matchExpr(parseExpr('k1==/x(?i)NODE/'), 'Xnode'), false);
+    assert.equal(matchExpr(parseExpr('k1==/^[[:alpha:]]+-\\d$/'), 'node-1'), true);
+    assert.equal(matchExpr(parseExpr('k1==/^\\pL+$/'), 'nœud'), true);
+  });
 
   it('matches hand-built expressions too', () => {
     assert.equal(matchExpr({ key: 'k1', op: '==', value: 'a*', soft: false, raw: 'k1==a*' }, 'abc'), true);
