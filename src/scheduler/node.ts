@@ -39,6 +39,14 @@ export interface NodeImage {
   repoDigests: readonly string[];
 }
 
+export interface NodeNetwork {
+  /** Network ID as the engine reports it (`docker network ls --no-trunc`). */
+  id: string;
+  name: string;
+  /** "local" (a network of this engine alone), "swarm" or "global". */
+  scope: string;
+}
+
 export interface Node {
   /** Engine ID as reported by /info. */
   id: string;
@@ -61,4 +69,9 @@ export interface Node {
   usedMemory: number;
   containers: readonly NodeContainer[];
   images: readonly NodeImage[];
+  /**
+   * The engine's networks (placement hints look for node-local ones).
+   * Optional until the cluster's snapshots carry it; missing means none.
+   */
+  networks?: readonly NodeNetwork[];
 }

@@ -12,9 +12,9 @@ import {
   WhitelistFilter,
   createFilters,
 } from '../../filters/index.js';
-import { findContainer } from '../../filters/dependency.js';
-import { imageNames, repositoryOf } from '../../filters/affinity.js';
-import type { Filter } from '../../filters/filter.js';
+import { findContainer } from '../../src/scheduler/containers.js';
+import { imageNames, repositoryOf } from '../../src/scheduler/images.js';
+import type { Filter } from '../../src/scheduler/filter.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { container, containers, image, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
 

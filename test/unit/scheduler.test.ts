@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Scheduler, conditionsMessage } from '../../src/scheduler/scheduler.js';
 import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
 import { createStrategy } from '../../strategies/index.js';
-import type { Filter } from '../../filters/filter.js';
-import type { Strategy } from '../../strategies/strategy.js';
+import { FilterError, type Filter } from '../../src/scheduler/filter.js';
+import type { Strategy } from '../../src/scheduler/strategy.js';
 import { SchedulingError } from '../../src/errors.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { GiB, container, containers, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
@@ -136,6 +136,41 @@ describe('Scheduler.select', () => {
     const s = new Scheduler([f], createStrategy('spread'));
     assert.deepEqual(names(s.select(req({ constraints: ['node==~a'] }), [node('a')])), ['a']);
     assert.deepEqual(seen, [true, false]);
+  });
+
+  it('shows a final FilterError as-is and does not retry without soft rules', () => {
+    let calls = 0;
+    const final: Filter = {
+      name: 'anything',
+      filter: () => {
+        calls++;
+        throw new FilterError('nothing can run here', { final: true });
+      },
+      describe: () => ['never shown'],
+    };
+    const s = new Scheduler([final], createStrategy('spread'));
+    const err = thrown(() => s.select(req({ constraints: ['node==~a'] }), [node('a')]));
+    assert.ok(err instanceof SchedulingError);
+    assert.equal(err.message, 'nothing can run here');
+    assert.ok(err.cause instanceof FilterError);
+    assert.equal(calls, 1);
+  });
+
+  it('special-cases no filter by name: only a final FilterError is shown as-is', () => {
+    const named: Filter = {
+      name: 'health',
+      filter: () => {
+        throw new FilterError('not final');
+      },
+      describe: () => ['described'],
+    };
+    assert.equal(thrown(() => new Scheduler([named], createStrategy('spread')).select(req(), [node('a')])).message, `${PREFIX} [described]`);
+  });
+
+  it('the health filter fails final: no healthy node, no soft retry', () => {
+    const err = thrown(() => scheduler().select(req({ affinities: ['image==~x1'] }), [node('a', { healthy: false })]));
+    assert.equal(err.message, 'No healthy node available in the cluster');
+    assert.ok(err.cause instanceof FilterError && err.cause.final);
   });
 
   it('treats a filter returning no node as a failure', () => {

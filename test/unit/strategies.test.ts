@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinpackStrategy, DEFAULT_STRATEGY, RandomStrategy, SpreadStrategy, STRATEGIES, createStrategy } from '../../strategies/index.js';
-import { scores, weighNodes } from '../../strategies/weighted.js';
+import { scores, weighNodes } from '../../src/scheduler/weighted.js';
 import { SchedulingError } from '../../src/errors.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { GiB, containers, names, node, req, thrown, type ReqSpec } from './helpers.js';
