@@ -61,11 +61,12 @@ function hasSoftRules(req: ScheduleRequest): boolean {
 }
 
 /**
- * Classic's message: every filter's describe() up to and including the
- * failing one, each non-empty list bracketed like Go's %v of a []string.
- * Classic put a newline before each list; we keep the message on one line.
+ * Classic's message, byte for byte: the prefix, a space, then every filter's
+ * describe() up to and including the failing one, each non-empty list on a
+ * line of its own and bracketed like Go's %v of a []string:
+ * "Unable to find ... conditions \n[port 80 (Bridge mode)]\n[storage==ssd]".
  */
 export function conditionsMessage(filters: readonly Filter[], req: ScheduleRequest): string {
   const lists = filters.map((f) => f.describe(req)).filter((l) => l.length > 0);
-  return [CONDITIONS_PREFIX, ...lists.map((l) => `[${l.join(' ')}]`)].join(' ');
+  return `${CONDITIONS_PREFIX} ${lists.map((l) => `\n[${l.join(' ')}]`).join('')}`;
 }

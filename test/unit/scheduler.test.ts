@@ -28,41 +28,41 @@ describe('Scheduler.select', () => {
     { title: 'spread over healthy nodes', nodes: [node('b', { containers: containers(1) }), node('a'), node('down', { healthy: false })], want: ['a', 'b'] },
     { title: 'no healthy node: health message as-is', nodes: [node('a', { healthy: false })], want: { error: 'No healthy node available in the cluster' } },
     { title: 'empty cluster', nodes: [], want: { error: 'No healthy node available in the cluster' } },
-    { title: 'port taken everywhere', req: { ports: [port(80)] }, nodes: [holding80('a')], want: { error: `${PREFIX} [port 80 (Bridge mode)]` } },
+    { title: 'port taken everywhere', req: { ports: [port(80)] }, nodes: [holding80('a')], want: { error: `${PREFIX} \n[port 80 (Bridge mode)]` } },
     {
       title: 'host mode port taken everywhere',
       req: { ports: [port(80)], networkMode: 'host' },
       nodes: [holding80('a')],
-      want: { error: `${PREFIX} [port 80/tcp (Host mode)]` },
+      want: { error: `${PREFIX} \n[port 80/tcp (Host mode)]` },
     },
     {
       title: 'no container slots',
       nodes: [node('a', { labels: { containerslots: '1' }, containers: containers(1) })],
-      want: { error: `${PREFIX} [available container slots]` },
+      want: { error: `${PREFIX} \n[available container slots]` },
     },
     {
       title: 'lists every filter up to the failing one',
       req: { ports: [port(80)] },
       nodes: [node('a', { labels: { containerslots: '0' } })],
-      want: { error: `${PREFIX} [port 80 (Bridge mode)] [available container slots]` },
+      want: { error: `${PREFIX} \n[port 80 (Bridge mode)]\n[available container slots]` },
     },
     {
       title: 'constraint failure lists affinities before it, several per filter',
       req: { affinities: ['image!=nothing'], constraints: ['storage==ssd', 'region==eu'] },
       nodes: [node('a', { labels: { storage: 'ssd' } })],
-      want: { error: `${PREFIX} [available container slots] [image!=nothing (soft=false)] [storage==ssd region==eu]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[image!=nothing (soft=false)]\n[storage==ssd region==eu]` },
     },
     {
       title: 'dependency failure',
       req: { dependencies: { volumesFrom: ['data'], links: [], namespaces: [] } },
       nodes: [node('a')],
-      want: { error: `${PREFIX} [available container slots] [--volumes-from=data]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[--volumes-from=data]` },
     },
     {
       title: 'whitelist failure',
       req: { whitelists: ['node==zzz'] },
       nodes: [node('a')],
-      want: { error: `${PREFIX} [available container slots] [node==zzz (soft=false)]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[node==zzz (soft=false)]` },
     },
     { title: 'strategy failure', req: { memory: 64 * GiB }, nodes: [node('a')], want: { error: 'no resources available to schedule container' } },
     { title: 'soft constraint honoured when possible', req: { constraints: ['node==~b'] }, nodes: [node('a'), node('b')], want: ['b'] },
@@ -83,7 +83,7 @@ describe('Scheduler.select', () => {
       title: 'hard failure after dropping soft rules reports the hard pass',
       req: { constraints: ['node==~a', 'storage==ssd'] },
       nodes: [node('a')],
-      want: { error: `${PREFIX} [available container slots] [node==a storage==ssd]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[node==a storage==ssd]` },
     },
   ];
   for (const row of rows) {
@@ -116,7 +116,7 @@ describe('Scheduler.select', () => {
       describe: () => ['counting'],
     };
     const s = new Scheduler([counting], createStrategy('spread'));
-    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} [counting]`);
+    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} \n[counting]`);
     assert.equal(calls, 1);
     thrown(() => s.select(req({ affinities: ['image==~x1'] }), [node('a')]));
     assert.equal(calls, 3);
@@ -164,7 +164,7 @@ describe('Scheduler.select', () => {
       },
       describe: () => ['described'],
     };
-    assert.equal(thrown(() => new Scheduler([named], createStrategy('spread')).select(req(), [node('a')])).message, `${PREFIX} [described]`);
+    assert.equal(thrown(() => new Scheduler([named], createStrategy('spread')).select(req(), [node('a')])).message, `${PREFIX} \n[described]`);
   });
 
   it('the health filter fails final: no healthy node, no soft retry', () => {
@@ -176,7 +176,7 @@ describe('Scheduler.select', () => {
   it('treats a filter returning no node as a failure', () => {
     const empty: Filter = { name: 'empty', filter: () => [], describe: () => ['nothing'] };
     const s = new Scheduler([empty], createStrategy('spread'));
-    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} [nothing]`);
+    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} \n[nothing]`);
   });
 
   it('maps any strategy error to the classic message', () => {
@@ -205,9 +205,10 @@ describe('Scheduler.select', () => {
 });
 
 describe('conditionsMessage', () => {
-  it('brackets each non-empty list on one line', () => {
+  it("is classic's text: the prefix, a space, and each non-empty list on a line of its own", () => {
     const f = (d: string[]): Filter => ({ name: 'x', filter: () => [], describe: () => d });
-    assert.equal(conditionsMessage([f([]), f(['a', 'b']), f(['c'])], req()), `${PREFIX} [a b] [c]`);
-    assert.equal(conditionsMessage([], req()), PREFIX);
+    assert.equal(conditionsMessage([f([]), f(['a', 'b']), f(['c'])], req()), `${PREFIX} \n[a b]\n[c]`);
+    // Go's fmt.Sprintf("... conditions %s", "") keeps the space.
+    assert.equal(conditionsMessage([], req()), `${PREFIX} `);
   });
 });
