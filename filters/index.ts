@@ -14,13 +14,13 @@ export { HealthFilter, PortFilter, ContainerSlotsFilter, DependencyFilter, Affin
 
 /** Every filter, in classic Swarm's default order. */
 export const FILTERS: Readonly<Record<string, FilterEntry>> = {
-  health: { description: 'only healthy engines', create: () => new HealthFilter() },
-  port: { description: 'engines where the requested host ports are free', create: () => new PortFilter() },
+  health: { description: 'healthy engines only', create: () => new HealthFilter() },
+  port: { description: 'engines where the host ports are free', create: () => new PortFilter() },
   containerslots: { description: 'engines under their containerslots=N label', create: () => new ContainerSlotsFilter() },
-  dependency: { description: 'the engine of --volumes-from, --link and --net/--ipc/--pid=container:x targets', create: () => new DependencyFilter() },
-  affinity: { description: 'near or away from containers, images, container labels (-e affinity:container==web)', create: () => new AffinityFilter() },
-  constraint: { description: 'engines by name, ID or label (-e constraint:storage==ssd)', create: () => new ConstraintFilter() },
-  whitelist: { description: 'engines named in -e whitelist:node==a|b', create: () => new WhitelistFilter() },
+  dependency: { description: 'next to --volumes-from, --link, container:x', create: () => new DependencyFilter() },
+  affinity: { description: 'near/away from containers, images, labels', create: () => new AffinityFilter() },
+  constraint: { description: 'engines by name, ID or label', create: () => new ConstraintFilter() },
+  whitelist: { description: 'engines named in whitelist:node==a|b', create: () => new WhitelistFilter() },
 };
 
 /** `--filter` unset: all of them, in this order (classic's default). */
@@ -28,7 +28,7 @@ export const DEFAULT_FILTERS: readonly string[] = Object.freeze(Object.keys(FILT
 
 /** `--filter` help: the names, their one-line descriptions and the default. */
 export const FILTER_HELP = helpText(
-  'filter to use, repeatable or comma-separated (default: all, in this order):',
+  'filter to use (repeatable, or comma-separated);\ndefault: all, in this order:',
   Object.entries(FILTERS).map(([name, f]) => [name, f.description]),
 );
 

@@ -10,7 +10,7 @@ export { SpreadStrategy, BinpackStrategy, RandomStrategy };
 
 export const STRATEGIES: Readonly<Record<string, StrategyEntry>> = {
   spread: { description: 'least loaded engine first', create: () => new SpreadStrategy() },
-  binpack: { description: 'most loaded engine first, filling each before the next', create: () => new BinpackStrategy() },
+  binpack: { description: 'most loaded engine first', create: () => new BinpackStrategy() },
   random: { description: 'any engine with room, at random', create: () => new RandomStrategy() },
 };
 

@@ -2,7 +2,7 @@
 import { parseDuration } from '../util/duration.js';
 import { parseHost, type ListenAddr } from '../api/server.js';
 import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
-import { createStrategy } from '../../strategies/index.js';
+import { DEFAULT_STRATEGY, createStrategy } from '../../strategies/index.js';
 
 export interface ManageConfig {
   hosts: ListenAddr[];
@@ -37,7 +37,7 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   if (!hostsRaw.length) hostsRaw.push(process.env.SWARM_HOST || 'tcp://127.0.0.1:3375');
   const hosts = hostsRaw.map((h) => { try { return parseHost(h); } catch (e) { throw new ConfigError((e as Error).message); } });
 
-  let strategy = String(argv.strategy ?? 'spread');
+  let strategy = String(argv.strategy ?? DEFAULT_STRATEGY);
   try { strategy = createStrategy(strategy).name; } catch (e) { throw new ConfigError((e as Error).message); }
 
   const filterArg: string[] = ([] as unknown[]).concat(argv.filter ?? []).map(String).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
