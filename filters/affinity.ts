@@ -1,9 +1,6 @@
 // Place next to (or away from) other containers or images:
 // `container==web`, `image==redis`, or any other key = a container label.
-import type { Node, NodeImage } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import { formatExpr, matchExpr } from '../src/scheduler/expr.js';
-import { narrowBy, type Filter } from './filter.js';
+import { formatExpr, imageNames, matchExpr, narrowBy, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export class AffinityFilter implements Filter {
   readonly name = 'affinity';
@@ -44,26 +41,4 @@ function anyCandidate(key: string, node: Node, hit: (x: string) => boolean): boo
       for (const c of node.containers) if (key in c.labels && hit(c.labels[key])) return true;
       return false;
   }
-}
-
-/** Every way a user may refer to an image: ID (long/short), repo:tag, repo, digest. */
-export function imageNames(img: NodeImage): string[] {
-  const out: string[] = [];
-  if (img.id) {
-    const hex = img.id.replace(/^sha256:/, '');
-    out.push(img.id, hex, hex.slice(0, 12));
-  }
-  for (const ref of [...img.repoTags, ...img.repoDigests]) {
-    if (!ref || ref.startsWith('<none>')) continue;
-    out.push(ref, repositoryOf(ref));
-  }
-  return [...new Set(out)];
-}
-
-/** "localhost:5000/app:1.0" -> "localhost:5000/app"; "app@sha256:..." -> "app". */
-export function repositoryOf(ref: string): string {
-  const at = ref.indexOf('@');
-  if (at >= 0) return ref.slice(0, at);
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
 }

@@ -1,9 +1,6 @@
 // Pin to engines: `node==name-or-id`, or any engine label (`storage==ssd`,
 // built-ins like `ostype==linux`).
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import { formatExpr, matchExpr } from '../src/scheduler/expr.js';
-import { narrowBy, type Filter } from './filter.js';
+import { formatExpr, matchExpr, narrowBy, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export class ConstraintFilter implements Filter {
   readonly name = 'constraint';

@@ -1,8 +1,6 @@
 // Engine label `containerslots=N` caps how many containers (any state,
 // pending included) a node may hold. Missing or non-integer: no cap.
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import type { Filter } from './filter.js';
+import { FilterError, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export const SLOTS_LABEL = 'containerslots';
 
@@ -14,7 +12,7 @@ export class ContainerSlotsFilter implements Filter {
       const slots = slotsOf(n);
       return slots === undefined || n.containers.length < slots;
     });
-    if (out.length === 0) throw new Error('No node with enough open slots available in the cluster');
+    if (out.length === 0) throw new FilterError('No node with enough open slots available in the cluster');
     return out;
   }
 

@@ -1,7 +1,5 @@
 // Only healthy engines take new containers.
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import type { Filter } from './filter.js';
+import { FilterError, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export const NO_HEALTHY_NODE = 'No healthy node available in the cluster';
 
@@ -10,8 +8,9 @@ export class HealthFilter implements Filter {
 
   filter(_req: ScheduleRequest, nodes: readonly Node[]): Node[] {
     const out = nodes.filter((n) => n.healthy);
-    // The scheduler passes this one through unwrapped, as classic does.
-    if (out.length === 0) throw new Error(NO_HEALTHY_NODE);
+    // Final: shown as-is, not as a list of conditions (classic special-cased
+    // this filter by name), and no retry without soft rules.
+    if (out.length === 0) throw new FilterError(NO_HEALTHY_NODE, { final: true });
     return out;
   }
 

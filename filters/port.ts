@@ -1,10 +1,7 @@
 // A node qualifies when none of its containers holds a requested host port.
 // Every container counts, exited ones included: their bindings come back on
 // start, so classic Swarm treats those ports as taken.
-import type { Node, PortBinding } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import { portsClash } from '../src/scheduler/resources.js';
-import type { Filter } from './filter.js';
+import { FilterError, portsClash, type Filter, type Node, type PortBinding, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export class PortFilter implements Filter {
   readonly name = 'port';
@@ -15,7 +12,7 @@ export class PortFilter implements Filter {
       candidates = candidates.filter((n) => !nodeHolds(n, want));
       if (candidates.length === 0) {
         const mode = isHost(req) ? ' in the Host mode' : '';
-        throw new Error(`unable to find a node with port ${want.hostPort} available${mode}`);
+        throw new FilterError(`unable to find a node with port ${want.hostPort} available${mode}`);
       }
     }
     return candidates;

@@ -1,9 +1,6 @@
 // Undocumented classic filter: `whitelist:node==a|b` keeps the engines whose
 // name is exactly one of the `|`-separated values (the key is ignored).
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import { formatExpr } from '../src/scheduler/expr.js';
-import { narrowBy, type Filter } from './filter.js';
+import { formatExpr, narrowBy, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export class WhitelistFilter implements Filter {
   readonly name = 'whitelist';

@@ -1,8 +1,5 @@
 // Binpack: fill the most loaded (healthy) node first.
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import type { Strategy } from './strategy.js';
-import { byName, weighNodes } from './weighted.js';
+import { byName, weighNodes, type Node, type ScheduleRequest, type Strategy } from '../src/scheduler/index.js';
 
 export class BinpackStrategy implements Strategy {
   readonly name = 'binpack';

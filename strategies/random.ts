@@ -1,9 +1,5 @@
 // Random: a shuffled list of the nodes that have room for the request.
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import { SchedulingError } from '../src/errors.js';
-import type { Strategy } from './strategy.js';
-import { NO_RESOURCES, hasRoom } from './weighted.js';
+import { NO_RESOURCES, SchedulingError, hasRoom, type Node, type ScheduleRequest, type Strategy } from '../src/scheduler/index.js';
 
 export class RandomStrategy implements Strategy {
   readonly name = 'random';

@@ -1,8 +1,5 @@
 // Spread: least loaded, healthiest node first.
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import type { Strategy } from './strategy.js';
-import { byName, weighNodes } from './weighted.js';
+import { byName, weighNodes, type Node, type ScheduleRequest, type Strategy } from '../src/scheduler/index.js';
 
 export class SpreadStrategy implements Strategy {
   readonly name = 'spread';

@@ -2,7 +2,7 @@
 import { parseDuration } from '../util/duration.js';
 import { parseHost, type ListenAddr } from '../api/server.js';
 import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
-import { createStrategy } from '../../strategies/index.js';
+import { DEFAULT_STRATEGY, createStrategy } from '../../strategies/index.js';
 
 export interface ManageConfig {
   hosts: ListenAddr[];
@@ -23,21 +23,30 @@ export interface ManageConfig {
 
 export class ConfigError extends Error {}
 
+// Where classic Swarm 1.2.9 checks a flag, the message is its text, byte for
+// byte (Go's formatting included); checks classic did not make have ours.
+
+/** A Go duration flag, failing like Go's flag package: `invalid value "x" for flag -name: time: invalid duration x`. */
 const DURATION = (name: string, v: unknown): number => {
-  try { return parseDuration(String(v)); } catch { throw new ConfigError(`invalid value "${v}" for flag --${name}: expected a duration like 30s`); }
+  try { return parseDuration(String(v)); } catch { throw new ConfigError(`invalid value "${v}" for flag -${name}: ${goDurationError(v)}`); }
 };
+
+/** Go's time.ParseDuration error (Go releases of classic's time: unquoted). */
+function goDurationError(v: unknown): string {
+  return `time: invalid duration ${String(v)}`;
+}
 
 /** Validate and type the raw yargs values (classic Swarm's rules; errors instead of log.Fatal). */
 export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   const warnings: string[] = [];
   const discovery = String(argv.discovery ?? process.env.SWARM_DISCOVERY ?? '').trim();
-  if (!discovery) throw new ConfigError('discovery required to manage a cluster: swarm manage [OPTIONS] <discovery>, e.g. nodes://127.0.0.1:2375,127.0.0.1:2376');
+  if (!discovery) throw new ConfigError("discovery required to manage a cluster. See 'swarm manage --help'.");
 
   const hostsRaw: string[] = ([] as unknown[]).concat(argv.host ?? []).map(String).flatMap((h) => h.split(',')).filter(Boolean);
   if (!hostsRaw.length) hostsRaw.push(process.env.SWARM_HOST || 'tcp://127.0.0.1:3375');
   const hosts = hostsRaw.map((h) => { try { return parseHost(h); } catch (e) { throw new ConfigError((e as Error).message); } });
 
-  let strategy = String(argv.strategy ?? 'spread');
+  let strategy = String(argv.strategy ?? DEFAULT_STRATEGY);
   try { strategy = createStrategy(strategy).name; } catch (e) { throw new ConfigError((e as Error).message); }
 
   const filterArg: string[] = ([] as unknown[]).concat(argv.filter ?? []).map(String).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
@@ -51,13 +60,18 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   const failureRetry = Number(argv['engine-failure-retry'] ?? 3);
   if (!Number.isInteger(failureRetry) || failureRetry <= 0) throw new ConfigError('invalid failure retry count');
   if (argv['engine-refresh-retry'] !== undefined && Number(argv['engine-refresh-retry']) !== 3) {
-    throw new ConfigError('--engine-refresh-retry is deprecated; use --engine-failure-retry');
+    throw new ConfigError('--engine-refresh-retry is deprecated. Use --engine-failure-retry');
   }
-  const heartbeatMs = DURATION('heartbeat', argv.heartbeat ?? '60s');
-  if (heartbeatMs < 1000) throw new ConfigError('--heartbeat should be at least 1s');
+  const heartbeatRaw = String(argv.heartbeat ?? '60s');
+  let heartbeatMs: number;
+  try { heartbeatMs = parseDuration(heartbeatRaw); } catch { throw new ConfigError(`invalid --heartbeat: ${goDurationError(heartbeatRaw)}`); }
+  if (heartbeatMs < 1000) throw new ConfigError('--heartbeat should be at least one second');
+  for (const opt of ([] as unknown[]).concat(argv['discovery-opt'] ?? []).map(String)) {
+    if (!opt.includes('=')) throw new ConfigError('--discovery-opt must contain key=value strings');
+  }
 
   const driver = String(argv['cluster-driver'] ?? 'swarm');
-  if (driver !== 'swarm') throw new ConfigError(`unsupported cluster driver "${driver}": only "swarm" exists`);
+  if (driver !== 'swarm') throw new ConfigError(`unsupported cluster ${goQuote(driver)}`);
 
   let overcommit = 0.05;
   let createRetry = 0;
@@ -67,12 +81,16 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     const k = opt.slice(0, i);
     const v = opt.slice(i + 1);
     if (k === 'swarm.overcommit') {
-      overcommit = Number(v);
-      if (!Number.isFinite(overcommit) || overcommit <= -1) throw new ConfigError(`invalid value for swarm.overcommit: ${v} (must be > -1)`);
+      // Classic read an unparsable value as 0; we refuse it.
+      overcommit = GO_FLOAT.test(v) ? Number(v.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity')) : NaN;
+      if (Number.isNaN(overcommit)) throw new ConfigError(`swarm.overcommit should be a number, ${v} is invalid`);
+      if (overcommit <= -1) throw new ConfigError(`swarm.overcommit should be larger than -1, ${goFormatF(overcommit)} is invalid`);
+      if (!Number.isFinite(overcommit)) throw new ConfigError(`swarm.overcommit should be a finite number, ${v} is invalid`);
       if (overcommit < 0) warnings.push('-1 < swarm.overcommit < 0 will make swarm take less resource than docker engine offers');
     } else if (k === 'swarm.createretry') {
-      createRetry = Number(v);
-      if (!Number.isInteger(createRetry) || createRetry < 0) throw new ConfigError(`invalid value for swarm.createretry: ${v} (must be >= 0)`);
+      createRetry = /^[+-]?\d+$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(createRetry)) throw new ConfigError(`swarm.createretry should be an integer, ${v} is invalid`);
+      if (createRetry < 0) throw new ConfigError(`swarm.createretry can not be negative, ${createRetry} is invalid`);
     } else {
       throw new ConfigError(`unsupported cluster option "${k}"`);
     }
@@ -89,4 +107,43 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     containerNameRefreshFilter: String(argv['container-name-refresh-filter'] ?? ''),
     warnings,
   };
+}
+
+// strconv.ParseFloat's decimal forms: digits with an optional fraction and
+// exponent, or inf/infinity (either sign). NaN is refused.
+const GO_FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?)$/i;
+
+/** Go's %q of a string, for the texts that quote a value (ASCII-printable values: JSON's quoting is the same). */
+function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * Go's %f (strconv 'f', precision 6) of a float64: exact decimal value of
+ * the double, rounded half to even, "+Inf"/"-Inf"/"NaN" for the specials.
+ * (JavaScript's toFixed rounds ties away from zero and switches to
+ * exponent notation at 1e21.)
+ */
+export function goFormatF(x: number, prec = 6): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const negative = bits >> 63n === 1n;
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  // |x| = mant * 2^exp exactly.
+  const mant = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exp = (biased === 0 ? 1 : biased) - 1075;
+  let num = mant * 10n ** BigInt(prec);
+  let den = 1n;
+  if (exp >= 0) num <<= BigInt(exp);
+  else den <<= BigInt(-exp);
+  let q = num / den;
+  const twice = (num % den) * 2n;
+  if (twice > den || (twice === den && q % 2n === 1n)) q++;
+  const digits = q.toString().padStart(prec + 1, '0');
+  const text = prec > 0 ? `${digits.slice(0, -prec)}.${digits.slice(-prec)}` : digits;
+  return negative ? `-${text}` : text;
 }

@@ -6,8 +6,8 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { createDiscovery } from '../discovery/index.js';
 import { ApiServer } from '../api/server.js';
 import type { ApiContext } from '../api/context.js';
-import { createFilters } from '../../filters/index.js';
-import { createStrategy, DEFAULT_STRATEGY } from '../../strategies/index.js';
+import { createFilters, FILTER_HELP } from '../../filters/index.js';
+import { createStrategy, DEFAULT_STRATEGY, STRATEGY_HELP } from '../../strategies/index.js';
 import { log } from '../log.js';
 
 export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; stop(): Promise<void> }
@@ -40,8 +40,8 @@ export const manageCommand: CommandModule = {
   builder: (y) => y
     .positional('discovery', { type: 'string', describe: 'discovery: nodes://a:p,b:p, file:///path, or a bare host:port list ($SWARM_DISCOVERY)' })
     .option('host', { alias: 'H', type: 'string', describe: 'ip/socket to listen on (tcp://host:port, unix:///path) ($SWARM_HOST)', default: undefined })
-    .option('strategy', { type: 'string', default: DEFAULT_STRATEGY, describe: 'placement strategy: spread, binpack, random' })
-    .option('filter', { alias: 'f', type: 'string', describe: 'filter to use (repeatable): health, port, containerslots, dependency, affinity, constraint, whitelist' })
+    .option('strategy', { type: 'string', default: DEFAULT_STRATEGY, describe: STRATEGY_HELP })
+    .option('filter', { alias: 'f', type: 'string', describe: FILTER_HELP })
     .option('engine-refresh-min-interval', { type: 'string', default: '30s', describe: 'minimum interval between engine refreshes' })
     .option('engine-refresh-max-interval', { type: 'string', default: '60s', describe: 'maximum interval between engine refreshes' })
     .option('engine-failure-retry', { type: 'number', default: 3, describe: 'consecutive failures before an engine is marked unhealthy' })

@@ -1,4 +1,5 @@
-// Image references as users write them, matched against a node's images.
+// How users refer to images, shared by the affinity filter, the placement
+// hints and the cluster's image lookups.
 import type { NodeImage } from './node.js';
 
 /** Every way a user may refer to an image: ID (long/short), repo:tag, repo, digest. */

@@ -40,9 +40,10 @@ export interface NodeImage {
 }
 
 export interface NodeNetwork {
+  /** Network ID as the engine reports it (`docker network ls --no-trunc`). */
   id: string;
   name: string;
-  /** "local", "swarm" or "global". */
+  /** "local" (a network of this engine alone), "swarm" or "global". */
   scope: string;
 }
 
@@ -68,5 +69,6 @@ export interface Node {
   usedMemory: number;
   containers: readonly NodeContainer[];
   images: readonly NodeImage[];
+  /** The engine's networks (placement hints look for node-local ones). */
   networks: readonly NodeNetwork[];
 }

@@ -1,12 +1,11 @@
 // Filters, then strategy: pure placement over node snapshots.
 import { SchedulingError } from '../errors.js';
-import type { Filter } from '../../filters/filter.js';
-import type { Strategy } from '../../strategies/strategy.js';
+import { isFinalFilterError, type Filter } from './filter.js';
+import { NO_RESOURCES, type Strategy } from './strategy.js';
 import { hasSoft } from './expr.js';
 import type { Node } from './node.js';
 import type { ScheduleRequest } from './request.js';
 
-export const NO_RESOURCES_MESSAGE = 'no resources available to schedule container';
 export const CONDITIONS_PREFIX = 'Unable to find a node that satisfies the following conditions';
 
 export class Scheduler {
@@ -17,14 +16,14 @@ export class Scheduler {
 
   /**
    * Candidate nodes, best first. Soft expressions count on the first pass;
-   * if that fails and the request has any, retry without them.
-   * Throws SchedulingError.
+   * if that fails and the request has any, retry without them (unless a
+   * filter failed with a final FilterError). Throws SchedulingError.
    */
   select(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
     try {
       return this.pass(req, nodes, true);
     } catch (err) {
-      if (!hasSoftRules(req) || (err as any)?.[HEALTH]) throw err;
+      if (!hasSoftRules(req) || isFinalFilterError((err as Error)?.cause)) throw err;
       return this.pass(req, nodes, false);
     }
   }
@@ -40,39 +39,34 @@ export class Scheduler {
         failure = err;
       }
       if (failure === undefined && candidates.length > 0) continue;
-      if (f.name === 'health') {
-        const e = new SchedulingError(failure instanceof Error ? failure.message : 'No healthy node available in the cluster');
-        Object.defineProperty(e, HEALTH, { value: true });
-        throw e;
-      }
-      const e = new SchedulingError(conditionsMessage(this.filters.slice(0, i + 1), req));
+      const message = isFinalFilterError(failure) ? failure.message : conditionsMessage(this.filters.slice(0, i + 1), req);
+      const e = new SchedulingError(message);
       if (failure !== undefined) e.cause = failure;
       throw e;
     }
     try {
       const ranked = this.strategy.rankAndSort(req, candidates);
-      if (ranked.length === 0) throw new SchedulingError(NO_RESOURCES_MESSAGE);
+      if (ranked.length === 0) throw new SchedulingError(NO_RESOURCES);
       return ranked;
     } catch (err) {
-      const e = new SchedulingError(NO_RESOURCES_MESSAGE);
-      if (!(err instanceof SchedulingError && err.message === NO_RESOURCES_MESSAGE)) e.cause = err;
+      const e = new SchedulingError(NO_RESOURCES);
+      if (!(err instanceof SchedulingError && err.message === NO_RESOURCES)) e.cause = err;
       throw e;
     }
   }
 }
-
-const HEALTH = Symbol('health');
 
 function hasSoftRules(req: ScheduleRequest): boolean {
   return hasSoft(req.constraints) || hasSoft(req.affinities) || hasSoft(req.whitelists);
 }
 
 /**
- * Classic's message: every filter's describe() up to and including the
- * failing one, each non-empty list bracketed like Go's %v of a []string.
- * Classic put a newline before each list; we keep the message on one line.
+ * Classic's message, byte for byte: the prefix, a space, then every filter's
+ * describe() up to and including the failing one, each non-empty list on a
+ * line of its own and bracketed like Go's %v of a []string:
+ * "Unable to find ... conditions \n[port 80 (Bridge mode)]\n[storage==ssd]".
  */
 export function conditionsMessage(filters: readonly Filter[], req: ScheduleRequest): string {
   const lists = filters.map((f) => f.describe(req)).filter((l) => l.length > 0);
-  return [CONDITIONS_PREFIX, ...lists.map((l) => `[${l.join(' ')}]`)].join(' ');
+  return `${CONDITIONS_PREFIX} ${lists.map((l) => `\n[${l.join(' ')}]`).join('')}`;
 }

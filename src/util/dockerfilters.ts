@@ -2,6 +2,7 @@
 // either the map form {"status": {"running": true}} or the legacy list form
 // {"status": ["running"]}.
 import { BadRequestError } from '../errors.js';
+import { tryCompileRe2 } from '../util/regex.js';
 
 export type FilterArgs = Map<string, string[]>;
 
@@ -23,26 +24,17 @@ export function validateKeys(args: FilterArgs, allowed: ReadonlySet<string>): vo
   for (const k of args.keys()) if (!allowed.has(k)) throw new BadRequestError(`invalid filter '${k}'`);
 }
 
-// Compiled filter values (null: not a valid regex). Matchers run once per
-// container: compiling per call made `ps --filter node=x` over 30,000
-// containers spend ~10 ms in RegExp construction.
-const regexCache = new Map<string, RegExp | null>();
-
-function compiled(v: string): RegExp | null {
-  let re = regexCache.get(v);
-  if (re === undefined) {
-    try { re = new RegExp(v); } catch { re = null; }
-    if (regexCache.size >= 1000) regexCache.clear();
-    regexCache.set(v, re);
-  }
-  return re;
-}
-
-/** Docker's Args.Match: exact, or the value used as an (unanchored) regular expression. */
+/**
+ * Docker's Args.Match: exact, or the value used as an (unanchored) regular
+ * expression. The regex is RE2 (linear time), as dockerd itself uses Go's
+ * regexp here; compiled patterns are cached, so `ps --filter name=x` over
+ * 30,000 containers compiles once. An invalid or over-long pattern matches
+ * nothing, as dockerd skips a value that does not compile.
+ */
 export function matchAny(values: string[], source: string): boolean {
   for (const v of values) {
     if (v === source) return true;
-    const re = compiled(v);
+    const re = tryCompileRe2(v);
     if (re && re.test(source)) return true;
   }
   return false;

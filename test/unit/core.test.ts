@@ -79,11 +79,11 @@ test('parseManageConfig: classic defaults and validation', () => {
     [{ discovery: 'a:1', 'engine-refresh-min-interval': '10s', 'engine-refresh-max-interval': '5s' }, /cannot be less/],
     [{ discovery: 'a:1', 'engine-failure-retry': 0 }, /failure retry/],
     [{ discovery: 'a:1', 'engine-refresh-retry': 5 }, /deprecated/],
-    [{ discovery: 'a:1', heartbeat: '500ms' }, /at least 1s/],
+    [{ discovery: 'a:1', heartbeat: '500ms' }, /at least one second/],
     [{ discovery: 'a:1', 'cluster-opt': ['swarm.overcommit=-1'] }, /overcommit/],
     [{ discovery: 'a:1', 'cluster-opt': ['swarm.createretry=-1'] }, /createretry/],
     [{ discovery: 'a:1', 'cluster-opt': ['nokey'] }, /key=value/],
-    [{ discovery: 'a:1', 'cluster-driver': 'mesos-experimental' }, /cluster driver/],
+    [{ discovery: 'a:1', 'cluster-driver': 'mesos-experimental' }, /unsupported cluster/],
     [{ discovery: 'a:1', tls: true }, /not available/],
   ];
   for (const [argv, re] of bad) assert.throws(() => parseManageConfig(argv), re, JSON.stringify(argv));

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatExpr, hasSoft, matchExpr, parseExpr, parseExprs } from '../../src/scheduler/expr.js';
 import { BadRequestError } from '../../src/errors.js';
+import { compileRe2 } from '../../src/util/regex.js';
 import { thrown } from './helpers.js';
 
 describe('parseExpr', () => {
@@ -40,6 +41,13 @@ describe('parseExpr', () => {
     'node==foo(', // glob compiled as regex
     'storage==s\nsd',
     '',
+    // RE2 syntax: no backreferences or lookaround (Go's regexp, as classic)
+    'node==/(a)\\1/',
+    'node==/a(?=b)/',
+    // over the cost bounds: too long, too large a program
+    `node==/${'a'.repeat(1100)}/`,
+    'node==/[a-z]{1000}[0-9]{1000}[a-f]{100}/',
+    'node==/(?:[a-z]{100}){100}/', // RE2's own repeat limit
   ];
   for (const raw of bad) {
     it(`rejects ${JSON.stringify(raw)} naming it`, () => {
@@ -106,6 +114,56 @@ describe('matchExpr', () => {
       assert.equal(matchExpr(parseExpr(raw), cand), want);
     });
   }
+
+  it('a pathological regex runs in linear time (RE2, not a backtracking RegExp)', () => {
+    // With JavaScript's RegExp this took ~19 s and blocked the whole process.
+    const e = parseExpr('container==/^(a+)+b$/', 'affinity');
+    const t0 = process.hrtime.bigint();
+    for (let n = 25; n <= 40; n++) assert.equal(matchExpr(e, 'a'.repeat(n) + '-'), false);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    assert.ok(ms < 500, `took ${ms.toFixed(1)} ms`);
+    assert.equal(matchExpr(e, 'aaab'), true);
+  });
+
+  it('takes RE2 inline flags anywhere, and RE2 classes', () => {
+    assert.equal(matchExpr(parseExpr('k1==/x(?i)NODE/'), 'xnode'), true);
+    assert.equal(matchExpr(parseExpr('k1==/x(?i)NODE/'), 'Xnode'), false);
+    assert.equal(matchExpr(parseExpr('k1==/^[[:alpha:]]+-\\d$/'), 'node-1'), true);
+    assert.equal(matchExpr(parseExpr('k1==/^\\pL+$/'), 'nœud'), true);
+  });
+
+  it('globs match exactly as their RE2 form does (direct ASCII matching agrees with RE2)', () => {
+    const values = ['node-1', 'Node-1', 'nginx:1.25', 'a.b', '...', 'web_1', 'x=y', 'localhost:5000/app@sha256:ab', 'K', 's',
+      'web*', '*web', '*', '**', 'a*b*c', '*.*', 'n*-1', 'a*a', '*a*a*', '.*.'];
+    const candidates = ['node-1', 'NODE-1', 'node-11', 'node-', 'nginx:1.25', 'nginx:1x25', 'NGINX:1.25', 'a.b', 'axb', 'a\nb', 'a😀b',
+      'abc', '', 'web_1', 'X=Y', 'localhost:5000/APP@sha256:AB', '\u212a', 'k', '\u017f', 'S', 'ñ.b', 'web', 'webby', 'my-web', 'a',
+      'aa', 'aXbYc', 'abc\n', '😀', 'x😀y', 'n\n-1', 'A\u212aA'];
+    for (const v of values) {
+      const e = parseExpr(`k1==${v}`);
+      const re = compileRe2('^' + v.split('*').join('.*') + '$', 'i');
+      for (const c of candidates) assert.equal(matchExpr(e, c), re.test(c), `${v} vs ${JSON.stringify(c)}`);
+    }
+  });
+
+  it('globs agree with RE2 on generated cases (seeded; no fast-check here)', () => {
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = (alphabet: string[], max: number) => Array.from({ length: rand(max + 1) }, () => alphabet[rand(alphabet.length)]).join('');
+    const patternChars = ['a', 'b', 'A', '.', '*', '-', 'k', 's'];
+    const inputChars = ['a', 'b', 'A', 'B', '.', '-', '\n', 'é', '😀', '\u212a', '\u017f', 'k', 's'];
+    for (let i = 0; i < 400; i++) {
+      const v = pick(patternChars, 6) || 'a';
+      const e = parseExpr(`k1==${v}`);
+      const re = compileRe2('^' + v.split('*').join('.*') + '$', 'i');
+      for (let j = 0; j < 25; j++) {
+        const c = pick(inputChars, 8);
+        assert.equal(matchExpr(e, c), re.test(c), `${v} vs ${JSON.stringify(c)}`);
+      }
+    }
+  });
 
   it('matches hand-built expressions too', () => {
     assert.equal(matchExpr({ key: 'k1', op: '==', value: 'a*', soft: false, raw: 'k1==a*' }, 'abc'), true);

@@ -7,14 +7,15 @@ import {
   DEFAULT_FILTERS,
   DependencyFilter,
   FILTERS,
+  FILTER_HELP,
   HealthFilter,
   PortFilter,
   WhitelistFilter,
   createFilters,
 } from '../../filters/index.js';
-import { findContainer } from '../../filters/dependency.js';
-import { imageNames, repositoryOf } from '../../filters/affinity.js';
-import type { Filter } from '../../filters/filter.js';
+import { findContainer } from '../../src/scheduler/containers.js';
+import { imageNames, repositoryOf } from '../../src/scheduler/images.js';
+import type { Filter } from '../../src/scheduler/filter.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { container, containers, image, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
 
@@ -269,5 +270,16 @@ describe('filter registry', () => {
   it('rejects unknown names', () => {
     assert.equal(thrown(() => createFilters(['health', 'nope'])).message, 'unknown filter: nope');
     assert.equal(thrown(() => createFilters(['toString'])).message, 'unknown filter: toString');
+  });
+  it('supplies the --filter help: every name with its one-line description, in default order', () => {
+    const lines = FILTER_HELP.split('\n');
+    const rows = lines.slice(lines.length - DEFAULT_FILTERS.length);
+    assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), DEFAULT_FILTERS);
+    for (const [i, name] of DEFAULT_FILTERS.entries()) {
+      const d = FILTERS[name].description;
+      assert.ok(d && !d.includes('\n'), name);
+      assert.ok(rows[i].endsWith(`  ${d}`), rows[i]);
+    }
+    assert.match(FILTER_HELP, /default: all/);
   });
 });

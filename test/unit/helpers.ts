@@ -1,5 +1,5 @@
 // Builders for scheduler unit tests: small literals with sane defaults.
-import type { Node, NodeContainer, NodeImage, PortBinding } from '../../src/scheduler/node.js';
+import type { Node, NodeContainer, NodeImage, NodeNetwork, PortBinding } from '../../src/scheduler/node.js';
 import type { ScheduleRequest } from '../../src/scheduler/request.js';
 import { parseExprs } from '../../src/scheduler/expr.js';
 
@@ -35,15 +35,19 @@ export function node(name: string, over: Partial<Node> = {}): Node {
     labels: {},
     healthy: true,
     healthIndicator: 100,
-    networks: [],
     totalCpus: 4,
     totalMemory: 4 * GiB,
     usedCpus: 0,
     usedMemory: 0,
     containers: [],
     images: [],
+    networks: [],
     ...over,
   };
+}
+
+export function network(name: string, over: Partial<NodeNetwork> = {}): NodeNetwork {
+  return { id: 'f'.repeat(64), name, scope: 'local', ...over };
 }
 
 /** n containers with distinct IDs, for container-count tie-breaks and slots. */

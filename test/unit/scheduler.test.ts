@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Scheduler, conditionsMessage } from '../../src/scheduler/scheduler.js';
 import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
 import { createStrategy } from '../../strategies/index.js';
-import type { Filter } from '../../filters/filter.js';
-import type { Strategy } from '../../strategies/strategy.js';
+import { FilterError, type Filter } from '../../src/scheduler/filter.js';
+import type { Strategy } from '../../src/scheduler/strategy.js';
 import { SchedulingError } from '../../src/errors.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { GiB, container, containers, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
@@ -28,41 +28,41 @@ describe('Scheduler.select', () => {
     { title: 'spread over healthy nodes', nodes: [node('b', { containers: containers(1) }), node('a'), node('down', { healthy: false })], want: ['a', 'b'] },
     { title: 'no healthy node: health message as-is', nodes: [node('a', { healthy: false })], want: { error: 'No healthy node available in the cluster' } },
     { title: 'empty cluster', nodes: [], want: { error: 'No healthy node available in the cluster' } },
-    { title: 'port taken everywhere', req: { ports: [port(80)] }, nodes: [holding80('a')], want: { error: `${PREFIX} [port 80 (Bridge mode)]` } },
+    { title: 'port taken everywhere', req: { ports: [port(80)] }, nodes: [holding80('a')], want: { error: `${PREFIX} \n[port 80 (Bridge mode)]` } },
     {
       title: 'host mode port taken everywhere',
       req: { ports: [port(80)], networkMode: 'host' },
       nodes: [holding80('a')],
-      want: { error: `${PREFIX} [port 80/tcp (Host mode)]` },
+      want: { error: `${PREFIX} \n[port 80/tcp (Host mode)]` },
     },
     {
       title: 'no container slots',
       nodes: [node('a', { labels: { containerslots: '1' }, containers: containers(1) })],
-      want: { error: `${PREFIX} [available container slots]` },
+      want: { error: `${PREFIX} \n[available container slots]` },
     },
     {
       title: 'lists every filter up to the failing one',
       req: { ports: [port(80)] },
       nodes: [node('a', { labels: { containerslots: '0' } })],
-      want: { error: `${PREFIX} [port 80 (Bridge mode)] [available container slots]` },
+      want: { error: `${PREFIX} \n[port 80 (Bridge mode)]\n[available container slots]` },
     },
     {
       title: 'constraint failure lists affinities before it, several per filter',
       req: { affinities: ['image!=nothing'], constraints: ['storage==ssd', 'region==eu'] },
       nodes: [node('a', { labels: { storage: 'ssd' } })],
-      want: { error: `${PREFIX} [available container slots] [image!=nothing (soft=false)] [storage==ssd region==eu]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[image!=nothing (soft=false)]\n[storage==ssd region==eu]` },
     },
     {
       title: 'dependency failure',
       req: { dependencies: { volumesFrom: ['data'], links: [], namespaces: [] } },
       nodes: [node('a')],
-      want: { error: `${PREFIX} [available container slots] [--volumes-from=data]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[--volumes-from=data]` },
     },
     {
       title: 'whitelist failure',
       req: { whitelists: ['node==zzz'] },
       nodes: [node('a')],
-      want: { error: `${PREFIX} [available container slots] [node==zzz (soft=false)]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[node==zzz (soft=false)]` },
     },
     { title: 'strategy failure', req: { memory: 64 * GiB }, nodes: [node('a')], want: { error: 'no resources available to schedule container' } },
     { title: 'soft constraint honoured when possible', req: { constraints: ['node==~b'] }, nodes: [node('a'), node('b')], want: ['b'] },
@@ -83,7 +83,7 @@ describe('Scheduler.select', () => {
       title: 'hard failure after dropping soft rules reports the hard pass',
       req: { constraints: ['node==~a', 'storage==ssd'] },
       nodes: [node('a')],
-      want: { error: `${PREFIX} [available container slots] [node==a storage==ssd]` },
+      want: { error: `${PREFIX} \n[available container slots]\n[node==a storage==ssd]` },
     },
   ];
   for (const row of rows) {
@@ -116,7 +116,7 @@ describe('Scheduler.select', () => {
       describe: () => ['counting'],
     };
     const s = new Scheduler([counting], createStrategy('spread'));
-    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} [counting]`);
+    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} \n[counting]`);
     assert.equal(calls, 1);
     thrown(() => s.select(req({ affinities: ['image==~x1'] }), [node('a')]));
     assert.equal(calls, 3);
@@ -138,10 +138,45 @@ describe('Scheduler.select', () => {
     assert.deepEqual(seen, [true, false]);
   });
 
+  it('shows a final FilterError as-is and does not retry without soft rules', () => {
+    let calls = 0;
+    const final: Filter = {
+      name: 'anything',
+      filter: () => {
+        calls++;
+        throw new FilterError('nothing can run here', { final: true });
+      },
+      describe: () => ['never shown'],
+    };
+    const s = new Scheduler([final], createStrategy('spread'));
+    const err = thrown(() => s.select(req({ constraints: ['node==~a'] }), [node('a')]));
+    assert.ok(err instanceof SchedulingError);
+    assert.equal(err.message, 'nothing can run here');
+    assert.ok(err.cause instanceof FilterError);
+    assert.equal(calls, 1);
+  });
+
+  it('special-cases no filter by name: only a final FilterError is shown as-is', () => {
+    const named: Filter = {
+      name: 'health',
+      filter: () => {
+        throw new FilterError('not final');
+      },
+      describe: () => ['described'],
+    };
+    assert.equal(thrown(() => new Scheduler([named], createStrategy('spread')).select(req(), [node('a')])).message, `${PREFIX} \n[described]`);
+  });
+
+  it('the health filter fails final: no healthy node, no soft retry', () => {
+    const err = thrown(() => scheduler().select(req({ affinities: ['image==~x1'] }), [node('a', { healthy: false })]));
+    assert.equal(err.message, 'No healthy node available in the cluster');
+    assert.ok(err.cause instanceof FilterError && err.cause.final);
+  });
+
   it('treats a filter returning no node as a failure', () => {
     const empty: Filter = { name: 'empty', filter: () => [], describe: () => ['nothing'] };
     const s = new Scheduler([empty], createStrategy('spread'));
-    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} [nothing]`);
+    assert.equal(thrown(() => s.select(req(), [node('a')])).message, `${PREFIX} \n[nothing]`);
   });
 
   it('maps any strategy error to the classic message', () => {
@@ -170,9 +205,10 @@ describe('Scheduler.select', () => {
 });
 
 describe('conditionsMessage', () => {
-  it('brackets each non-empty list on one line', () => {
+  it("is classic's text: the prefix, a space, and each non-empty list on a line of its own", () => {
     const f = (d: string[]): Filter => ({ name: 'x', filter: () => [], describe: () => d });
-    assert.equal(conditionsMessage([f([]), f(['a', 'b']), f(['c'])], req()), `${PREFIX} [a b] [c]`);
-    assert.equal(conditionsMessage([], req()), PREFIX);
+    assert.equal(conditionsMessage([f([]), f(['a', 'b']), f(['c'])], req()), `${PREFIX} \n[a b]\n[c]`);
+    // Go's fmt.Sprintf("... conditions %s", "") keeps the space.
+    assert.equal(conditionsMessage([], req()), `${PREFIX} `);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BinpackStrategy, DEFAULT_STRATEGY, RandomStrategy, SpreadStrategy, STRATEGIES, createStrategy } from '../../strategies/index.js';
-import { scores, weighNodes } from '../../strategies/weighted.js';
+import { BinpackStrategy, DEFAULT_STRATEGY, RandomStrategy, SpreadStrategy, STRATEGIES, STRATEGY_HELP, createStrategy } from '../../strategies/index.js';
+import { scores, weighNodes } from '../../src/scheduler/weighted.js';
 import { SchedulingError } from '../../src/errors.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { GiB, containers, names, node, req, thrown, type ReqSpec } from './helpers.js';
@@ -151,5 +151,12 @@ describe('strategy registry', () => {
   it('rejects unknown names', () => {
     assert.equal(thrown(() => createStrategy('roundrobin')).message, 'unknown strategy: roundrobin');
     assert.equal(thrown(() => createStrategy('constructor')).message, 'unknown strategy: constructor');
+  });
+  it('supplies the --strategy help: every name with its one-line description and aliases', () => {
+    for (const [name, s] of Object.entries(STRATEGIES)) {
+      assert.ok(s.description && !s.description.includes('\n'), name);
+      assert.match(STRATEGY_HELP, new RegExp(`^${name} +${s.description}`, 'm'));
+    }
+    assert.match(STRATEGY_HELP, /^binpack .*\(also: binpacking\)$/m);
   });
 });

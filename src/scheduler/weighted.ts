@@ -1,10 +1,10 @@
 // Classic Swarm's node weighting (scheduler/strategy/weighted_node.go),
-// shared by spread and binpack.
-import type { Node } from '../src/scheduler/node.js';
-import type { ScheduleRequest } from '../src/scheduler/request.js';
-import { SchedulingError } from '../src/errors.js';
-
-export const NO_RESOURCES = 'no resources available to schedule container';
+// shared by the strategies: spread and binpack rank by it, random keeps the
+// nodes with room.
+import type { Node } from './node.js';
+import type { ScheduleRequest } from './request.js';
+import { SchedulingError } from '../errors.js';
+import { NO_RESOURCES } from './strategy.js';
 
 export interface WeightedNode {
   node: Node;

@@ -1,0 +1,213 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyHints, placeByNetwork, preferNodesWithImage } from '../../src/scheduler/hints.js';
+import { formatExpr } from '../../src/scheduler/expr.js';
+import { buildScheduleRequest } from '../../src/scheduler/build.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
+import { createStrategy } from '../../strategies/index.js';
+import type { Node } from '../../src/scheduler/node.js';
+import type { ScheduleRequest } from '../../src/scheduler/request.js';
+import { image, names, network, node, req } from './helpers.js';
+
+const rules = (r: ScheduleRequest) => ({
+  constraints: r.constraints.map((e) => (e.soft ? `${e.key}${e.op}~${e.value}` : formatExpr(e))),
+  affinities: r.affinities.map((e) => (e.soft ? `${e.key}${e.op}~${e.value}` : formatExpr(e))),
+});
+
+/** Deep copies to prove the inputs are left alone. */
+const frozenCopy = <T>(v: T): T => structuredClone(v);
+
+describe('preferNodesWithImage', () => {
+  const redis = image({ id: 'sha256:' + '1'.repeat(64), repoTags: ['redis:latest'] });
+  const pinned = image({ id: 'sha256:' + '2'.repeat(64), repoTags: ['localhost:5000/app:1.0'], repoDigests: ['localhost:5000/app@sha256:' + '3'.repeat(64)] });
+  const rows: Array<{ title: string; image: string; affinities?: string[]; nodes: Node[]; want: string[] }> = [
+    {
+      title: 'some healthy nodes have it: soft affinity, with :latest added',
+      image: 'redis',
+      nodes: [node('a', { images: [redis] }), node('b')],
+      want: ['image==~redis:latest'],
+    },
+    { title: 'every healthy node has it: nothing', image: 'redis', nodes: [node('a', { images: [redis] }), node('b', { images: [redis] })], want: [] },
+    { title: 'no node has it: nothing', image: 'redis', nodes: [node('a'), node('b')], want: [] },
+    {
+      title: 'unhealthy nodes do not count',
+      image: 'redis',
+      nodes: [node('a', { images: [redis] }), node('b', { healthy: false })],
+      want: [],
+    },
+    {
+      title: 'a tag in a registry with a port is kept',
+      image: 'localhost:5000/app:1.0',
+      nodes: [node('a', { images: [pinned] }), node('b')],
+      want: ['image==~localhost:5000/app:1.0'],
+    },
+    {
+      title: 'a registry port is not a tag',
+      image: 'localhost:5000/app',
+      nodes: [node('a', { images: [image({ repoTags: ['localhost:5000/app:latest'] })] }), node('b')],
+      want: ['image==~localhost:5000/app:latest'],
+    },
+    {
+      title: 'by digest',
+      image: 'localhost:5000/app@sha256:' + '3'.repeat(64),
+      nodes: [node('a', { images: [pinned] }), node('b')],
+      want: ['image==~localhost:5000/app@sha256:' + '3'.repeat(64)],
+    },
+    {
+      title: 'the request has its own image affinity: nothing',
+      image: 'redis',
+      affinities: ['image!=busybox'],
+      nodes: [node('a', { images: [redis] }), node('b')],
+      want: ['image!=busybox'],
+    },
+  ];
+  for (const row of rows) {
+    it(row.title, () => {
+      const r = req({ image: row.image, affinities: row.affinities });
+      const before = frozenCopy(r);
+      const out = preferNodesWithImage(r, row.nodes);
+      assert.deepEqual(rules(out).affinities, row.want);
+      assert.deepEqual(r, before, 'input request unchanged');
+      if (rules(out).affinities.length === (row.affinities ?? []).length) assert.equal(out, r, 'same object when no hint');
+    });
+  }
+
+  it('steers placement softly: to a node with the image, elsewhere when that one is full', () => {
+    const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
+    const nodes = [node('a'), node('b', { images: [redis], usedCpus: 2 })];
+    assert.deepEqual(names(s.select(preferNodesWithImage(req({ image: 'redis' }), nodes), nodes)), ['b']);
+    const full = [node('a'), node('b', { images: [redis], usedCpus: 4 })];
+    assert.deepEqual(names(s.select(preferNodesWithImage(req({ image: 'redis', cpus: 1 }), full), full)), ['a']);
+  });
+});
+
+describe('placeByNetwork', () => {
+  const mynet = network('mynet', { id: 'abcdef0123456789'.repeat(4) });
+
+  it('node/net pins to that node and rewrites NetworkMode and the endpoint key to the bare name', () => {
+    const body = {
+      Image: 'busybox',
+      HostConfig: { NetworkMode: 'node-2/mynet', Memory: 1 },
+      NetworkingConfig: { EndpointsConfig: { 'node-2/mynet': { Aliases: ['web'] }, other: {} } },
+    };
+    const { request: r } = buildScheduleRequest('web', body);
+    const bodyBefore = frozenCopy(body);
+    const requestBefore = frozenCopy(r);
+    const out = placeByNetwork(r, body, [node('node-1'), node('node-2')]);
+    assert.deepEqual(rules(out.request).constraints, ['node==node-2']);
+    assert.equal(out.request.networkMode, 'mynet');
+    assert.deepEqual(out.body.HostConfig, { NetworkMode: 'mynet', Memory: 1 });
+    assert.deepEqual(out.body.NetworkingConfig, { EndpointsConfig: { mynet: { Aliases: ['web'] }, other: {} } });
+    assert.deepEqual(body, bodyBefore, 'input body unchanged');
+    assert.deepEqual(r, requestBefore, 'input request unchanged');
+  });
+
+  it('node/net finds the node by ID or address too, and pins by name', () => {
+    for (const prefix of ['ID-node-2', 'node-2:2375']) {
+      const r = req({ networkMode: `${prefix}/mynet` });
+      const out = placeByNetwork(r, { HostConfig: { NetworkMode: `${prefix}/mynet` } }, [node('node-1'), node('node-2')]);
+      assert.deepEqual(rules(out.request).constraints, ['node==node-2'], prefix);
+      assert.deepEqual(out.body, { HostConfig: { NetworkMode: 'mynet' } });
+    }
+  });
+
+  it('node/net with an unknown node is left to the engine', () => {
+    const r = req({ networkMode: 'elsewhere/mynet' });
+    const body = { HostConfig: { NetworkMode: 'elsewhere/mynet' } };
+    const out = placeByNetwork(r, body, [node('node-1')]);
+    assert.equal(out.request, r);
+    assert.equal(out.body, body);
+  });
+
+  const rows: Array<{ title: string; mode: string; nodes: Node[]; want: string[] }> = [
+    {
+      title: 'a local network on some healthy nodes restricts to them',
+      mode: 'mynet',
+      nodes: [node('a', { networks: [mynet] }), node('b'), node('c', { networks: [mynet] })],
+      want: ['node==/^(?:a|c)$/'],
+    },
+    {
+      title: 'by ID prefix of 12 characters or more',
+      mode: 'abcdef012345',
+      nodes: [node('a', { networks: [mynet] }), node('b')],
+      want: ['node==/^(?:a)$/'],
+    },
+    { title: 'an ID prefix under 12 characters is not enough', mode: 'abcdef01234', nodes: [node('a', { networks: [mynet] }), node('b')], want: [] },
+    { title: 'on every healthy node: nothing', mode: 'mynet', nodes: [node('a', { networks: [mynet] }), node('b', { networks: [mynet], healthy: true }), node('x', { healthy: false })], want: [] },
+    { title: 'on no node: nothing (the engine will say)', mode: 'mynet', nodes: [node('a'), node('b')], want: [] },
+    { title: 'swarm- or global-scoped networks do not count', mode: 'mynet', nodes: [node('a', { networks: [network('mynet', { scope: 'swarm' })] }), node('b')], want: [] },
+    { title: 'unhealthy nodes with it do not count', mode: 'mynet', nodes: [node('a', { networks: [mynet], healthy: false }), node('b')], want: [] },
+    {
+      title: 'node names are matched literally',
+      mode: 'mynet',
+      nodes: [node('web.1', { networks: [mynet] }), node('webx1')],
+      want: ['node==/^(?:web\\.1)$/'],
+    },
+  ];
+  for (const row of rows) {
+    it(row.title, () => {
+      const r = req({ networkMode: row.mode });
+      const body = { HostConfig: { NetworkMode: row.mode } };
+      const out = placeByNetwork(r, body, row.nodes);
+      assert.deepEqual(rules(out.request).constraints, row.want);
+      assert.equal(out.body, body, 'body untouched');
+      assert.equal(out.request.networkMode, row.mode);
+    });
+  }
+
+  for (const mode of ['default', 'bridge', 'host', 'none', '', 'container:db']) {
+    it(`ignores --net=${mode || '""'}`, () => {
+      const r = req({ networkMode: mode });
+      assert.equal(placeByNetwork(r, {}, [node('a', { networks: [network(mode)] }), node('b')]).request, r);
+    });
+  }
+
+  it('the restriction steers the scheduler, and matches names exactly', () => {
+    const nodes = [node('web.1', { networks: [mynet] }), node('webx1'), node('z')];
+    const { request } = placeByNetwork(req({ networkMode: 'mynet' }), {}, nodes);
+    const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
+    assert.deepEqual(names(s.select(request, nodes)), ['web.1']);
+  });
+
+  it('handles many nodes (no pattern length bound on names it builds)', () => {
+    const nodes = Array.from({ length: 2000 }, (_, i) => node(`node-${i}`, { networks: i % 2 ? [mynet] : [] }));
+    const { request } = placeByNetwork(req({ networkMode: 'mynet' }), {}, nodes);
+    assert.equal(request.constraints.length, 1);
+    const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
+    const picked = s.select(request, nodes);
+    assert.equal(picked.length, 1000);
+    assert.ok(picked.every((n) => Number(n.name.slice(5)) % 2 === 1));
+  });
+});
+
+describe('applyHints', () => {
+  it('applies both hints, image first', () => {
+    const redis = image({ repoTags: ['redis:latest'] });
+    const nodes = [node('a', { images: [redis], networks: [network('mynet')] }), node('b'), node('c', { networks: [network('mynet')] })];
+    const body = { Image: 'redis', HostConfig: { NetworkMode: 'mynet' } };
+    const { request } = buildScheduleRequest(undefined, body);
+    const out = applyHints(request, body, nodes);
+    assert.deepEqual(rules(out.request), { constraints: ['node==/^(?:a|c)$/'], affinities: ['image==~redis:latest'] });
+    assert.equal(out.body, body);
+    assert.deepEqual(rules(request), { constraints: [], affinities: [] }, 'input untouched');
+  });
+
+  it('returns the inputs when no hint applies', () => {
+    const r = req();
+    const body = { Image: 'busybox' };
+    const out = applyHints(r, body, [node('a')]);
+    assert.equal(out.request, r);
+    assert.equal(out.body, body);
+  });
+
+  it('node/net with an image on some nodes: pinned, plus the soft image affinity', () => {
+    const nodes = [node('a', { images: [image({ repoTags: ['redis:latest'] })] }), node('b')];
+    const body = { Image: 'redis', HostConfig: { NetworkMode: 'b/mynet' } };
+    const { request } = buildScheduleRequest(undefined, body);
+    const out = applyHints(request, body, nodes);
+    assert.deepEqual(rules(out.request), { constraints: ['node==b'], affinities: ['image==~redis:latest'] });
+    const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
+    assert.deepEqual(names(s.select(out.request, nodes)), ['b'], 'the soft image affinity gives way to the pin');
+  });
+});
