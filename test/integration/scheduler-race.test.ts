@@ -9,7 +9,7 @@ import { removeAllContainers } from '../lib/wait.js';
 
 const BLOCK = clusterBlock(6); // slots 60-62, engines 24200-24202, manager 24250
 const T = { timeout: 150_000 };
-const PORT_MESSAGE = 'Unable to find a node that satisfies the following conditions [port 8080 (Bridge mode)]';
+const PORT_MESSAGE = 'Unable to find a node that satisfies the following conditions \n[port 8080 (Bridge mode)]';
 const NO_RESOURCES = 'no resources available to schedule container';
 const SLOTS = 4; // containerslots on every engine
 
@@ -125,7 +125,7 @@ describe('scheduler races on 3 real engines', { skip: skipReason() }, () => {
     const { ok, failed } = split(res);
     assert.equal(ok.length, 3 * SLOTS, `successes: ${ok.length}\n${failed.map((f) => f.stderr).join('')}`);
     for (const f of failed) {
-      assert.ok(f.stderr.includes('Unable to find a node that satisfies the following conditions [available container slots]'), f.stderr);
+      assert.ok(f.stderr.includes('Unable to find a node that satisfies the following conditions \n[available container slots]'), f.stderr);
     }
     assert.deepEqual(await engineCounts(), [SLOTS, SLOTS, SLOTS]);
   });

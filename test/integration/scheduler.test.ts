@@ -267,7 +267,7 @@ describe('scheduler on 3 real engines', { skip: skipReason() }, () => {
     for (let i = 0; i < 3; i++) nodes.push(await place(['-p', '80:80']));
     assert.deepEqual([...nodes].sort(), ['node-0', 'node-1', 'node-2']);
     const err = await refused(['-p', '80:80']);
-    assert.match(err, /Error response from daemon: Unable to find a node that satisfies the following conditions \[port 80 \(Bridge mode\)\]\s*$/);
+    assert.match(err, /Error response from daemon: Unable to find a node that satisfies the following conditions \n\[port 80 \(Bridge mode\)\]\s*$/);
     // The API's status and exact message.
     const api = await rawCreate({
       Image: 'busybox',
@@ -275,7 +275,7 @@ describe('scheduler on 3 real engines', { skip: skipReason() }, () => {
       HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '80' }] } },
     });
     assert.equal(api.status, 500);
-    assert.equal(api.json.message, `${CONDITIONS} [port 80 (Bridge mode)]`);
+    assert.equal(api.json.message, `${CONDITIONS} \n[port 80 (Bridge mode)]`);
     // Another protocol or another port is still free everywhere.
     assert.equal((await create(['-p', '80:80/udp'])).code, 0);
     assert.equal((await create(['-p', '81:80'])).code, 0);
