@@ -12,12 +12,12 @@
 // last: they kill engine 2 and bring it back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { execFile } from 'node:child_process';
 import Docker from 'dockerode';
 import { sleep, eventually } from '../lib/wait.js';
 import { clusterBlock, skipReason, withCluster, type DockerOptions, type DockerResult, type TestCluster } from '../lib/cluster.js';
+import { raw } from '../lib/http.js';
 
 const BLOCK = clusterBlock(4); // slots 40-42, engine ports 24000-24002, manager 24050
 const T = { timeout: 90_000 };
@@ -44,30 +44,6 @@ const PING_BUDGET_MS = 500;
 /** Holes 5, 8: an answer (or a clear error) within this, never a hang. */
 const ANSWER_MS = 10_000;
 
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One plain HTTP request (no keep-alive) to "host:port". */
-function raw(addr: string, method: string, path: string, opts: { body?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<RawResponse> {
-  const [host, port] = addr.split(':');
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...opts.headers };
-    if (opts.body !== undefined) headers['Content-Length'] = Buffer.byteLength(opts.body);
-    const req = http.request({ host, port: Number(port), method, path, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.setTimeout(opts.timeoutMs ?? 15_000, () => req.destroy(new Error(`${method} ${path}: timeout`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 /**
  * Send a hand-written request on a fresh socket; return the status line the
