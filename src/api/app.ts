@@ -9,7 +9,7 @@ import { matchRoute } from './routes.js';
 import { sendError, statusOf, messageOf } from './errors.js';
 import { writeRawError } from './hijack.js';
 import { admit, logRequest, requestInfo } from './wrapper.js';
-import { NotFoundError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 
 export interface Handlers {
   request: (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -49,13 +49,22 @@ export function createHandlers(ctx: ApiContext): Handlers {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err));
 
   const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    // Node took its own error listener off this socket when it handed it over:
+    // without one, a client reset would be an uncaught error.
+    socket.on('error', () => socket.destroy());
     const info = requestInfo(req);
     try {
       const a = admit(ctx, req);
       if (a.error) throw a.error;
       const hit = matchRoute(req.method ?? '', info.path);
-      if (!hit?.route.upgrade) {
-        // Not a hijack route: answer it as a plain request on this socket.
+      if (!hit) throw new NotFoundError('page not found');
+      if (!hit.route.upgrade) {
+        // An upgrade asked of a plain route: dockerd ignores the header, so do
+        // we for bodiless reads, answered on this socket. Anything with a body
+        // would need the socket's remaining bytes fed back: refuse it.
+        if ((req.method !== 'GET' && req.method !== 'HEAD') || head.length) {
+          throw new BadRequestError(`${hit.route.name} cannot be upgraded: send it without "Connection: Upgrade"`);
+        }
         const res = new http.ServerResponse(req);
         res.shouldKeepAlive = false;
         res.assignSocket(socket as never);

@@ -38,7 +38,8 @@ export function proxy(target: ProxyTarget, req: IncomingMessage, res: ServerResp
   res.setHeader('X-Swarm-Node', target.node);
   proxyServer.web(req, res, { target: target.url, agent: target.agent }, (err: Error) => {
     if (res.headersSent || res.destroyed) { res.destroy(); return; }
-    if ((req as { destroyed?: boolean }).destroyed) return;
+    // The client went away (req.destroyed is already true once a GET's empty body was read).
+    if (req.socket?.destroyed) return;
     sendError(res, target.fail(err));
   });
 }
@@ -70,22 +71,52 @@ function replyHeaders(h: Record<string, string | string[] | undefined>, length?:
   return out;
 }
 
-/** Send the client's request to the engine; null when the client went away first. */
-async function send(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<Dispatcher.ResponseData | null> {
+/**
+ * Send the client's request to the engine and read the whole answer, calling
+ * `target.settle()` exactly once on every path (status 0 when the engine did
+ * not answer), before `deliver` writes to the client. `early` runs as soon as
+ * the engine's headers are in.
+ */
+async function exchange(
+  target: ProxyTarget, req: IncomingMessage, res: ServerResponse,
+  deliver: (r: Dispatcher.ResponseData, body: Buffer) => void,
+  early?: (r: Dispatcher.ResponseData) => void,
+): Promise<void> {
   noteNode(req, target.node);
-  const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+  let settled = false;
+  const settle = async (status: number, body?: Buffer): Promise<void> => {
+    if (settled) return;
+    settled = true;
+    await target.settle(status, body);
+  };
+  let body: Buffer;
   const ac = new AbortController();
   const onClose = (): void => { if (!res.writableFinished) ac.abort(); };
   res.on('close', onClose);
   try {
-    return await target.dispatcher.request({
-      method: req.method as Dispatcher.HttpMethod, path: target.path, headers: forwardHeaders(req.headers),
-      body: body && body.length ? body : undefined, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
-    });
-  } catch (err) {
-    await target.settle(0);
-    if (ac.signal.aborted) return null;
-    throw target.fail(err as Error);
+    const payload = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+    let r: Dispatcher.ResponseData;
+    try {
+      r = await target.dispatcher.request({
+        method: req.method as Dispatcher.HttpMethod, path: target.path, headers: forwardHeaders(req.headers),
+        body: payload && payload.length ? payload : undefined, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
+      });
+    } catch (err) {
+      if (ac.signal.aborted) return;
+      throw target.fail(err as Error);
+    }
+    early?.(r);
+    try {
+      body = Buffer.from(await r.body.arrayBuffer());
+    } catch {
+      res.destroy(); // the client or the engine went away mid-answer
+      return;
+    }
+    await settle(r.statusCode, body);
+    if (!res.destroyed) deliver(r, body);
+  } finally {
+    res.off('close', onClose);
+    await settle(0);
   }
 }
 
@@ -94,14 +125,11 @@ async function send(target: ProxyTarget, req: IncomingMessage, res: ServerRespon
  * cluster has settled it (re-read the container, released a claimed name),
  * so a read right after sees the change.
  */
-export async function forward(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const r = await send(target, req, res);
-  if (!r) return;
-  const out = Buffer.from(await r.body.arrayBuffer());
-  await target.settle(r.statusCode, out);
-  if (res.destroyed) return;
-  res.writeHead(r.statusCode, replyHeaders(r.headers, out.length));
-  res.end(out);
+export function forward(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return exchange(target, req, res, (r, body) => {
+    res.writeHead(r.statusCode, replyHeaders(r.headers, body.length));
+    res.end(body);
+  });
 }
 
 /**
@@ -109,18 +137,9 @@ export async function forward(target: ProxyTarget, req: IncomingMessage, res: Se
  * out at once, as the engine sends them (the CLI waits for them before it
  * starts the container), the body once the cluster has settled.
  */
-export async function hold(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const r = await send(target, req, res);
-  if (!r) return;
-  res.writeHead(r.statusCode, replyHeaders(r.headers));
-  res.flushHeaders();
-  let out: Buffer;
-  try {
-    out = Buffer.from(await r.body.arrayBuffer());
-  } catch {
-    res.destroy();
-    return;
-  }
-  await target.settle(r.statusCode, out);
-  res.end(out);
+export function hold(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return exchange(target, req, res, (_r, body) => res.end(body), (r) => {
+    res.writeHead(r.statusCode, replyHeaders(r.headers));
+    res.flushHeaders();
+  });
 }

@@ -96,6 +96,8 @@ export class Engine extends EventEmitter {
       onResumed: () => void this.fullRefresh().catch(() => undefined),
       onReachable: () => {
         if (this.state === 'healthy') return true;
+        // Still connecting: validate() retries on its own timer and opens the stream in order.
+        if (this.state === 'pending') return false;
         // Back after an outage that made it unhealthy: revalidate fully first (it reopens the stream).
         if (this.timer) clearTimeout(this.timer);
         void this.refreshLoopTick();
@@ -208,6 +210,7 @@ export class Engine extends EventEmitter {
     const prev = this.state;
     this.state = s;
     log.info('engine state changed', { node: this.name, addr: this.addr, from: prev, to: s });
+    if (s === 'unhealthy') this.events.drop();
     this.emit('state', s, prev);
   }
 

@@ -32,6 +32,8 @@ export class EventStream {
   private abort: AbortController | null = null;
   private lastNano = 0n;
   private stopped = false;
+  /** Failed opens in a row: the retry back-off grows with them. */
+  private failures = 0;
 
   constructor(private readonly transport: EngineTransport, private readonly hooks: EventStreamHooks) {}
 
@@ -58,6 +60,7 @@ export class EventStream {
       .then(async (res) => {
         if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`);
         opened();
+        this.failures = 0;
         if (resumed) this.hooks.onResumed();
         res.body.setEncoding('utf8');
         for await (const chunk of res.body) {
@@ -77,10 +80,17 @@ export class EventStream {
         log.warn('engine event stream lost', { node: this.hooks.name(), addr: this.transport.addr, error: err.message });
         client.destroy().catch(() => undefined);
         if (this.client === client) { this.client = null; this.abort = null; }
-        this.retry(0);
+        this.retry(this.failures++);
       });
     return live;
   }
+
+  /**
+   * Close the stream now (the engine is down): a half-open stream to a host
+   * that vanished would otherwise keep it from being reopened. The retry
+   * loop reopens it once the engine answers again.
+   */
+  drop(): void { this.abort?.abort(); }
 
   stop(): void {
     this.stopped = true;

@@ -130,8 +130,8 @@ export async function listContainers(cluster: Cluster, cfg: ListConfig, o: Conta
     // Like dockerd: without -a, paused and restarting containers count as running.
     if (!showAll && s.State !== 'running' && s.State !== 'paused' && s.State !== 'restarting') continue;
     // Containers of an engine that is down are not known to be running: as
-    // classic Swarm, only -a shows them (as "Host Down").
-    if (!o.all && !ref.node.healthy) continue;
+    // classic Swarm, only a listing of stopped ones too shows them (as "Host Down").
+    if (!showAll && !ref.node.healthy) continue;
     // Classic Swarm hides its own manager containers unless -a.
     if (!o.all && (s.Image === 'swarm' || /^swarm:/.test(s.Image ?? ''))) continue;
     if (match(ref.node, ref.container)) picked.push(ref);

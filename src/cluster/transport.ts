@@ -23,9 +23,13 @@ export const STREAM_IDLE_MS = 2_000;
 
 /** How to reach engines. Plain TCP today; TLS options join here. */
 export interface TransportConfig {
-  /** Timeout for connecting to an engine. */
+  /** Timeout for connecting to an engine (default 10 s, as undici's own). */
   connectTimeoutMs?: number;
 }
+
+const CONNECT_TIMEOUT_MS = 10_000;
+/** TCP keep-alive probes: a stream to an engine that vanished without a FIN still ends. */
+const TCP_KEEPALIVE_MS = 60_000;
 
 /** host:port split for net.connect, IPv6 brackets removed. */
 export function splitAddr(addr: string): { host: string; port: number } {
@@ -41,11 +45,13 @@ export class Dialer {
   connect(addr: string, opts: { allowHalfOpen?: boolean } = {}): net.Socket {
     const { host, port } = splitAddr(addr);
     const socket = net.connect({ host, port, allowHalfOpen: opts.allowHalfOpen ?? false });
-    const ms = this.config.connectTimeoutMs;
-    if (ms) {
-      socket.setTimeout(ms, () => socket.destroy(new Error(`connect timeout after ${ms} ms`)));
-      socket.once('connect', () => socket.setTimeout(0));
-    }
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    const ms = this.config.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${ms} ms`)), ms);
+    const clear = (): void => clearTimeout(timer);
+    socket.once('connect', clear);
+    socket.once('close', clear);
     return socket;
   }
 

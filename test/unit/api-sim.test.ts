@@ -120,3 +120,22 @@ test('swap(): the next request is served by the new handler pair, on the same li
   }
   assert.equal(await (await fetch(`${base}/_ping`)).text(), 'OK');
 });
+
+test('a rename whose client goes away mid-request releases the name it claimed', async () => {
+  const any = (await (await fetch(`${base}/containers/json?all=1&limit=1`)).json())[0];
+  await new Promise<void>((resolve) => {
+    const s = net.connect(PORT, '127.0.0.1', () => {
+      // Claims "held-name", then never sends the promised body.
+      s.write(`POST /v1.41/containers/${any.Id}/rename?name=held-name HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab`);
+      setTimeout(() => { s.destroy(); resolve(); }, 200);
+    });
+    s.on('error', () => resolve());
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const r = await fetch(`${base}/v1.41/containers/create?name=held-name`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Image: 'busybox' }),
+  });
+  const body = await r.json();
+  assert.notEqual(r.status, 409, JSON.stringify(body));
+  assert.equal(r.status, 201, JSON.stringify(body));
+});
