@@ -13,11 +13,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { execFile } from 'node:child_process';
 import Docker from 'dockerode';
 import { sleep, eventually } from '../lib/wait.js';
 import { clusterBlock, skipReason, withCluster, type DockerOptions, type DockerResult, type TestCluster } from '../lib/cluster.js';
 import { raw } from '../lib/http.js';
+import { connectionsTo, nodeStatus } from '../lib/observe.js';
 
 const BLOCK = clusterBlock(4); // slots 40-42, engine ports 24000-24002, manager 24050
 const T = { timeout: 90_000 };
@@ -43,7 +43,6 @@ const BACKTRACK_AS = 30;
 const PING_BUDGET_MS = 500;
 /** Holes 5, 8: an answer (or a clear error) within this, never a hang. */
 const ANSWER_MS = 10_000;
-
 
 /**
  * Send a hand-written request on a fresh socket; return the status line the
@@ -76,27 +75,6 @@ function statusLine(addr: string, request: string, timeoutMs: number): Promise<{
     sock.on('error', finish);
     sock.on('end', finish);
   });
-}
-
-/** Established TCP connections owned by `pid` to 127.0.0.1:`port`. */
-function connectionsTo(port: number, pid: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('ss', ['-tnpH', 'state', 'established', `( dport = :${port} )`], (err, stdout) => {
-      if (err) return reject(err);
-      resolve(stdout.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
-    });
-  });
-}
-
-/** node-x's `└ Status` in /info's SystemStatus. */
-function nodeStatus(info: any, node: string): string | undefined {
-  const st: [string, string][] = info.SystemStatus ?? [];
-  const i = st.findIndex(([k]) => k.trim() === node);
-  if (i < 0) return undefined;
-  for (let j = i + 1; j < st.length && st[j]![0].includes('└'); j++) {
-    if (st[j]![0].includes('Status')) return st[j]![1];
-  }
-  return undefined;
 }
 
 const lines = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter(Boolean);

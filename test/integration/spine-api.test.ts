@@ -7,16 +7,15 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import Docker from 'dockerode';
 import { sleep, eventually } from '../lib/wait.js';
 import { clusterBlock, skipReason, withCluster, type TestCluster } from '../lib/cluster.js';
 import { raw, type RawResponse } from '../lib/http.js';
+import { connectionsTo, nodeStatus } from '../lib/observe.js';
 
 const BLOCK = clusterBlock(3); // slots 30-32, engine ports 23900-23902, manager 23950
 const T = { timeout: 90_000 };
 const NODES = ['node-0', 'node-1', 'node-2'];
-
 
 function json(r: RawResponse): any {
   assert.match(String(r.headers['content-type']), /application\/json/, `content-type of ${r.status} ${r.body}`);
@@ -48,28 +47,6 @@ function collect(s: NodeJS.ReadableStream): { buf: () => Buffer; ended: Promise<
     s.on('error', () => resolve());
   });
   return { buf: () => Buffer.concat(chunks), ended };
-}
-
-/** Established TCP connections owned by `pid` to 127.0.0.1:`port`. */
-function connectionsTo(port: number, pid: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('ss', ['-tnpH', 'state', 'established', `( dport = :${port} )`], (err, stdout) => {
-      if (err) return reject(err);
-      resolve(stdout.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
-    });
-  });
-}
-
-
-/** node-x's `└ Status` in /info's SystemStatus. */
-function nodeStatus(info: any, node: string): string | undefined {
-  const st: [string, string][] = info.SystemStatus ?? [];
-  const i = st.findIndex(([k]) => k.trim() === node);
-  if (i < 0) return undefined;
-  for (let j = i + 1; j < st.length && st[j]![0].includes('└'); j++) {
-    if (st[j]![0].includes('Status')) return st[j]![1];
-  }
-  return undefined;
 }
 
 describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip: skipReason() }, () => {
