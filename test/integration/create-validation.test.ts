@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import { apiJson, api } from '../../src/devcluster/util.js';
 import { eventually } from '../lib/wait.js';
 import { clusterBlock, skipReason, withCluster, type TestCluster } from '../lib/cluster.js';
+import { nodeStatus } from '../lib/observe.js';
 
 const BLOCK = clusterBlock(8); // slots 80-81, engine ports 24400-24401, manager 24450
 const T = { timeout: 30_000 };
@@ -174,14 +175,6 @@ const PASSED: Array<[string, Req]> = [
   ['Application/JSON', { body: body({}), ct: 'Application/JSON' }],
   ['chunked application/json', { body: body({}), chunked: true }],
 ];
-
-/** node-x's `└ Status` in /info's SystemStatus. */
-function nodeStatus(info: any, node: string): string | undefined {
-  const st: [string, string][] = info.SystemStatus ?? [];
-  const i = st.findIndex(([k]) => k.trim() === node);
-  for (let k = i + 1; i >= 0 && k < st.length && st[k]![0].includes('└'); k++) if (st[k]![0].includes('Status')) return st[k]![1];
-  return undefined;
-}
 
 describe('create: the manager refuses what dockerd refuses, with its answer (2 engines)', { skip: skipReason() }, () => {
   let c: TestCluster;
