@@ -7,6 +7,8 @@ import { DEFAULT_STRATEGY, createStrategy } from '../../strategies/index.js';
 export interface ManageConfig {
   hosts: ListenAddr[];
   discovery: string;
+  /** `--discovery-opt k=v`, checked by the backend. */
+  discoveryOpts: Map<string, string>;
   strategy: string;
   filters: string[];
   refreshMinMs: number;
@@ -66,8 +68,10 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   let heartbeatMs: number;
   try { heartbeatMs = parseDuration(heartbeatRaw); } catch { throw new ConfigError(`invalid --heartbeat: ${goDurationError(heartbeatRaw)}`); }
   if (heartbeatMs < 1000) throw new ConfigError('--heartbeat should be at least one second');
+  const discoveryOpts = new Map<string, string>();
   for (const opt of ([] as unknown[]).concat(argv['discovery-opt'] ?? []).map(String)) {
     if (!opt.includes('=')) throw new ConfigError('--discovery-opt must contain key=value strings');
+    discoveryOpts.set(opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1));
   }
 
   const driver = String(argv['cluster-driver'] ?? 'swarm');
@@ -101,7 +105,7 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   }
 
   return {
-    hosts, discovery, strategy, filters, refreshMinMs, refreshMaxMs, failureRetry, heartbeatMs,
+    hosts, discovery, discoveryOpts, strategy, filters, refreshMinMs, refreshMaxMs, failureRetry, heartbeatMs,
     cors: !!argv['api-enable-cors'], overcommit, createRetry,
     refreshOnNodeFilter: !!argv['refresh-on-node-filter'],
     containerNameRefreshFilter: String(argv['container-name-refresh-filter'] ?? ''),

@@ -15,7 +15,7 @@ export interface Manager { cluster: Cluster; server: ApiServer; context: ApiCont
 /** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
 export async function startManager(cfg: ManageConfig): Promise<Manager> {
   for (const w of cfg.warnings) log.warn(w);
-  const discovery = createDiscovery(cfg.discovery, cfg.heartbeatMs);
+  const discovery = createDiscovery(cfg.discovery, { heartbeatMs: cfg.heartbeatMs, opts: cfg.discoveryOpts });
   const scheduler = new Scheduler(createFilters(cfg.filters), createStrategy(cfg.strategy));
   const cluster = new Cluster({
     refreshMinMs: cfg.refreshMinMs, refreshMaxMs: cfg.refreshMaxMs, failureRetry: cfg.failureRetry,

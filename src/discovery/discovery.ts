@@ -1,12 +1,33 @@
 // Discovery backends behind one interface: they report the full list of
-// engine addresses ("host:port") whenever it changes. Issue 4 adds KV and
-// token backends behind the same seam.
+// engine addresses ("host:port") whenever it changes, and (where the backend
+// can) register one entry with a TTL, which `swarm join` renews every
+// heartbeat. Backends that hold a store (etcd, zk, consul) also offer the
+// leader lock replication needs (./leader.ts's LockStore). A registry by
+// scheme name (./index.ts) builds them from the discovery URL.
 
 export interface Discovery {
   readonly scheme: string;
   /** Start watching; `onEntries` gets the whole list each time it changes. Returns a stop function. */
   watch(onEntries: (addrs: string[]) => void, onError: (err: Error) => void): () => void;
+  /**
+   * Register (or renew) one entry for `ttlMs`: it disappears from every
+   * watcher's list if not renewed in time. Backends without registration
+   * (nodes://, file://) throw `DiscoveryError`.
+   */
+  register?(addr: string, ttlMs: number): Promise<void>;
+  /** Close connections to the store (after the last watch or register). */
+  close?(): Promise<void>;
 }
+
+/** What every backend is built from: the part after `scheme://`, and the options. */
+export interface DiscoveryOptions {
+  /** `--heartbeat`: how often to poll where the backend cannot watch. */
+  heartbeatMs: number;
+  /** `--discovery-opt k=v`, validated by the backend (unknown keys are an error naming them). */
+  opts: ReadonlyMap<string, string>;
+}
+
+export class DiscoveryError extends Error {}
 
 /**
  * Expand classic Swarm's range form: `10.0.0.[10:12]:2375` or
@@ -41,3 +62,27 @@ export function parseEntries(list: string[]): string[] {
   }
   return [...new Set(out)];
 }
+
+/**
+ * The leader lock of a store-backed backend, at `<path>/docker/swarm/leader`
+ * (classic's key), for `swarm manage --replication`.
+ */
+export interface LockStore {
+  /**
+   * Run for the lock with `value` (the manager's advertised address), held
+   * with a TTL of `ttlMs` and renewed while alive. `onChange(true)` when this
+   * candidate holds the lock, `onChange(false)` when it lost it (it then runs
+   * again). Returns a stop function that releases the lock if held.
+   */
+  campaign(value: string, ttlMs: number, onChange: (held: boolean) => void, onError: (err: Error) => void): () => Promise<void>;
+  /** Follow the lock's value (the primary's address); undefined while nobody holds it. Returns a stop function. */
+  follow(onValue: (value: string | undefined) => void, onError: (err: Error) => void): () => void;
+}
+
+export function isLockStore(d: Discovery): d is Discovery & LockStore {
+  return typeof (d as Partial<LockStore>).campaign === 'function' && typeof (d as Partial<LockStore>).follow === 'function';
+}
+
+/** Classic's key layout under a backend's path. */
+export const NODES_KEY = 'docker/swarm/nodes';
+export const LEADER_KEY = 'docker/swarm/leader';

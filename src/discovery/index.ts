@@ -1,24 +1,41 @@
-import type { Discovery } from './discovery.js';
+// Discovery backends by scheme name. A value without a scheme is a nodes
+// list, as in classic Swarm (`127.0.0.1:5000,127.0.0.1:5001`).
+import { DiscoveryError, type Discovery, type DiscoveryOptions } from './discovery.js';
 import { NodesDiscovery } from './nodes.js';
 import { FileDiscovery } from './file.js';
 
-export type { Discovery } from './discovery.js';
+export type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
+export { DiscoveryError, isLockStore } from './discovery.js';
 
-/**
- * Parse a discovery argument. A value without a scheme is a nodes list, as
- * in classic Swarm (`127.0.0.1:5000,127.0.0.1:5001`).
- */
-export function createDiscovery(uri: string, heartbeatMs: number): Discovery {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(uri);
-  if (!m) return new NodesDiscovery(uri);
-  const scheme = m[1].toLowerCase();
-  const rest = m[2];
-  switch (scheme) {
-    case 'nodes': return new NodesDiscovery(rest);
-    case 'file': return new FileDiscovery(rest, heartbeatMs);
-    case 'token': case 'etcd': case 'zk': case 'consul':
-      throw new Error(`discovery backend "${scheme}" is not available in this build yet; use nodes:// or file://`);
-    default:
-      throw new Error(`unsupported discovery scheme "${scheme}"`);
+export type DiscoveryFactory = (rest: string, o: DiscoveryOptions) => Discovery;
+
+/** Every backend, by the scheme of its URL. */
+export const BACKENDS: Record<string, DiscoveryFactory> = {
+  nodes: (rest) => new NodesDiscovery(rest),
+  file: (rest, o) => new FileDiscovery(rest, o.heartbeatMs),
+};
+
+/** Options every backend accepts; a backend adds its own. */
+const COMMON_OPTS = new Set<string>();
+
+/** Refuse `--discovery-opt` keys a backend does not know, naming them. */
+export function checkOptions(scheme: string, o: DiscoveryOptions, known: readonly string[]): void {
+  for (const k of o.opts.keys()) {
+    if (!COMMON_OPTS.has(k) && !known.includes(k)) throw new DiscoveryError(`unsupported discovery option "${k}" for ${scheme}://`);
   }
+}
+
+export function createDiscovery(uri: string, o: DiscoveryOptions): Discovery {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(uri);
+  const scheme = m ? m[1].toLowerCase() : 'nodes';
+  const rest = m ? m[2] : uri;
+  const make = Object.prototype.hasOwnProperty.call(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
+  if (!make) {
+    if (['token', 'etcd', 'zk', 'consul'].includes(scheme)) {
+      throw new DiscoveryError(`discovery backend "${scheme}" is not available in this build yet; use nodes:// or file://`);
+    }
+    throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
+  }
+  if (scheme === 'nodes' || scheme === 'file') checkOptions(scheme, o, []);
+  return make(rest, o);
 }

@@ -30,11 +30,11 @@ test('expandRange and parseEntries: classic range forms', () => {
 });
 
 test('createDiscovery: schemes', () => {
-  assert.equal(createDiscovery('nodes://a:1,b:2', 1000).scheme, 'nodes');
-  assert.equal(createDiscovery('a:1,b:2', 1000).scheme, 'nodes');
-  assert.equal(createDiscovery('file:///tmp/x', 1000).scheme, 'file');
-  assert.throws(() => createDiscovery('etcd://a:2379/x', 1000), /not available in this build yet/);
-  assert.throws(() => createDiscovery('bogus://x', 1000), /unsupported discovery scheme/);
+  assert.equal(createDiscovery('nodes://a:1,b:2', { heartbeatMs: 1000, opts: new Map() }).scheme, 'nodes');
+  assert.equal(createDiscovery('a:1,b:2', { heartbeatMs: 1000, opts: new Map() }).scheme, 'nodes');
+  assert.equal(createDiscovery('file:///tmp/x', { heartbeatMs: 1000, opts: new Map() }).scheme, 'file');
+  assert.throws(() => createDiscovery('etcd://a:2379/x', { heartbeatMs: 1000, opts: new Map() }), /not available in this build yet/);
+  assert.throws(() => createDiscovery('bogus://x', { heartbeatMs: 1000, opts: new Map() }), /unsupported discovery scheme/);
 });
 
 test('parseHost: -H forms', () => {
