@@ -6,5 +6,8 @@ export interface ApiContext {
   strategy: string;
   filters: string[];
   cors: boolean;
+  /** This manager's role now (changes with the election under --replication). */
   role: 'primary' | 'replica';
+  /** A replica's primary: the address it forwards to, when one is elected. */
+  primary?: string;
 }

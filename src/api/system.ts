@@ -70,6 +70,7 @@ function nodeLines(n: NodeStatus): Array<[string, string]> {
 export function info(ctx: ApiContext, _req: Request, res: Response): void {
   const nodes = ctx.cluster.nodeStatuses();
   const status: Array<[string, string]> = [['Role', ctx.role]];
+  if (ctx.role === 'replica') status.push(['Primary', ctx.primary ?? '']);
   status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(nodes.length)]);
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
   for (const n of nodes) {

@@ -7,6 +7,8 @@ import { DEFAULT_STRATEGY, createStrategy } from '../../strategies/index.js';
 export interface ManageConfig {
   hosts: ListenAddr[];
   discovery: string;
+  /** `--replication`: this manager's advertised address and the lock's TTL. */
+  replication?: { advertise: string; ttlMs: number };
   /** `--discovery-opt k=v`, checked by the backend. */
   discoveryOpts: Map<string, string>;
   strategy: string;
@@ -100,12 +102,24 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     }
   }
 
-  for (const f of ['tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'replication']) {
+  let replication: ManageConfig['replication'];
+  if (argv.replication) {
+    const advertise = String(argv.advertise ?? process.env.SWARM_ADVERTISE ?? '').trim();
+    if (!advertise) throw new ConfigError('--advertise address must be provided when using --leader-election');
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/.test(advertise)) throw new ConfigError('--advertise should be of the form ip:port or hostname:port');
+    const ttlRaw = String(argv['replication-ttl'] ?? '20s');
+    let ttlMs: number;
+    try { ttlMs = parseDuration(ttlRaw); } catch { throw new ConfigError(`invalid --replication-ttl: ${goDurationError(ttlRaw)}`); }
+    if (ttlMs <= 0) throw new ConfigError(`invalid --replication-ttl: ${ttlRaw}`);
+    replication = { advertise, ttlMs };
+  }
+
+  for (const f of ['tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']) {
     if (argv[f]) throw new ConfigError(`--${f} is not available in this build yet`);
   }
 
   return {
-    hosts, discovery, discoveryOpts, strategy, filters, refreshMinMs, refreshMaxMs, failureRetry, heartbeatMs,
+    hosts, discovery, discoveryOpts, replication, strategy, filters, refreshMinMs, refreshMaxMs, failureRetry, heartbeatMs,
     cors: !!argv['api-enable-cors'], overcommit, createRetry,
     refreshOnNodeFilter: !!argv['refresh-on-node-filter'],
     containerNameRefreshFilter: String(argv['container-name-refresh-filter'] ?? ''),

@@ -3,14 +3,18 @@ import type { CommandModule } from 'yargs';
 import { parseManageConfig, type ManageConfig } from './config.js';
 import { Cluster } from '../cluster/cluster.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { createDiscovery } from '../discovery/index.js';
+import { createDiscovery, isLockStore } from '../discovery/index.js';
 import { ApiServer } from '../api/server.js';
+import { createHandlers } from '../api/app.js';
+import { createReplicaHandlers } from '../api/replica.js';
+import { Replication } from '../leadership/replication.js';
+import { ConfigError } from './config.js';
 import type { ApiContext } from '../api/context.js';
 import { createFilters, FILTER_HELP } from '../../filters/index.js';
 import { createStrategy, DEFAULT_STRATEGY, STRATEGY_HELP } from '../../strategies/index.js';
 import { log } from '../log.js';
 
-export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; stop(): Promise<void> }
+export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication; stop(): Promise<void> }
 
 /** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
 export async function startManager(cfg: ManageConfig): Promise<Manager> {
@@ -24,12 +28,33 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
   }, scheduler);
   const context: ApiContext = { cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' };
   const server = new ApiServer(context);
+  let replication: Replication | undefined;
+  if (cfg.replication) {
+    if (!isLockStore(discovery)) throw new ConfigError('Leader election is only supported with consul, etcd and zookeeper discovery.');
+    // HA as a handler swap: a replica forwards everything to the primary.
+    const primaryHandlers = createHandlers(context);
+    const replicaHandlers = createReplicaHandlers(context);
+    context.role = 'replica';
+    server.swap(replicaHandlers);
+    replication = new Replication(discovery, cfg.replication.advertise, cfg.replication.ttlMs);
+    replication.on('change', (st: { role: 'primary' | 'replica'; primary?: string }) => {
+      context.role = st.role;
+      context.primary = st.primary;
+      server.swap(st.role === 'primary' ? primaryHandlers : replicaHandlers);
+    });
+  }
   await cluster.watch(discovery);
   await server.listen(cfg.hosts);
-  log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery });
+  replication?.start();
+  log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery, replication: cfg.replication ? cfg.replication.advertise : 'off' });
   return {
-    cluster, server, context,
-    async stop() { await server.close(); await cluster.stop(); },
+    cluster, server, context, replication,
+    async stop() {
+      await replication?.stop();
+      await server.close();
+      await cluster.stop();
+      await discovery.close?.();
+    },
   };
 }
 
@@ -53,8 +78,9 @@ export const manageCommand: CommandModule = {
     .option('discovery-opt', { type: 'string', describe: 'discovery options (key=value)' })
     .option('refresh-on-node-filter', { type: 'boolean', default: false, describe: 'refresh engines when `ps` filters by node' })
     .option('container-name-refresh-filter', { type: 'string', default: '', describe: 'refresh engines when `ps` filters by this exact name' })
-    .option('replication', { type: 'boolean', default: false, hidden: true })
-    .option('advertise', { alias: 'addr', type: 'string', hidden: true })
+    .option('replication', { type: 'boolean', default: false, describe: 'enable Swarm manager replication (leader election in an etcd, zk or consul store)' })
+    .option('replication-ttl', { type: 'string', default: '20s', describe: 'leader lock release time on failure' })
+    .option('advertise', { alias: 'addr', type: 'string', describe: 'address of this manager for the other managers, ip:port ($SWARM_ADVERTISE)' })
     .option('tls', { type: 'boolean', hidden: true })
     .option('tlsverify', { type: 'boolean', hidden: true })
     .option('tlscacert', { type: 'string', hidden: true })

@@ -123,6 +123,7 @@ export class Cluster extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopDiscovery?.();
+    await this.ops.closePeers();
     await Promise.all([...this.engines.values()].map((e) => e.stop()));
   }
 
@@ -314,6 +315,7 @@ export class Cluster extends EventEmitter {
   containerTarget(ref: string, action: string, version: string, query: string): ProxyTarget { return this.ops.containerTarget(ref, action, version, query); }
   execCreateTarget(ref: string, version: string, query: string): ProxyTarget { return this.ops.execCreateTarget(ref, version, query); }
   execTarget(id: string, path: string): Promise<ProxyTarget> { return this.ops.execTarget(id, path); }
+  peerTarget(addr: string, path: string): ProxyTarget { return this.ops.peerTarget(addr, path); }
   pruneContainers(search: string): Promise<{ deleted: string[]; space: number }> { return this.ops.prune(search); }
 
   nodeStatuses(): NodeStatus[] { return views.nodeStatuses(this); }

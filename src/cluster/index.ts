@@ -97,6 +97,6 @@ export type { FilterArgs };
 export type ClusterApi = Pick<Cluster,
   | 'on' | 'off' | 'listenerCount'
   | 'apiVersions' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
-  | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'pruneContainers'
+  | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'listNetworks' | 'listVolumes' | 'eventHistory'
   | 'containerCount'>;

@@ -3,6 +3,7 @@
 // so the next read sees the change (read-your-writes lives here, not in
 // the API handlers).
 import type { Engine } from './engine.js';
+import { EngineTransport } from './transport.js';
 import type { Cluster, Ref } from './cluster.js';
 import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
@@ -33,6 +34,8 @@ export function unhealthy(ref: string, e: Engine): DockerError {
 export class Operations {
   /** Exec instance ID -> engine address, for execs created through us. */
   private readonly execs = new Map<string, string>();
+  /** Connections to other managers (a replica's primary), through the same dialer as engines. */
+  private readonly peers = new Map<string, EngineTransport>();
 
   constructor(private readonly cluster: Cluster) {}
 
@@ -51,6 +54,28 @@ export class Operations {
       fail: (err) => { e.markSuspect(err); return e.unavailable(err.message); },
       settle,
     };
+  }
+
+  /** Another manager (the primary, seen from a replica): every call is forwarded there as it came. */
+  peerTarget(addr: string, path: string): ProxyTarget {
+    let t = this.peers.get(addr);
+    if (!t) {
+      for (const [a, old] of this.peers) { this.peers.delete(a); void old.close(); } // one primary at a time
+      t = new EngineTransport(addr, this.cluster.dialer);
+      this.peers.set(addr, t);
+    }
+    const peer = t;
+    return {
+      node: addr, addr, url: peer.url, agent: peer.agent, dispatcher: peer.clientPool, path,
+      connect: () => peer.connect(),
+      fail: (err) => new DockerError(`Cannot reach the primary manager at ${addr}: ${err.message}`, 500),
+      settle: async () => undefined,
+    };
+  }
+
+  async closePeers(): Promise<void> {
+    await Promise.all([...this.peers.values()].map((t) => t.close()));
+    this.peers.clear();
   }
 
   /**

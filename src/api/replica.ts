@@ -1,0 +1,65 @@
+// A replica's handler pair: `/_ping` and `/info` answered here (with `Role:
+// replica` and the primary's address), every other call forwarded to the
+// primary as it came, streams and hijacks included, through the same
+// wrapper as the primary's routes. Swapped in by the server when this
+// manager loses the election.
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { ApiContext } from './context.js';
+import type { Handlers } from './app.js';
+import * as system from './system.js';
+import { proxy } from './proxy.js';
+import { hijack, writeRawError } from './hijack.js';
+import { sendError, statusOf, messageOf } from './errors.js';
+import { admit, logRequest, requestInfo } from './wrapper.js';
+import { DockerError } from '../errors.js';
+
+/** Classic Swarm's answer while no manager holds the lock. */
+export const NO_PRIMARY = 'No elected primary cluster manager';
+
+function primaryOf(ctx: ApiContext): string {
+  if (!ctx.primary) throw new DockerError(NO_PRIMARY, 500);
+  return ctx.primary;
+}
+
+export function createReplicaHandlers(ctx: ApiContext): Handlers {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const info = requestInfo(req);
+    res.on('close', () => logRequest(req, res.statusCode));
+    const a = admit(ctx, req);
+    for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
+    if (a.preflight) { res.status(200).end(); return; }
+    if (a.error) { next(a.error); return; }
+    try {
+      if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res); return; }
+      if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }
+      info.route = 'ToPrimary';
+      const url = req.originalUrl;
+      proxy(ctx.cluster.peerTarget(primaryOf(ctx), url), req, res);
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err));
+
+  const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const info = requestInfo(req);
+    try {
+      const a = admit(ctx, req);
+      if (a.error) throw a.error;
+      info.route = 'ToPrimary';
+      const target = ctx.cluster.peerTarget(primaryOf(ctx), req.url ?? '/');
+      logRequest(req, 'hijack');
+      hijack(req, socket, head, target, (err) => logRequest(req, 'hijack closed', { error: err?.message }));
+    } catch (err) {
+      logRequest(req, statusOf(err), { error: messageOf(err) });
+      writeRawError(socket, statusOf(err), messageOf(err));
+    }
+  };
+  return { request: app, upgrade };
+}

@@ -1,0 +1,145 @@
+// Primary/replica managers in-process, on simulated engines, with an
+// in-memory store behind the discovery and lock interfaces: the election's
+// rules (one primary, never forwarding to oneself) and the handler swap
+// (a replica answers /_ping and /info itself and forwards the rest).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSimulator, type Simulator } from '../../bench/simulator.js';
+import { startManager, type Manager } from '../../src/cli/manage.js';
+import { parseManageConfig } from '../../src/cli/config.js';
+import { BACKENDS } from '../../src/discovery/index.js';
+import type { Discovery, LockStore } from '../../src/discovery/discovery.js';
+import { Replication, type RoleState } from '../../src/leadership/replication.js';
+
+const PORTS = [23590, 23591]; // test/lib/README.md
+
+/** One shared in-memory lock: holder and value, with watchers. */
+class MemLock {
+  holder: symbol | undefined;
+  value: string | undefined;
+  private readonly followers = new Set<(v: string | undefined) => void>();
+  private readonly waiting: Array<() => void> = [];
+  set(holder: symbol | undefined, value: string | undefined): void {
+    this.holder = holder;
+    this.value = value;
+    for (const f of this.followers) f(value);
+    if (!holder) this.waiting.splice(0).forEach((w) => w());
+  }
+  store(entries: () => string[]): Discovery & LockStore {
+    const lock = this;
+    return {
+      scheme: 'memlock',
+      watch(onEntries) { setImmediate(() => onEntries(entries())); return () => undefined; },
+      campaign(value, _ttl, onChange) {
+        const me = Symbol(value);
+        let stopped = false;
+        const run = (): void => {
+          if (stopped) return;
+          if (!lock.holder) { lock.set(me, value); onChange(true); } else lock.waiting.push(run);
+        };
+        run();
+        return async () => { stopped = true; if (lock.holder === me) lock.set(undefined, undefined); };
+      },
+      follow(onValue) {
+        lock.followers.add(onValue);
+        setImmediate(() => onValue(lock.value));
+        return () => lock.followers.delete(onValue);
+      },
+    };
+  }
+}
+
+function waitFor(r: Replication, want: (s: RoleState) => boolean, ms = 3000): Promise<RoleState> {
+  if (want(r.current)) return Promise.resolve(r.current);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`role still ${JSON.stringify(r.current)}`)), ms);
+    r.on('change', (s: RoleState) => { if (want(s)) { clearTimeout(t); resolve(s); } });
+  });
+}
+
+test('election: one primary; the other forwards to it; a stale lock naming oneself is never a primary to forward to', async () => {
+  const lock = new MemLock();
+  const a = new Replication(lock.store(() => []), '127.0.0.1:1', 1000);
+  const b = new Replication(lock.store(() => []), '127.0.0.1:2', 1000);
+  a.start();
+  b.start();
+  assert.deepEqual(await waitFor(a, (s) => s.role === 'primary'), { role: 'primary', primary: '127.0.0.1:1' });
+  assert.deepEqual(await waitFor(b, (s) => s.primary === '127.0.0.1:1'), { role: 'replica', primary: '127.0.0.1:1' });
+  await a.stop();
+  assert.deepEqual(await waitFor(b, (s) => s.role === 'primary'), { role: 'primary', primary: '127.0.0.1:2' });
+  await b.stop();
+
+  // A key left behind naming this manager while it does not hold the lock (#1491).
+  const stale = new MemLock();
+  stale.value = '127.0.0.1:3';
+  stale.holder = Symbol('someone else');
+  const c = new Replication(stale.store(() => []), '127.0.0.1:3', 1000);
+  c.start();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(c.current, { role: 'replica', primary: undefined });
+  await c.stop();
+});
+
+let sims: Simulator[] = [];
+const managers: Manager[] = [];
+after(async () => {
+  for (const m of managers) await m.stop().catch(() => undefined);
+  for (const s of sims) await s.stop();
+  delete BACKENDS.memlock;
+});
+
+test('two managers: the replica answers /_ping and /info itself, forwards the rest, and takes over when the primary goes', async () => {
+  sims = [await startSimulator({ port: 0, name: 'sim-r1', containers: 6 }), await startSimulator({ port: 0, name: 'sim-r2', containers: 6 })];
+  const lock = new MemLock();
+  BACKENDS.memlock = () => lock.store(() => sims.map((s) => s.addr));
+  const start = async (port: number): Promise<Manager> => {
+    const m = await startManager(parseManageConfig({
+      discovery: 'memlock://x', host: [`tcp://127.0.0.1:${port}`], replication: true, advertise: `127.0.0.1:${port}`, 'replication-ttl': '1s',
+    }));
+    managers.push(m);
+    return m;
+  };
+  const first = await start(PORTS[0]);
+  await waitFor(first.replication!, (s) => s.role === 'primary');
+  const second = await start(PORTS[1]);
+  await waitFor(second.replication!, (s) => s.primary === `127.0.0.1:${PORTS[0]}`);
+
+  const get = async (port: number, path: string): Promise<{ status: number; body: any; node: string | null }> => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: r.status, body: await r.json(), node: r.headers.get('x-swarm-node') };
+  };
+  const roleOf = (info: any): string[] => info.SystemStatus.filter(([k]: string[]) => k === 'Role' || k === 'Primary').map((r: string[]) => r.join(': '));
+  assert.deepEqual(roleOf((await get(PORTS[0], '/info')).body), ['Role: primary']);
+  assert.deepEqual(roleOf((await get(PORTS[1], '/info')).body), ['Role: replica', `Primary: 127.0.0.1:${PORTS[0]}`]);
+  assert.equal(await (await fetch(`http://127.0.0.1:${PORTS[1]}/_ping`)).text(), 'OK');
+
+  // Everything else is the primary's answer.
+  const viaReplica = await get(PORTS[1], '/v1.41/containers/json?all=1');
+  const viaPrimary = await get(PORTS[0], '/v1.41/containers/json?all=1');
+  assert.equal(viaReplica.status, 200);
+  assert.deepEqual(viaReplica.body.map((c: any) => c.Id).sort(), viaPrimary.body.map((c: any) => c.Id).sort());
+  assert.equal(viaReplica.node, `127.0.0.1:${PORTS[0]}`, 'answered by the primary');
+  const missing = await get(PORTS[1], '/containers/nope-nope/json');
+  assert.deepEqual([missing.status, missing.body], [404, { message: 'No such container: nope-nope' }]);
+
+  // The primary goes: the replica takes over and answers as primary.
+  await first.stop();
+  managers.splice(managers.indexOf(first), 1);
+  await waitFor(second.replication!, (s) => s.role === 'primary');
+  assert.deepEqual(roleOf((await get(PORTS[1], '/info')).body), ['Role: primary']);
+  const own = await get(PORTS[1], '/v1.41/containers/json?all=1');
+  assert.equal(own.status, 200);
+  assert.equal(own.body.length, 12);
+});
+
+test('replication needs a store and an address, with classic texts', () => {
+  assert.throws(() => parseManageConfig({ discovery: 'etcd://127.0.0.1:2379/x', replication: true }), /--advertise address must be provided when using --leader-election/);
+  assert.throws(() => parseManageConfig({ discovery: 'etcd://127.0.0.1:2379/x', replication: true, advertise: 'nope' }), /--advertise should be of the form ip:port or hostname:port/);
+});
+
+test('replication over nodes:// or file:// is refused with classic text', async () => {
+  await assert.rejects(
+    startManager(parseManageConfig({ discovery: 'nodes://127.0.0.1:1', host: ['tcp://127.0.0.1:23589'], replication: true, advertise: '127.0.0.1:23589' })),
+    /Leader election is only supported with consul, etcd and zookeeper discovery\./,
+  );
+});
