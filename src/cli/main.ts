@@ -1,6 +1,8 @@
 // `swarm` entry point: global flags, commands, and classic Swarm's flag spellings.
 import yargs from 'yargs';
 import { manageCommand } from './manage.js';
+import { listCommand } from './list.js';
+import { joinCommand } from './join.js';
 import { ConfigError } from './config.js';
 import { devClusterCommand } from '../devcluster/index.js';
 import { configureLogging, log, type LogFormat } from '../log.js';
@@ -13,7 +15,14 @@ import { VERSION } from '../version.js';
  * stay short flags.
  */
 export function normalizeArgs(args: string[]): string[] {
-  return args.map((a) => (/^-[a-zA-Z][a-zA-Z0-9-]+(=.*)?$/.test(a) ? '-' + a : a));
+  const out = args.map((a) => (/^-[a-zA-Z][a-zA-Z0-9-]+(=.*)?$/.test(a) ? '-' + a : a));
+  // Go's flag package takes the argument after a value flag as its value even
+  // when it starts with a dash (`--delay -30s`, then refused as negative);
+  // yargs would read `-30s` as short flags. Glue such a value to its flag.
+  for (let i = out.length - 1; i > 0; i--) {
+    if (/^-\d/.test(out[i]) && /^--[a-zA-Z][a-zA-Z0-9-]*$/.test(out[i - 1])) out.splice(i - 1, 2, `${out[i - 1]}=${out[i]}`);
+  }
+  return out;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -32,7 +41,12 @@ export async function main(args: string[]): Promise<void> {
       if (level === 'fatal' || level === 'panic') level = 'error';
       configureLogging(argv.debug ? 'debug' : level, argv['log-format'] as LogFormat);
     })
+    // Classic's commands in classic's order (cli/commands.go: create, list,
+    // manage, join); --help lists them in the order registered here.
+    // `create` (src/cli/create.ts) goes first, before list.
+    .command(listCommand)
     .command(manageCommand)
+    .command(joinCommand)
     .command(devClusterCommand as any)
     .demandCommand(1, 'a command is required: swarm --help')
     .strict()
