@@ -1,6 +1,8 @@
 // `swarm` entry point: global flags, commands, and classic Swarm's flag spellings.
 import yargs from 'yargs';
 import { manageCommand } from './manage.js';
+import { createCommand } from './create.js';
+import { tokenServerCommand } from './tokenserver.js';
 import { ConfigError } from './config.js';
 import { devClusterCommand } from '../devcluster/index.js';
 import { configureLogging, log, type LogFormat } from '../log.js';
@@ -33,6 +35,8 @@ export async function main(args: string[]): Promise<void> {
       configureLogging(argv.debug ? 'debug' : level, argv['log-format'] as LogFormat);
     })
     .command(manageCommand)
+    .command(createCommand)
+    .command(tokenServerCommand)
     .command(devClusterCommand as any)
     .demandCommand(1, 'a command is required: swarm --help')
     .strict()
