@@ -16,6 +16,7 @@
 //                                 that URL, scheme included (our token server speaks http).
 // Watch polls GET every heartbeat; an outage keeps the last list (errors go to onError).
 import type { Discovery, DiscoveryOptions } from './discovery.js';
+import { request as undiciRequest } from 'undici';
 import { DiscoveryError, parseEntries } from './discovery.js';
 
 /** The `--discovery-opt` keys token:// takes. */
@@ -61,41 +62,51 @@ export function parseTokenTarget(rest: string, opts: ReadonlyMap<string, string>
   return { prefix: `${u.origin}${u.pathname.replace(/\/+$/, '')}`, token };
 }
 
-/** fetch with a timeout; a network failure becomes a DiscoveryError naming the URL and its cause. */
-async function request(method: string, url: string, body?: string, signal?: AbortSignal): Promise<Response> {
-  // (AbortSignal.any is newer than Node 20.0: combine by hand)
-  const ctl = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; ctl.abort(); }, REQUEST_TIMEOUT_MS);
-  const onAbort = (): void => ctl.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+/** Largest answer read from the service (a list of thousands of entries is far smaller). */
+const MAX_ANSWER = 4 << 20;
+
+interface Answer { status: number; text: string }
+
+/**
+ * One request, its answer read whole; a network failure or a timeout becomes
+ * a DiscoveryError naming the URL and the cause. (undici's request, not
+ * fetch: fetch refuses the ports browsers block, 6000 or 10080 among them.)
+ */
+async function request(method: 'GET' | 'POST', url: string, body?: string, signal?: AbortSignal): Promise<Answer> {
   try {
-    return await fetch(url, {
-      method, body,
-      headers: body === undefined ? undefined : { 'Content-Type': 'text/plain' },
-      signal: ctl.signal,
+    const res = await undiciRequest(url, {
+      method, body, signal,
+      headers: body === undefined ? undefined : { 'content-type': 'text/plain' },
+      headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS,
     });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of res.body) {
+      size += (c as Buffer).length;
+      if (size > MAX_ANSWER) { res.body.destroy(); throw new Error(`answer larger than ${MAX_ANSWER} bytes`); }
+      chunks.push(c as Buffer);
+    }
+    return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
   } catch (err) {
-    const e = err as Error & { cause?: Error };
-    const why = timedOut ? `no answer in ${REQUEST_TIMEOUT_MS / 1000}s` : (e.cause?.message ?? e.message);
+    const e = err as Error & { code?: string };
+    const why = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' ? `no answer in ${REQUEST_TIMEOUT_MS / 1000}s` : e.message;
     throw new DiscoveryError(`token service unreachable: ${method} ${url}: ${why}`);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
   }
 }
 
-async function failure(what: string, res: Response): Promise<DiscoveryError> {
-  let detail = (await res.text().catch(() => '')).trim();
+const ok = (a: Answer): boolean => a.status >= 200 && a.status < 300;
+
+function failure(what: string, a: Answer): DiscoveryError {
+  let detail = a.text.trim();
   try { detail = String((JSON.parse(detail) as { message?: unknown }).message ?? detail); } catch { /* plain text */ }
-  return new DiscoveryError(`${what}: the token service answered ${res.status}${detail ? `: ${detail.slice(0, 200)}` : ''}`);
+  return new DiscoveryError(`${what}: the token service answered ${a.status}${detail ? `: ${detail.slice(0, 200)}` : ''}`);
 }
 
 /** `swarm create`: a new cluster token from the service at `prefix`. */
 export async function createClusterToken(prefix: string): Promise<string> {
   const res = await request('POST', `${prefix}/clusters`, '');
-  if (!res.ok) throw await failure('cannot create a cluster token', res);
-  const token = (await res.text()).trim();
+  if (!ok(res)) throw failure('cannot create a cluster token', res);
+  const token = res.text.trim();
   if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new DiscoveryError(`the token service at ${prefix} answered something that is not a token: ${JSON.stringify(token.slice(0, 100))}`);
   return token;
 }
@@ -116,9 +127,9 @@ export class TokenDiscovery implements Discovery {
   /** The entries registered under the token now. */
   async fetch(signal?: AbortSignal): Promise<string[]> {
     const res = await request('GET', this.url, undefined, signal);
-    if (res.status !== 200) throw await failure(`cannot list token ${this.token}`, res);
+    if (res.status !== 200) throw failure(`cannot list token ${this.token}`, res);
     let list: unknown;
-    try { list = await res.json(); } catch (err) { throw new DiscoveryError(`token service: cannot decode the list at ${this.url}: ${(err as Error).message}`); }
+    try { list = JSON.parse(res.text); } catch (err) { throw new DiscoveryError(`token service: cannot decode the list at ${this.url}: ${(err as Error).message}`); }
     if (!Array.isArray(list) || !list.every((a) => typeof a === 'string')) {
       throw new DiscoveryError(`token service: the list at ${this.url} is not an array of strings`);
     }
@@ -157,7 +168,6 @@ export class TokenDiscovery implements Discovery {
   async register(addr: string, ttlMs: number): Promise<void> {
     const ttl = Math.max(1, Math.ceil(ttlMs / 1000));
     const res = await request('POST', `${this.url}?ttl=${ttl}`, addr);
-    if (!res.ok) throw await failure(`cannot register ${addr} under token ${this.token}`, res);
-    await res.arrayBuffer().catch(() => undefined);
+    if (!ok(res)) throw failure(`cannot register ${addr} under token ${this.token}`, res);
   }
 }
