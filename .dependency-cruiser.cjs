@@ -8,6 +8,8 @@
 //   src/errors.ts, src/log.ts, src/version.ts, src/util/**: leaves anyone may
 //                               import; they import no layer
 //   src/devcluster/**: developer tool, imported only by src/cli/main.ts
+//   src/tokenserver/**: the token:// service; imports only the leaves, imported
+//                               only by src/cli
 //
 // Paths are relative to the directory depcruise runs in (the repo root; the
 // unit test test/unit/layering.test.ts runs it in test/fixtures/layering/,
@@ -41,7 +43,7 @@
 }
 
 /** Every layer, as a path regex fragment (src/ subfolders plus the plugin folders). */
-const LAYER = '^(src/(cli|api|cluster|scheduler|discovery|leadership|devcluster)/|filters/|strategies/)';
+const LAYER = '^(src/(cli|api|cluster|scheduler|discovery|leadership|devcluster|tokenserver)/|filters/|strategies/)';
 const LEAVES = '^src/(errors|log|version)\\.ts$|^src/util/';
 const REGISTRY = '^(filters|strategies)/index\\.ts$';
 
@@ -140,6 +142,20 @@ module.exports = {
       comment: 'src/devcluster stands alone: it imports only itself, the leaves, node builtins and npm packages.',
       from: { path: '^src/devcluster/' },
       to: { path: LAYER, pathNot: '^src/devcluster/' },
+    },
+    {
+      name: 'tokenserver-only-from-cli',
+      severity: 'error',
+      comment: 'src/tokenserver (the token:// service) is started by the CLI (swarm token-server, swarm manage --token-server): only src/cli may import it.',
+      from: { pathNot: '^src/(tokenserver|cli)/' },
+      to: { path: '^src/tokenserver/' },
+    },
+    {
+      name: 'tokenserver-imports-only-leaves',
+      severity: 'error',
+      comment: 'src/tokenserver stands alone: it imports only itself, the leaves, node builtins and npm packages.',
+      from: { path: '^src/tokenserver/' },
+      to: { path: LAYER, pathNot: '^src/tokenserver/' },
     },
   ],
   options: {

@@ -3,6 +3,7 @@ import { parseDuration } from '../util/duration.js';
 import { parseHost, type ListenAddr } from '../api/server.js';
 import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
 import { DEFAULT_STRATEGY, createStrategy } from '../../strategies/index.js';
+import { DEFAULT_TOKEN_ADDR, DEFAULT_TOKEN_DATA_DIR, parseListenAddr } from '../tokenserver/index.js';
 
 export interface ManageConfig {
   hosts: ListenAddr[];
@@ -22,6 +23,8 @@ export interface ManageConfig {
   createRetry: number;
   refreshOnNodeFilter: boolean;
   containerNameRefreshFilter: string;
+  /** `--token-server[=addr]`: run the token service in the manager. */
+  tokenServer?: { addr: string; dataDir: string };
   warnings: string[];
 }
 
@@ -43,7 +46,8 @@ function goDurationError(v: unknown): string {
 /** Validate and type the raw yargs values (classic Swarm's rules; errors instead of log.Fatal). */
 export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   const warnings: string[] = [];
-  const discovery = String(argv.discovery ?? process.env.SWARM_DISCOVERY ?? '').trim();
+  const { discoveryArg, tokenServer } = parseTokenServer(argv);
+  const discovery = String(discoveryArg ?? process.env.SWARM_DISCOVERY ?? '').trim();
   if (!discovery) throw new ConfigError("discovery required to manage a cluster. See 'swarm manage --help'.");
 
   const hostsRaw: string[] = ([] as unknown[]).concat(argv.host ?? []).map(String).flatMap((h) => h.split(',')).filter(Boolean);
@@ -123,8 +127,30 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     cors: !!argv['api-enable-cors'], overcommit, createRetry,
     refreshOnNodeFilter: !!argv['refresh-on-node-filter'],
     containerNameRefreshFilter: String(argv['container-name-refresh-filter'] ?? ''),
+    tokenServer,
     warnings,
   };
+}
+
+/**
+ * `--token-server[=addr]` and `--token-server-data-dir`. yargs hands the word
+ * after a bare `--token-server` to the flag: when that is no address and no
+ * discovery was given otherwise, it was the discovery (`--token-server token://x`).
+ */
+function parseTokenServer(argv: Record<string, any>): { discoveryArg: unknown; tokenServer?: { addr: string; dataDir: string } } {
+  const raw = argv['token-server'];
+  let discoveryArg: unknown = argv.discovery;
+  if (raw === undefined || raw === false) {
+    if (argv['token-server-data-dir'] !== undefined) throw new ConfigError('--token-server-data-dir needs --token-server');
+    return { discoveryArg };
+  }
+  let addr = raw === true ? '' : String(raw).trim();
+  let valid = true;
+  try { if (addr) parseListenAddr(addr); } catch { valid = false; }
+  if (!valid && discoveryArg === undefined) { discoveryArg = addr; addr = ''; valid = true; }
+  if (!valid) throw new ConfigError(`invalid --token-server address "${addr}": want host:port, [ipv6]:port or :port`);
+  const dataDir = String(argv['token-server-data-dir'] ?? DEFAULT_TOKEN_DATA_DIR);
+  return { discoveryArg, tokenServer: { addr: addr || DEFAULT_TOKEN_ADDR, dataDir } };
 }
 
 // strconv.ParseFloat's decimal forms: digits with an optional fraction and

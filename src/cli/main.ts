@@ -3,6 +3,8 @@ import yargs from 'yargs';
 import { manageCommand } from './manage.js';
 import { listCommand } from './list.js';
 import { joinCommand } from './join.js';
+import { createCommand } from './create.js';
+import { tokenServerCommand } from './tokenserver.js';
 import { ConfigError } from './config.js';
 import { devClusterCommand } from '../devcluster/index.js';
 import { configureLogging, log, type LogFormat } from '../log.js';
@@ -43,10 +45,11 @@ export async function main(args: string[]): Promise<void> {
     })
     // Classic's commands in classic's order (cli/commands.go: create, list,
     // manage, join); --help lists them in the order registered here.
-    // `create` (src/cli/create.ts) goes first, before list.
+    .command(createCommand)
     .command(listCommand)
     .command(manageCommand)
     .command(joinCommand)
+    .command(tokenServerCommand)
     .command(devClusterCommand as any)
     .demandCommand(1, 'a command is required: swarm --help')
     .strict()

@@ -12,6 +12,7 @@ import { ConfigError } from './config.js';
 import type { ApiContext } from '../api/context.js';
 import { createFilters, FILTER_HELP } from '../../filters/index.js';
 import { createStrategy, DEFAULT_STRATEGY, STRATEGY_HELP } from '../../strategies/index.js';
+import { startTokenServer, DEFAULT_TOKEN_ADDR, type TokenServer } from '../tokenserver/index.js';
 import { log } from '../log.js';
 
 export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication; stop(): Promise<void> }
@@ -19,7 +20,18 @@ export interface Manager { cluster: Cluster; server: ApiServer; context: ApiCont
 /** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
 export async function startManager(cfg: ManageConfig): Promise<Manager> {
   for (const w of cfg.warnings) log.warn(w);
-  const discovery = createDiscovery(cfg.discovery, { heartbeatMs: cfg.heartbeatMs, opts: cfg.discoveryOpts });
+  const tokenServer = cfg.tokenServer ? await startTokenServer(cfg.tokenServer) : undefined;
+  try {
+    const mgr = await startParts(cfg, withEmbeddedTokenUrl(cfg, tokenServer));
+    return { ...mgr, async stop() { await mgr.stop(); await tokenServer?.close(); } };
+  } catch (err) {
+    await tokenServer?.close();
+    throw err;
+  }
+}
+
+async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, string>): Promise<Manager> {
+  const discovery = createDiscovery(cfg.discovery, { heartbeatMs: cfg.heartbeatMs, opts: discoveryOpts });
   const scheduler = new Scheduler(createFilters(cfg.filters), createStrategy(cfg.strategy));
   const cluster = new Cluster({
     refreshMinMs: cfg.refreshMinMs, refreshMaxMs: cfg.refreshMaxMs, failureRetry: cfg.failureRetry,
@@ -58,12 +70,20 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
   };
 }
 
+/** `token://<token>` with no service named anywhere uses the manager's own token server. */
+function withEmbeddedTokenUrl(cfg: ManageConfig, ts: TokenServer | undefined): ReadonlyMap<string, string> {
+  if (!ts || !/^token:\/\/[^/]*$/i.test(cfg.discovery) || cfg.discoveryOpts.has('token.url') || process.env.SWARM_TOKEN_URL) {
+    return cfg.discoveryOpts;
+  }
+  return new Map(cfg.discoveryOpts).set('token.url', ts.url);
+}
+
 export const manageCommand: CommandModule = {
   command: 'manage [discovery]',
   aliases: ['m'],
   describe: 'Manage a docker cluster',
   builder: (y) => y
-    .positional('discovery', { type: 'string', describe: 'discovery: nodes://a:p,b:p, file:///path, or a bare host:port list ($SWARM_DISCOVERY)' })
+    .positional('discovery', { type: 'string', describe: 'discovery: nodes://a:p,b:p, file:///path, token://<token>, or a bare host:port list ($SWARM_DISCOVERY)' })
     .option('host', { alias: 'H', type: 'string', describe: 'ip/socket to listen on (tcp://host:port, unix:///path) ($SWARM_HOST)', default: undefined })
     .option('strategy', { type: 'string', default: DEFAULT_STRATEGY, describe: STRATEGY_HELP })
     .option('filter', { alias: 'f', type: 'string', describe: FILTER_HELP })
@@ -76,6 +96,8 @@ export const manageCommand: CommandModule = {
     .option('cluster-driver', { alias: 'c', type: 'string', default: 'swarm', describe: 'cluster driver to use (swarm)' })
     .option('cluster-opt', { type: 'string', describe: 'cluster driver options: swarm.overcommit=0.05, swarm.createretry=0' })
     .option('discovery-opt', { type: 'string', describe: 'discovery options (key=value)' })
+    .option('token-server', { type: 'string', describe: `run the token service for token:// in the manager, on this ip:port (default ${DEFAULT_TOKEN_ADDR}; write --token-server=<addr>)` })
+    .option('token-server-data-dir', { type: 'string', describe: 'where the embedded token service keeps its tokens (default ~/.swarm/token-server)' })
     .option('refresh-on-node-filter', { type: 'boolean', default: false, describe: 'refresh engines when `ps` filters by node' })
     .option('container-name-refresh-filter', { type: 'string', default: '', describe: 'refresh engines when `ps` filters by this exact name' })
     .option('replication', { type: 'boolean', default: false, describe: 'enable Swarm manager replication (leader election in an etcd, zk or consul store)' })

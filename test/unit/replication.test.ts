@@ -17,8 +17,8 @@ const PORTS = [23590, 23591]; // test/lib/README.md
 class MemLock {
   holder: symbol | undefined;
   value: string | undefined;
-  private readonly followers = new Set<(v: string | undefined) => void>();
-  private readonly waiting: Array<() => void> = [];
+  readonly followers = new Set<(v: string | undefined) => void>();
+  readonly waiting: Array<() => void> = [];
   set(holder: symbol | undefined, value: string | undefined): void {
     this.holder = holder;
     this.value = value;
@@ -26,7 +26,12 @@ class MemLock {
     if (!holder) this.waiting.splice(0).forEach((w) => w());
   }
   store(entries: () => string[]): Discovery & LockStore {
-    const lock = this;
+    return memStore(this, entries);
+  }
+}
+
+/** A discovery backend over one shared lock. */
+function memStore(lock: MemLock, entries: () => string[]): Discovery & LockStore {
     return {
       scheme: 'memlock',
       watch(onEntries) { setImmediate(() => onEntries(entries())); return () => undefined; },
@@ -46,7 +51,6 @@ class MemLock {
         return () => lock.followers.delete(onValue);
       },
     };
-  }
 }
 
 function waitFor(r: Replication, want: (s: RoleState) => boolean, ms = 3000): Promise<RoleState> {
