@@ -276,9 +276,14 @@ async function teardownEngine(rec: EngineRecord, removeContainers: boolean): Pro
   for (const br of await bridgesWithAddrPrefix(networkPool(rec.slot).replace(/0\/24$/, ''))) await deleteLink(br);
 }
 
-/** Stop everything a state.json lists (manager first), then remove its dir. */
+/** Stop everything a state.json lists (join agents and manager first), then remove its dir. */
 export async function teardownState(st: ClusterState): Promise<void> {
   const errors: string[] = [];
+  const joins = (st.joins ?? []).map((j) => j.pid).filter((pid) => {
+    const argv = pid > 0 ? procCmdline(pid) : undefined;
+    return !!argv && argv.some((a) => a.endsWith('main.js')) && argv.includes('join');
+  });
+  if (joins.length) await killAndWait(joins, 10_000).catch((e: Error) => errors.push(e.message));
   if (st.manager && st.manager.pid > 0) {
     const argv = procCmdline(st.manager.pid);
     if (argv && argv.some((a) => a.endsWith('main.js')) && argv.includes('manage')) {
@@ -342,8 +347,10 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
     state.engines = engines.map(toRecord);
     // Keep the manager that recordManager() added, or restartEngine() would drop
     // it and stop() would leave the manager running.
-    state.manager = readState(stateDir)?.manager;
+    const saved = readState(stateDir);
+    state.manager = saved?.manager;
     if (!state.manager) delete state.manager;
+    if (saved?.joins) state.joins = saved.joins;
     writeState(state);
   };
   save(); // before spawning, so a crash mid-start can still be reaped from state.json

@@ -4,8 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { startEngines, teardownState, type EngineSet } from './engines.js';
-import { startManager, isManagerProcess } from './manager.js';
-import { readState, recordManager } from './state.js';
+import { randomBytes } from 'node:crypto';
+import { startManager, startJoin, isManagerProcess } from './manager.js';
+import { readState, recordJoins, recordManager } from './state.js';
 import { procCmdline, removeStateDir } from './util.js';
 
 export { startEngines, type EngineSet, type Engine, type StartEnginesOptions } from './engines.js';
@@ -32,6 +33,14 @@ export interface UpOptions {
   managerArgs?: string[];
   /** Start the manager too (default true). */
   manager?: boolean;
+  /**
+   * How the manager finds the engines: "nodes" (the list, default) or
+   * "token" (the manager embeds the token service on tokenPort and one
+   * `swarm join` agent per engine registers it, as in classic's quick start).
+   */
+  discovery?: 'nodes' | 'token';
+  /** Port of the embedded token service (default 4243). */
+  tokenPort?: number;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -110,11 +119,15 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   };
   if (opts.manager !== false) {
     const host = `127.0.0.1:${port}`;
+    const token = opts.discovery === 'token' ? randomBytes(16).toString('hex') : undefined;
+    const tokenUrl = `http://127.0.0.1:${opts.tokenPort ?? 4243}`;
     try {
       const m = await startManager({
         host,
-        discovery: `nodes://${set.engines.map((e) => e.addr).join(',')}`,
-        args: opts.managerArgs,
+        discovery: token ? `token://${token}` : `nodes://${set.engines.map((e) => e.addr).join(',')}`,
+        args: token
+          ? ['--token-server', tokenUrl.slice('http://'.length), '--token-server-data-dir', path.join(stateDir, 'token-server'), '--heartbeat', '1s', ...(opts.managerArgs ?? [])]
+          : opts.managerArgs,
         logFile: path.join(stateDir, 'manager.log'),
         detached: true,
       });
@@ -122,6 +135,16 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       result.managerPid = m.pid;
       result.dockerHost = `tcp://${host}`;
       log(`  manager  tcp://${host}  pid ${m.pid}  log ${m.logFile}`);
+      if (token) {
+        const joins = set.engines.map((e) => {
+          const logFile = path.join(stateDir, `join-${e.name}.log`);
+          const pid = startJoin(e.addr, `token://${token}`, ['--heartbeat', '5s', '--ttl', '15s', '--discovery-opt', `token.url=${tokenUrl}`], logFile);
+          return { pid, advertise: e.addr, logFile };
+        });
+        recordJoins(stateDir, joins);
+        log(`  token    token://${token}  (service ${tokenUrl}, embedded in the manager; ${joins.length} swarm join agents)`);
+        await waitForNodes(host, set.engines.length, 30_000);
+      }
     } catch (err) {
       await set.stop().catch(() => undefined);
       throw err;
@@ -129,6 +152,21 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   }
   log(`up in ${((Date.now() - t0) / 1000).toFixed(1)}s; stop with: swarm dev-cluster down${stateDir !== DEFAULT_STATE_DIR ? ` --state-dir ${stateDir}` : ''}`);
   return result;
+}
+
+/** Wait until the manager's `docker info` counts `n` Healthy nodes. */
+async function waitForNodes(host: string, n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    try {
+      const info: any = await (await fetch(`http://${host}/info`)).json();
+      seen = (info.SystemStatus as string[][]).filter(([k, v]) => k.trim() === '└ Status' && v === 'Healthy').length;
+      if (seen >= n) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the manager saw ${seen} of ${n} joined engines after ${timeoutMs / 1000}s`);
 }
 
 /** Stop exactly what stateDir/state.json lists, delete its bridges and the dir. Returns false if nothing was recorded. */
@@ -153,6 +191,8 @@ interface UpArgs {
   'state-dir': string;
   manager: boolean;
   'manager-arg': string[];
+  discovery: string;
+  'token-port': number;
 }
 
 const fail = (err: unknown) => {
@@ -171,6 +211,8 @@ const upCommand: CommandModule<object, UpArgs> = {
       .option('engine-port', { type: 'number', default: DEFAULT_ENGINE_PORT, describe: 'first engine port (127.0.0.1)' })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where engine data, logs and state.json live' })
       .option('manager', { type: 'boolean', default: true, describe: 'also start the manager (--no-manager: engines only)' })
+      .option('discovery', { type: 'string', choices: ['nodes', 'token'], default: 'nodes', describe: 'nodes: the manager gets the engine list; token: it embeds the token service and a swarm join agent per engine registers it' })
+      .option('token-port', { type: 'number', default: 4243, describe: 'port of the embedded token service (--discovery token)' })
       .option('manager-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for swarm manage (repeatable), e.g. --manager-arg=--strategy=binpack' }) as unknown as Argv<UpArgs>,
   handler: async (argv) => {
     try {
@@ -182,6 +224,8 @@ const upCommand: CommandModule<object, UpArgs> = {
         stateDir: argv['state-dir'],
         manager: argv.manager,
         managerArgs: argv['manager-arg'].map(String),
+        discovery: argv.discovery === 'token' ? 'token' : 'nodes',
+        tokenPort: argv['token-port'],
       });
       // The only stdout line, so `eval "$(swarm dev-cluster up)"` works.
       if (r.dockerHost) process.stdout.write(`export DOCKER_HOST=${r.dockerHost}\n`);

@@ -42,6 +42,19 @@ export function isManagerProcess(pid: number): boolean {
   return !!argv && argv.some((a) => a.endsWith('main.js')) && argv.includes('manage');
 }
 
+/** A detached `swarm join` agent (token discovery in the dev cluster), logging to logFile. */
+export function startJoin(advertise: string, discovery: string, args: string[], logFile: string): number {
+  const mainJs = managerMainJs();
+  const out = fs.openSync(logFile, 'a');
+  const argv = [mainJs, 'join', '--advertise', advertise, ...args, discovery];
+  fs.writeSync(out, `\n=== ${new Date().toISOString()} node ${argv.join(' ')} ===\n`);
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  child.unref();
+  if (child.pid === undefined) throw new Error('could not spawn swarm join');
+  return child.pid;
+}
+
 export async function startManager(opts: StartManagerOptions): Promise<ManagerProcess> {
   const mainJs = managerMainJs();
   if (!fs.existsSync(mainJs)) throw new Error(`${mainJs} not found: build first (npx tsc -p .)`);

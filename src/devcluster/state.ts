@@ -24,12 +24,20 @@ export interface ManagerRecord {
   logFile: string;
 }
 
+/** A `swarm join` agent (token discovery). */
+export interface JoinRecord {
+  pid: number;
+  advertise: string;
+  logFile: string;
+}
+
 export interface ClusterState {
   version: 1;
   stateDir: string;
   createdAt: string;
   engines: EngineRecord[];
   manager?: ManagerRecord;
+  joins?: JoinRecord[];
 }
 
 export const stateFile = (stateDir: string) => path.join(stateDir, 'state.json');
@@ -48,6 +56,14 @@ export function writeState(state: ClusterState): void {
   const tmp = `${stateFile(state.stateDir)}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
   fs.renameSync(tmp, stateFile(state.stateDir));
+}
+
+/** Add join agents to an existing state.json. */
+export function recordJoins(stateDir: string, joins: JoinRecord[]): void {
+  const st = readState(stateDir);
+  if (!st) throw new Error(`no state.json in ${stateDir}`);
+  st.joins = [...(st.joins ?? []), ...joins];
+  writeState(st);
 }
 
 /** Add or clear the manager entry of an existing state.json. */
