@@ -4,6 +4,7 @@ import { DiscoveryError, type Discovery, type DiscoveryOptions } from './discove
 import { NodesDiscovery } from './nodes.js';
 import { FileDiscovery } from './file.js';
 import { TokenDiscovery, TOKEN_OPTS } from './token.js';
+import { EtcdDiscovery, ETCD_OPTIONS } from './etcd.js';
 
 export type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
 export { DiscoveryError, isLockStore } from './discovery.js';
@@ -15,6 +16,7 @@ export const BACKENDS: Record<string, DiscoveryFactory> = {
   nodes: (rest) => new NodesDiscovery(rest),
   file: (rest, o) => new FileDiscovery(rest, o.heartbeatMs),
   token: (rest, o) => { checkOptions('token', o, TOKEN_OPTS); return new TokenDiscovery(rest, o); },
+  etcd: (rest, o) => { checkOptions('etcd', o, ETCD_OPTIONS); return new EtcdDiscovery(rest, o); },
 };
 
 /** Options every backend accepts; a backend adds its own. */
@@ -33,7 +35,7 @@ export function createDiscovery(uri: string, o: DiscoveryOptions): Discovery {
   const rest = m ? m[2] : uri;
   const make = Object.prototype.hasOwnProperty.call(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
   if (!make) {
-    if (['etcd', 'zk', 'consul'].includes(scheme)) {
+    if (['zk', 'consul'].includes(scheme)) {
       throw new DiscoveryError(`discovery backend "${scheme}" is not available in this build yet; use nodes:// or file://`);
     }
     throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
