@@ -50,6 +50,11 @@ export class Replication extends EventEmitter {
     let next: RoleState;
     if (this.held) {
       next = { role: 'primary', primary: this.advertise };
+    } else if (this.state.role === 'primary' && (this.leader === undefined || this.leader === this.advertise)) {
+      // The lock could not be renewed (the store is away) but nobody else
+      // holds it: keep serving as primary rather than leave the cluster with
+      // none. A manager that is seen holding it takes over from here.
+      next = this.state;
     } else {
       // A stale lock naming this manager (it lost the lock and the key is not
       // gone yet) must never make a replica forward to itself (classic #1491).

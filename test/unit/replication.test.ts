@@ -147,3 +147,24 @@ test('replication over nodes:// or file:// is refused with classic text', async 
     /Leader election is only supported with consul, etcd and zookeeper discovery\./,
   );
 });
+
+test('a primary that cannot renew the lock keeps serving until another manager is seen holding it', async () => {
+  let onHeld!: (h: boolean) => void;
+  let onValue!: (v: string | undefined) => void;
+  const store: LockStore = {
+    campaign(_v, _t, onChange) { onHeld = onChange; return async () => undefined; },
+    follow(cb) { onValue = cb; return () => undefined; },
+  };
+  const r = new Replication(store, '127.0.0.1:7', 1000);
+  r.start();
+  onHeld(true);
+  onValue('127.0.0.1:7');
+  assert.deepEqual(r.current, { role: 'primary', primary: '127.0.0.1:7' });
+  onHeld(false); // the store went away: renewals fail
+  assert.deepEqual(r.current, { role: 'primary', primary: '127.0.0.1:7' });
+  onValue(undefined); // the key expired, nobody else holds it yet
+  assert.equal(r.current.role, 'primary');
+  onValue('127.0.0.1:8'); // another manager holds it now
+  assert.deepEqual(r.current, { role: 'replica', primary: '127.0.0.1:8' });
+  await r.stop();
+});
