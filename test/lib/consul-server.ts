@@ -131,8 +131,6 @@ export class ConsulServer {
   private readonly ttlMinMs: number;
   private readonly jitter: boolean;
   port = 0;
-  /** Requests answered, by "METHOD /v1/first/second" (for tests that count round trips). */
-  readonly requests = new Map<string, number>();
 
   private constructor(private readonly opts: ConsulServerOptions) {
     this.ttlMinMs = opts.sessionTtlMinMs ?? 10_000;
@@ -237,8 +235,6 @@ export class ConsulServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     await this.gate;
     const url = new URL(req.url ?? '/', 'http://consul');
-    const parts = url.pathname.split('/');
-    this.requests.set(`${req.method} /${parts[1]}/${parts[2]}`, (this.requests.get(`${req.method} /${parts[1]}/${parts[2]}`) ?? 0) + 1);
     let out: Answer;
     try {
       const body = await readBody(req);
