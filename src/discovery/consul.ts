@@ -343,7 +343,7 @@ export class ConsulDiscovery implements Discovery, LockStore {
    * Calls for one address run one after the other.
    */
   register(addr: string, ttlMs: number): Promise<void> {
-    checkAddr(addr);
+    try { checkAddr(addr); } catch (err) { return Promise.reject(err as Error); }
     const prev = this.registering.get(addr) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(() => this.registerOnce(addr, ttlMs));
     this.registering.set(addr, next);
