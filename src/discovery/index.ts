@@ -5,6 +5,7 @@ import { NodesDiscovery } from './nodes.js';
 import { FileDiscovery } from './file.js';
 import { TokenDiscovery, TOKEN_OPTS } from './token.js';
 import { EtcdDiscovery, ETCD_OPTIONS } from './etcd.js';
+import { ConsulDiscovery, CONSUL_OPTS } from './consul.js';
 
 export type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
 export { DiscoveryError, isLockStore } from './discovery.js';
@@ -17,6 +18,7 @@ export const BACKENDS: Record<string, DiscoveryFactory> = {
   file: (rest, o) => new FileDiscovery(rest, o.heartbeatMs),
   token: (rest, o) => { checkOptions('token', o, TOKEN_OPTS); return new TokenDiscovery(rest, o); },
   etcd: (rest, o) => { checkOptions('etcd', o, ETCD_OPTIONS); return new EtcdDiscovery(rest, o); },
+  consul: (rest, o) => { checkOptions('consul', o, CONSUL_OPTS); return new ConsulDiscovery(rest, o); },
 };
 
 /** Options every backend accepts; a backend adds its own. */
@@ -35,7 +37,7 @@ export function createDiscovery(uri: string, o: DiscoveryOptions): Discovery {
   const rest = m ? m[2] : uri;
   const make = Object.prototype.hasOwnProperty.call(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
   if (!make) {
-    if (['zk', 'consul'].includes(scheme)) {
+    if (['zk'].includes(scheme)) {
       throw new DiscoveryError(`discovery backend "${scheme}" is not available in this build yet; use nodes:// or file://`);
     }
     throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
