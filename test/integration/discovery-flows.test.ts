@@ -13,6 +13,7 @@ import { eventually } from '../lib/wait.js';
 import { SwarmProcs, type SwarmProc } from '../lib/swarmproc.js';
 import { nodeStatus } from '../lib/observe.js';
 import { etcdSkipReason, startEtcd } from '../lib/etcd.js';
+import { ConsulServer } from '../lib/consul-server.js';
 
 const BLOCK = clusterBlock(9); // slots 90-92, engines 24500-24502, manager 24550
 const TOKEN_PORT = 24560;
@@ -271,4 +272,12 @@ export function storeFlows(name: string, block: number, skip: () => string | und
 storeFlows('etcd', 10, etcdSkipReason, async () => {
   const e = await startEtcd({ clientPort: 24570, peerPort: 24571 });
   return { url: (p) => `etcd://${e.endpoint}/${p}`, pause: () => e.pause(), resume: () => e.resume(), stop: () => e.stop() };
+});
+
+// No Consul server can be installed here: the same flows against the
+// Consul-API test server (test/lib/consul-server.ts), with Consul's
+// `session_ttl_min` set to 1 s as an agent may be configured.
+storeFlows('consul', 13, () => undefined, async () => {
+  const s = await ConsulServer.start({ sessionTtlMinMs: 1000 });
+  return { url: (p) => `consul://${s.addr}/${p}`, pause: () => s.pause('refuse'), resume: () => s.resume(), stop: () => s.stop() };
 });
