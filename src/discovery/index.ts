@@ -3,6 +3,7 @@
 import { DiscoveryError, type Discovery, type DiscoveryOptions } from './discovery.js';
 import { NodesDiscovery } from './nodes.js';
 import { FileDiscovery } from './file.js';
+import { ZkDiscovery, ZK_OPTIONS } from './zk.js';
 
 export type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
 export { DiscoveryError, isLockStore } from './discovery.js';
@@ -13,6 +14,7 @@ export type DiscoveryFactory = (rest: string, o: DiscoveryOptions) => Discovery;
 export const BACKENDS: Record<string, DiscoveryFactory> = {
   nodes: (rest) => new NodesDiscovery(rest),
   file: (rest, o) => new FileDiscovery(rest, o.heartbeatMs),
+  zk: (rest, o) => { checkOptions('zk', o, ZK_OPTIONS); return new ZkDiscovery(rest, o); },
 };
 
 /** Options every backend accepts; a backend adds its own. */
@@ -31,7 +33,7 @@ export function createDiscovery(uri: string, o: DiscoveryOptions): Discovery {
   const rest = m ? m[2] : uri;
   const make = Object.prototype.hasOwnProperty.call(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
   if (!make) {
-    if (['token', 'etcd', 'zk', 'consul'].includes(scheme)) {
+    if (['token', 'etcd', 'consul'].includes(scheme)) {
       throw new DiscoveryError(`discovery backend "${scheme}" is not available in this build yet; use nodes:// or file://`);
     }
     throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
