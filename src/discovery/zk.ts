@@ -11,6 +11,14 @@
 // later, and renewing only makes sure the znode still exists (re-creating it
 // after a session expiry).
 //
+// The leader lock is the leader znode itself, created EPHEMERAL by the
+// candidate that wins (in a session whose timeout is the lock's TTL); the
+// others watch it and run again when it goes. A holder reports the lock lost
+// when its session expires, or when it has heard nothing from ZooKeeper for
+// 2/3 of the session timeout (before the server could hand the lock on). A
+// persistent leader key without children, as classic Swarm (libkv) leaves
+// behind, is cleared.
+//
 // node-zookeeper-client queues requests while disconnected and never notices
 // a server that stopped answering, so every call here has its own deadline;
 // a call that misses it drops the TCP connection (the client then reconnects
@@ -155,6 +163,7 @@ class ZkSession extends EventEmitter {
   private closed = false;
   /** Counts sessions: a watch or lock set in an older one is gone. */
   gen = 0;
+  private lastKick = 0;
 
   constructor(private readonly target: ZkTarget, readonly sessionTimeoutMs: number, readonly opTimeoutMs: number) {
     super();
@@ -198,9 +207,16 @@ class ZkSession extends EventEmitter {
     if (reopen && !this.closed) this.open();
   }
 
-  /** Drop the connection (not the session): the client reconnects and resumes the session if the server still has it. */
+  /**
+   * Drop the connection (not the session): the client reconnects (to the
+   * next server of an ensemble) and resumes the session if the server still
+   * has it. At most once per opTimeoutMs: every waiter that times out asks,
+   * and a stopped server would pile up half-open connections.
+   */
   private kick(c: zookeeper.Client): void {
-    if (this.client === c) c.connectionManager.socket?.destroy();
+    if (this.client !== c || Date.now() - this.lastKick < this.opTimeoutMs) return;
+    this.lastKick = Date.now();
+    c.connectionManager.socket?.destroy();
   }
 
   /** Close without waiting: no more reconnects, the socket goes now. */
@@ -451,7 +467,11 @@ export class ZkDiscovery implements Discovery, LockStore {
         // A new session: its first connect, or one after the old session expired.
         const granted = s.negotiatedMs;
         if (seen === 0 && granted !== ttlMs) {
-          log.warn('zk discovery: ZooKeeper granted a different session timeout than the TTL asked for; entries of a dead join vanish after it', { ttl: `${ttlMs}ms`, sessionTimeout: `${granted}ms` });
+          // ZooKeeper grants [2, 20] x its tickTime: the entry of a dead join goes after that instead.
+          const msg = 'zk discovery: ZooKeeper granted another session timeout than the TTL; a dead join\'s entry vanishes after the session timeout';
+          const meta = { ttl: `${ttlMs}ms`, sessionTimeout: `${granted}ms` };
+          if (granted > ttlMs) log.warn(msg, meta);
+          else log.info(msg, meta);
         }
         const again = seen !== 0;
         seen = gen;

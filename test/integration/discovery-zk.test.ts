@@ -48,6 +48,19 @@ async function until(what: string, ok: () => boolean, ms: number, step = 50): Pr
   return Date.now() - t0;
 }
 
+/** Call fn until it resolves (at most ms). */
+async function retry(fn: () => Promise<void>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await sleep(200);
+    }
+  }
+}
+
 /** `swarm join` stand-in in its own process: registers addr every second until killed. */
 async function joinProcess(addr: string, root = ROOT): Promise<ChildProcess> {
   const script = `
@@ -165,7 +178,8 @@ describe('zk:// discovery against a real ZooKeeper', { skip, concurrency: false 
     assert.deepEqual(w.latest(), kept);
     zk.resume();
 
-    await reg.register('127.0.1.3:2375', TTL);
+    // A join renews every heartbeat: retry until the store answers again.
+    await retry(() => reg.register('127.0.1.3:2375', TTL), 10_000);
     await until('change after the pause applied', () => !!w.latest()?.includes('127.0.1.3:2375'), 10_000);
     // Paused longer than the TTL, ZooKeeper expires the registrants' sessions
     // as it resumes (the list may briefly be empty: that is the store's
@@ -173,7 +187,7 @@ describe('zk:// discovery against a real ZooKeeper', { skip, concurrency: false 
     await until('registrants back after the pause', both, 10_000);
 
     await zk.restart();
-    await reg.register('127.0.1.4:2375', TTL);
+    await retry(() => reg.register('127.0.1.4:2375', TTL), 10_000);
     await until('change after the restart applied', () => !!w.latest()?.includes('127.0.1.4:2375'), 10_000);
     await until('registrants still there after the restart', both, 10_000);
   });
@@ -243,6 +257,23 @@ describe('zk:// discovery against a real ZooKeeper', { skip, concurrency: false 
     const took = await until('the survivor takes over', () => held, TTL + 2_000);
     assert.ok(took >= 1_000, `took over after ${took} ms: before the session could expire`);
     await until('follow sees the survivor', () => values[values.length - 1] === '10.0.0.8:3375', 5_000);
+  });
+
+  test('a holder that stops hearing from ZooKeeper reports the lock lost before the TTL, and holds it again once back', T, async () => {
+    const d = open({}, '/silent');
+    const changes: { held: boolean; at: number }[] = [];
+    stops.push(d.campaign('10.0.0.10:3375', TTL, (h) => changes.push({ held: h, at: Date.now() }), () => undefined));
+    await until('holds', () => changes.at(-1)?.held === true, 5_000);
+    const t0 = Date.now();
+    zk.pause();
+    try {
+      await until('lost while the store is silent', () => changes.at(-1)?.held === false, TTL);
+      // 2/3 of the session timeout after the last answer: before the server could expire it.
+      assert.ok(changes.at(-1)!.at - t0 < TTL, `reported lost ${changes.at(-1)!.at - t0} ms after the pause`);
+    } finally {
+      zk.resume();
+    }
+    await until('holds again', () => changes.at(-1)?.held === true, 10_000);
   });
 
   test('a leader key classic Swarm left behind (persistent, no lock children) does not block the election', T, async () => {
