@@ -6,6 +6,7 @@ import { FileDiscovery } from './file.js';
 import { TokenDiscovery, TOKEN_OPTS } from './token.js';
 import { EtcdDiscovery, ETCD_OPTIONS } from './etcd.js';
 import { ConsulDiscovery, CONSUL_OPTS } from './consul.js';
+import { ZkDiscovery, ZK_OPTIONS } from './zk.js';
 
 export type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
 export { DiscoveryError, isLockStore } from './discovery.js';
@@ -19,6 +20,7 @@ export const BACKENDS: Record<string, DiscoveryFactory> = {
   token: (rest, o) => { checkOptions('token', o, TOKEN_OPTS); return new TokenDiscovery(rest, o); },
   etcd: (rest, o) => { checkOptions('etcd', o, ETCD_OPTIONS); return new EtcdDiscovery(rest, o); },
   consul: (rest, o) => { checkOptions('consul', o, CONSUL_OPTS); return new ConsulDiscovery(rest, o); },
+  zk: (rest, o) => { checkOptions('zk', o, ZK_OPTIONS); return new ZkDiscovery(rest, o); },
 };
 
 /** Options every backend accepts; a backend adds its own. */
@@ -36,12 +38,7 @@ export function createDiscovery(uri: string, o: DiscoveryOptions): Discovery {
   const scheme = m ? m[1].toLowerCase() : 'nodes';
   const rest = m ? m[2] : uri;
   const make = Object.prototype.hasOwnProperty.call(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
-  if (!make) {
-    if (['zk'].includes(scheme)) {
-      throw new DiscoveryError(`discovery backend "${scheme}" is not available in this build yet; use nodes:// or file://`);
-    }
-    throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
-  }
+  if (!make) throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
   if (scheme === 'nodes' || scheme === 'file') checkOptions(scheme, o, []);
   return make(rest, o);
 }

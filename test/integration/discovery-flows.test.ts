@@ -14,6 +14,7 @@ import { SwarmProcs, type SwarmProc } from '../lib/swarmproc.js';
 import { nodeStatus } from '../lib/observe.js';
 import { etcdSkipReason, startEtcd } from '../lib/etcd.js';
 import { ConsulServer } from '../lib/consul-server.js';
+import { startZooKeeper, zookeeperMissing } from '../lib/zookeeper.js';
 
 const BLOCK = clusterBlock(9); // slots 90-92, engines 24500-24502, manager 24550
 const TOKEN_PORT = 24560;
@@ -280,4 +281,9 @@ storeFlows('etcd', 10, etcdSkipReason, async () => {
 storeFlows('consul', 13, () => undefined, async () => {
   const s = await ConsulServer.start({ sessionTtlMinMs: 1000 });
   return { url: (p) => `consul://${s.addr}/${p}`, pause: () => s.pause('refuse'), resume: () => s.resume(), stop: () => s.stop() };
+});
+
+storeFlows('zk', 12, zookeeperMissing, async () => {
+  const z = await startZooKeeper({ port: 24575, tickTime: 500 });
+  return { url: (p) => `zk://${z.connect}/${p}`, pause: async () => z.pause(), resume: async () => z.resume(), stop: () => z.stop() };
 });

@@ -33,7 +33,7 @@ test('createDiscovery: schemes', () => {
   assert.equal(createDiscovery('nodes://a:1,b:2', { heartbeatMs: 1000, opts: new Map() }).scheme, 'nodes');
   assert.equal(createDiscovery('a:1,b:2', { heartbeatMs: 1000, opts: new Map() }).scheme, 'nodes');
   assert.equal(createDiscovery('file:///tmp/x', { heartbeatMs: 1000, opts: new Map() }).scheme, 'file');
-  assert.throws(() => createDiscovery('zk://a:2181/x', { heartbeatMs: 1000, opts: new Map() }), /not available in this build yet/);
+  assert.equal(createDiscovery('zk://a:2181/x', { heartbeatMs: 1000, opts: new Map() }).scheme, 'zk');
   assert.throws(() => createDiscovery('bogus://x', { heartbeatMs: 1000, opts: new Map() }), /unsupported discovery scheme/);
 });
 
