@@ -8,7 +8,7 @@ import type { ApiContext } from './context.js';
 import { matchRoute } from './routes.js';
 import { sendError, statusOf, messageOf } from './errors.js';
 import { writeRawError } from './hijack.js';
-import { admit, logRequest, requestInfo } from './wrapper.js';
+import { admit, admitMiddleware, logRequest, requestInfo } from './wrapper.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 
 export interface Handlers {
@@ -23,14 +23,10 @@ export function createHandlers(ctx: ApiContext): Handlers {
   app.disable('etag');
   app.set('query parser', 'simple');
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const info = requestInfo(req);
-    res.on('close', () => logRequest(req, res.statusCode));
-    const a = admit(ctx, req);
-    for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
-    if (a.preflight) { res.status(200).end(); return; }
-    if (a.error) { next(a.error); return; }
+  app.use(admitMiddleware(ctx));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
     // Handlers see the path without its version prefix.
+    const info = requestInfo(req);
     req.url = info.path + info.query;
     next();
   });

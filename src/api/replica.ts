@@ -12,7 +12,7 @@ import * as system from './system.js';
 import { proxy } from './proxy.js';
 import { hijack, writeRawError } from './hijack.js';
 import { sendError, statusOf, messageOf } from './errors.js';
-import { admit, logRequest, requestInfo } from './wrapper.js';
+import { admit, admitMiddleware, logRequest, requestInfo } from './wrapper.js';
 import { DockerError } from '../errors.js';
 
 /** Classic Swarm's answer while no manager holds the lock. */
@@ -27,13 +27,9 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.use(admitMiddleware(ctx));
   app.use((req: Request, res: Response, next: NextFunction) => {
     const info = requestInfo(req);
-    res.on('close', () => logRequest(req, res.statusCode));
-    const a = admit(ctx, req);
-    for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
-    if (a.preflight) { res.status(200).end(); return; }
-    if (a.error) { next(a.error); return; }
     try {
       if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res); return; }
       if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }

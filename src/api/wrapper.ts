@@ -84,3 +84,18 @@ export function logRequest(req: http.IncomingMessage, status: number | string, e
   const ms = Number(process.hrtime.bigint() - info.started) / 1e6;
   log.debug('request', { method: req.method, path: info.prefix + info.path + info.query, route: info.route, status, node: info.node, duration_ms: Math.round(ms * 100) / 100, ...extra });
 }
+
+/**
+ * The wrapper as express middleware, for every handler pair: logs the
+ * request when it ends, sets the version and CORS headers, answers
+ * preflights and refused versions.
+ */
+export function admitMiddleware(ctx: ApiContext) {
+  return (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void): void => {
+    res.on('close', () => logRequest(req, res.statusCode));
+    const a = admit(ctx, req);
+    for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
+    if (a.preflight) { res.statusCode = 200; res.end(); return; }
+    next(a.error);
+  };
+}
