@@ -1,6 +1,7 @@
-// consul://<host:port>[/<prefix>]: discovery and the leader lock on Consul's
 // Past 400 lines on purpose: Consul has no client library here: the HTTP calls, blocking queries,
 // sessions and their TTL rules all live in this one backend.
+//
+// consul://<host:port>[/<prefix>]: discovery and the leader lock on Consul's
 // KV store, over its HTTP API (undici; no client library).
 //
 // Layout, as classic Swarm's (libkv) had it:

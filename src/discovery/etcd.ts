@@ -1,7 +1,8 @@
-// `etcd://host1:2379,host2:2379/path`: discovery, registration and the leader
 // Past 400 lines on purpose: watch, registration leases and the leader lock each carry their own
 // outage and recovery rules over one client; splitting them would spread
 // the one set of timeouts and retries they share.
+//
+// `etcd://host1:2379,host2:2379/path`: discovery, registration and the leader
 // lock on etcd, through the etcd v3 API (package etcd3). Classic Swarm used the
 // v2 API, which etcd 3.6 removed; the key layout is classic's:
 //

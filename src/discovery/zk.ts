@@ -1,7 +1,8 @@
-// `zk://host1:2181,host2:2181/path`: ZooKeeper discovery and leader lock, in
 // Past 400 lines on purpose: ZooKeeper's client gives sessions, not TTLs: session management, deadlines
 // on every call, entries, watches and the lock each need their own recovery, and
 // they stay together so each can see the session they share.
+//
+// `zk://host1:2181,host2:2181/path`: ZooKeeper discovery and leader lock, in
 // classic Swarm's layout:
 //   <path>/docker/swarm/nodes/<ip:port>   one EPHEMERAL znode per engine (data: "ip:port")
 //   <path>/docker/swarm/leader            EPHEMERAL, data: the primary's address
