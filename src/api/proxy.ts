@@ -26,6 +26,9 @@ proxyServer.on('proxyReq', (proxyReq, _req, res) => {
 // the next tick (flushing here would send our headers without the engine's).
 proxyServer.on('proxyRes', (proxyRes, _req, res) => {
   proxyRes.socket?.setNoDelay(true);
+  // The engine (or the primary) went away mid-answer: end the client's side
+  // too, or `logs -f` and `events` would wait forever on a dead stream.
+  proxyRes.on('close', () => { if (!proxyRes.complete) (res as ServerResponse).destroy(); });
   process.nextTick(() => {
     const r = res as ServerResponse;
     if (!r.headersSent && !r.destroyed) r.flushHeaders();

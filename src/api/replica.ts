@@ -18,8 +18,17 @@ import { DockerError } from '../errors.js';
 /** Classic Swarm's answer while no manager holds the lock. */
 export const NO_PRIMARY = 'No elected primary cluster manager';
 
-function primaryOf(ctx: ApiContext): string {
+/** Marks a forwarded request: one that arrives at a replica with it came from another replica. */
+const FORWARDED = 'x-swarm-forwarded';
+
+function primaryOf(ctx: ApiContext, req: http.IncomingMessage): string {
   if (!ctx.primary) throw new DockerError(NO_PRIMARY, 500);
+  // Two replicas that each take the other for the primary (stale views, a
+  // wrong --advertise) would pass a request back and forth forever.
+  if (req.headers[FORWARDED]) throw new DockerError(`forwarding loop: ${req.headers[FORWARDED]} forwarded this to a replica that forwards to ${ctx.primary}`, 500);
+  req.headers[FORWARDED] = ctx.primary;
+  const raw = req.rawHeaders;
+  raw.push('X-Swarm-Forwarded', ctx.primary);
   return ctx.primary;
 }
 
@@ -35,7 +44,7 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
       if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }
       info.route = 'ToPrimary';
       const url = req.originalUrl;
-      proxy(ctx.cluster.peerTarget(primaryOf(ctx), url), req, res);
+      proxy(ctx.cluster.peerTarget(primaryOf(ctx, req), url), req, res);
     } catch (err) {
       next(err);
     }
@@ -49,7 +58,7 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
       const a = admit(ctx, req);
       if (a.error) throw a.error;
       info.route = 'ToPrimary';
-      const target = ctx.cluster.peerTarget(primaryOf(ctx), req.url ?? '/');
+      const target = ctx.cluster.peerTarget(primaryOf(ctx, req), req.url ?? '/');
       logRequest(req, 'hijack');
       hijack(req, socket, head, target, (err) => logRequest(req, 'hijack closed', { error: err?.message }));
     } catch (err) {

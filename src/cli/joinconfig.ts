@@ -66,12 +66,18 @@ export function parseGoDuration(orig: string): number {
 
 /** A duration flag, failing as classic did: `invalid --<name>: time: invalid duration x`. */
 function durationFlag(name: string, v: unknown): number {
+  let ms: number;
   try {
-    return parseGoDuration(String(v));
+    ms = parseGoDuration(String(v));
   } catch (e) {
     throw new ConfigError(`invalid --${name}: ${(e as Error).message}`);
   }
+  // Node's timers take at most 2^31-1 ms (~24.8 days); a longer wait would fire at once.
+  if (ms > MAX_TIMER_MS) throw new ConfigError(`invalid --${name}: ${v} is longer than the longest wait (24 days)`);
+  return ms;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Go's net.SplitHostPort plus a port in 1..65535 (classic's checkAddrFormat).

@@ -55,8 +55,15 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       server.swap(st.role === 'primary' ? primaryHandlers : replicaHandlers);
     });
   }
-  await cluster.watch(discovery);
-  await server.listen(cfg.hosts);
+  try {
+    await cluster.watch(discovery);
+    await server.listen(cfg.hosts);
+  } catch (err) {
+    // A busy port or a broken store: leave nothing behind (connections, timers).
+    await cluster.stop().catch(() => undefined);
+    await discovery.close?.().catch(() => undefined);
+    throw err;
+  }
   replication?.start();
   log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery, replication: cfg.replication ? cfg.replication.advertise : 'off' });
   return {

@@ -82,7 +82,8 @@ function stateIsLive(stateDir: string): boolean {
     const argv = e.pid > 0 ? procCmdline(e.pid) : undefined;
     return !!argv && argv.includes(path.join(e.dir, 'data'));
   });
-  return dockerdAlive || (!!st.manager && isManagerProcess(st.manager.pid));
+  const joinAlive = (st.joins ?? []).some((j) => !!procCmdline(j.pid)?.includes('join'));
+  return dockerdAlive || joinAlive || (!!st.manager && isManagerProcess(st.manager.pid));
 }
 
 export async function up(opts: UpOptions): Promise<UpResult> {
@@ -136,13 +137,13 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       result.dockerHost = `tcp://${host}`;
       log(`  manager  tcp://${host}  pid ${m.pid}  log ${m.logFile}`);
       if (token) {
-        const joins = set.engines.map((e) => {
+        for (const e of set.engines) {
           const logFile = path.join(stateDir, `join-${e.name}.log`);
           const pid = startJoin(e.addr, `token://${token}`, ['--heartbeat', '5s', '--ttl', '15s', '--discovery-opt', `token.url=${tokenUrl}`], logFile);
-          return { pid, advertise: e.addr, logFile };
-        });
-        recordJoins(stateDir, joins);
-        log(`  token    token://${token}  (service ${tokenUrl}, embedded in the manager; ${joins.length} swarm join agents)`);
+          // Recorded one by one: a failed start later still leaves these to `down`.
+          recordJoins(stateDir, [{ pid, advertise: e.addr, logFile }]);
+        }
+        log(`  token    token://${token}  (service ${tokenUrl}, embedded in the manager; ${set.engines.length} swarm join agents)`);
         await waitForNodes(host, set.engines.length, 30_000);
       }
     } catch (err) {

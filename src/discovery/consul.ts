@@ -39,7 +39,7 @@ import { Agent, request } from 'undici';
 import { log } from '../log.js';
 import { parseDuration } from '../util/duration.js';
 import {
-  checkAddr, parseEntries, DiscoveryError, LEADER_KEY, NODES_KEY,
+  checkAddr, checkEntry, DiscoveryError, LEADER_KEY, NODES_KEY,
   type Discovery, type DiscoveryOptions, type LockStore,
 } from './discovery.js';
 
@@ -315,7 +315,7 @@ export class ConsulDiscovery implements Discovery, LockStore {
       const bad: string[] = [];
       for (const p of pairs) {
         try {
-          for (const a of parseEntries([decode(p.Value)])) addrs.add(a);
+          addrs.add(checkEntry(decode(p.Value)));
         } catch {
           bad.push(p.Key);
         }

@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 // Discovery backends behind one interface: they report the full list of
 // engine addresses ("host:port") whenever it changes, and (where the backend
 // can) register one entry with a TTL, which `swarm join` renews every
@@ -46,11 +48,22 @@ export function expandRange(entry: string): string[] {
   return out;
 }
 
-/** Validate one "host:port" entry (after range expansion). */
+/** Validate one "host:port" entry (after range expansion); a bracketed host must be an IPv6 address. */
 export function checkAddr(addr: string): string {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:/\s]+):(\d{1,5})$/.exec(addr);
-  if (!m || parseInt(m[2], 10) > 65535) throw new Error(`invalid node address "${addr}": want host:port`);
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):(\d{1,5})$/.exec(addr);
+  if (!m || parseInt(m[2], 10) > 65535 || (m[1].startsWith('[') && !isIPv6(m[1].slice(1, -1)))) {
+    throw new Error(`invalid node address "${addr}": want host:port`);
+  }
   return addr;
+}
+
+/**
+ * One registered entry, as a store or the token service holds it: exactly
+ * one `host:port`, never a range (a registration like `[1:65535]:2375`
+ * must not become 65,535 engines).
+ */
+export function checkEntry(value: string): string {
+  return checkAddr(value.trim());
 }
 
 export function parseEntries(list: string[]): string[] {

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import {
-  DiscoveryError, LEADER_KEY, NODES_KEY, checkAddr, parseEntries,
+  DiscoveryError, LEADER_KEY, NODES_KEY, checkAddr, checkEntry,
   type Discovery, type DiscoveryOptions, type LockStore,
 } from './discovery.js';
 
@@ -250,7 +250,7 @@ function addrsOf(kvs: Snapshot, bad: (err: Error) => void): string[] {
   const out = new Set<string>();
   for (const [k, e] of kvs) {
     try {
-      for (const a of parseEntries([e.value])) out.add(a);
+      out.add(checkEntry(e.value));
     } catch (err) {
       bad(new DiscoveryError(`etcd discovery: ignoring key "${k}": ${(err as Error).message}`));
     }
@@ -496,7 +496,7 @@ export class EtcdDiscovery implements Discovery, LockStore {
 
     const armDeadman = (): void => {
       clearTimeout(deadman);
-      deadman = setTimeout(() => { if (held && Date.now() >= validUntil) lose(); }, Math.max(0, validUntil - Date.now()));
+      deadman = setTimeout(() => { if (!held) return; if (Date.now() >= validUntil) lose(); else armDeadman(); }, Math.max(0, validUntil - Date.now()));
       deadman.unref();
     };
 

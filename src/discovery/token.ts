@@ -17,7 +17,7 @@
 // Watch polls GET every heartbeat; an outage keeps the last list (errors go to onError).
 import type { Discovery, DiscoveryOptions } from './discovery.js';
 import { request as undiciRequest } from 'undici';
-import { DiscoveryError, parseEntries } from './discovery.js';
+import { DiscoveryError, checkEntry } from './discovery.js';
 
 /** The `--discovery-opt` keys token:// takes. */
 export const TOKEN_OPTS = ['token.url'] as const;
@@ -133,7 +133,10 @@ export class TokenDiscovery implements Discovery {
     if (!Array.isArray(list) || !list.every((a) => typeof a === 'string')) {
       throw new DiscoveryError(`token service: the list at ${this.url} is not an array of strings`);
     }
-    try { return parseEntries(list); } catch (err) { throw new DiscoveryError(`token service: ${(err as Error).message}`); }
+    // One bad entry is left out, not the whole list.
+    const out = new Set<string>();
+    for (const a of list) { try { out.add(checkEntry(a)); } catch { /* skipped */ } }
+    return [...out];
   }
 
   watch(onEntries: (addrs: string[]) => void, onError: (err: Error) => void): () => void {

@@ -30,7 +30,7 @@
 import { EventEmitter } from 'node:events';
 import * as zookeeper from 'node-zookeeper-client';
 import type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
-import { DiscoveryError, LEADER_KEY, NODES_KEY, checkAddr, parseEntries } from './discovery.js';
+import { DiscoveryError, LEADER_KEY, NODES_KEY, checkAddr, checkEntry } from './discovery.js';
 import { log } from '../log.js';
 
 /** `--discovery-opt` keys zk:// knows (the TLS ones only to refuse them by name). */
@@ -419,7 +419,7 @@ export class ZkDiscovery implements Discovery, LockStore {
           const bad: string[] = [];
           for (const name of children) {
             try {
-              addrs.push(...parseEntries([name]));
+              addrs.push(checkEntry(name));
             } catch {
               bad.push(name);
             }

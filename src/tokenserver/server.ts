@@ -12,9 +12,10 @@
 // The same routes answer without the /v1 prefix: classic's `token://<host>/<token>`
 // appended `/clusters/<token>` to `https://<host>` directly. A 2xx is sent only
 // once the change is on disk (see ./store.ts). Errors are JSON {"message": ...}.
+import { isIPv6 } from 'node:net';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TOKEN_RE, type TokenStore } from './store.js';
+import { StoreFullError, TOKEN_RE, type TokenStore } from './store.js';
 import { log } from '../log.js';
 
 /** The TTL of a registration that names none: classic `swarm join`'s default --ttl. */
@@ -37,7 +38,7 @@ export function checkEntry(raw: string): string {
     try { s = String(JSON.parse(s)).trim(); } catch { throw new HttpError(400, 'body: want ip:port'); }
   }
   const m = ENTRY_RE.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new HttpError(400, `invalid entry ${JSON.stringify(s.slice(0, 100))}: want ip:port`);
+  if (!m || Number(m[2]) > 65535 || (m[1].startsWith('[') && !isIPv6(m[1].slice(1, -1)))) throw new HttpError(400, `invalid entry ${JSON.stringify(s.slice(0, 100))}: want ip:port`);
   return s;
 }
 
@@ -80,7 +81,13 @@ async function handle(store: TokenStore, req: http.IncomingMessage, res: http.Se
   if (m[1] === undefined || m[1] === '') {
     if (method !== 'POST') { res.setHeader('Allow', 'POST'); throw new HttpError(405, `${method} not allowed on /v1/clusters`); }
     await readBody(req);
-    const token = await store.create();
+    let token: string;
+    try {
+      token = await store.create();
+    } catch (err) {
+      if (err instanceof StoreFullError) throw new HttpError(507, err.message);
+      throw err;
+    }
     log.info('token server: cluster created', { token });
     return send(res, 201, token);
   }
@@ -94,7 +101,12 @@ async function handle(store: TokenStore, req: http.IncomingMessage, res: http.Se
     case 'POST': {
       const ttlMs = parseTtl(url.searchParams.get('ttl'));
       const entry = checkEntry(await readBody(req));
-      await store.register(token, entry, ttlMs);
+      try {
+        await store.register(token, entry, ttlMs);
+      } catch (err) {
+        if (err instanceof StoreFullError) throw new HttpError(507, err.message);
+        throw err;
+      }
       log.debug('token server: registered', { token, entry, ttlMs });
       return send(res, 200, '');
     }

@@ -10,6 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { coalesce } from '../util/mutex.js';
 import { log } from '../log.js';
 
+/** At most this many tokens, and entries under one token (a cluster of 10,000 engines is far past any we serve). */
+export const MAX_TOKENS = 100_000;
+export const MAX_ENTRIES = 10_000;
+/** A token with no live entry for this long is forgotten. */
+const EMPTY_TOKEN_MS = 24 * 3_600_000;
+
+/** The store is at one of its bounds. */
+export class StoreFullError extends Error {}
+
 /**
  * Tokens the service accepts. `POST /v1/clusters` makes 32 lowercase hex
  * digits, as the hosted service did; registering under any other token of
@@ -29,6 +38,8 @@ interface TokenFile { format: number; token: string; entries: Record<string, num
 export class TokenStore {
   /** token -> (addr -> expiry, wall-clock ms); Map order is first registration. */
   private readonly tokens = new Map<string, Map<string, number>>();
+  /** Tokens with no live entry, and since when (ms), for sweep(). */
+  private readonly emptySince = new Map<string, number>();
   /** One coalescing writer per token: a write never overlaps another of the same file. */
   private readonly writers = new Map<string, () => Promise<void>>();
   private readonly inflight = new Set<Promise<void>>();
@@ -82,6 +93,7 @@ export class TokenStore {
 
   /** A new random token (32 hex digits), on disk when this resolves. */
   async create(): Promise<string> {
+    this.roomForToken();
     let token: string;
     do token = randomBytes(16).toString('hex'); while (this.tokens.has(token));
     this.tokens.set(token, new Map());
@@ -92,7 +104,11 @@ export class TokenStore {
   /** Register or renew `addr` under `token` for `ttlMs` (creating the token); on disk when this resolves. */
   async register(token: string, addr: string, ttlMs: number): Promise<void> {
     let entries = this.tokens.get(token);
-    if (!entries) { entries = new Map(); this.tokens.set(token, entries); }
+    if (!entries) { this.roomForToken(); entries = new Map(); this.tokens.set(token, entries); }
+    if (!entries.has(addr) && entries.size >= MAX_ENTRIES) {
+      this.list(token); // drop the expired ones first
+      if (entries.size >= MAX_ENTRIES) throw new StoreFullError(`token ${token} already has ${MAX_ENTRIES} entries`);
+    }
     entries.set(addr, this.now() + ttlMs);
     await this.persist(token);
   }
@@ -111,15 +127,32 @@ export class TokenStore {
 
   has(token: string): boolean { return this.tokens.has(token); }
 
+  /** Bounded: an open service must not be filled until its disk or memory runs out. */
+  private roomForToken(): void {
+    if (this.tokens.size < MAX_TOKENS) return;
+    this.sweep();
+    if (this.tokens.size >= MAX_TOKENS) throw new StoreFullError(`the service already holds ${MAX_TOKENS} tokens`);
+  }
+
   /** Forget `token` and its entries; gone from disk when this resolves. */
   async delete(token: string): Promise<void> {
     this.tokens.delete(token);
     await this.persist(token);
   }
 
-  /** Drop expired entries from memory (the files lose them on their next write). */
+  /**
+   * Drop expired entries from memory (the files lose them on their next
+   * write), and tokens with none left for a day from memory and disk.
+   */
   sweep(): void {
-    for (const token of this.tokens.keys()) this.list(token);
+    const t = this.now();
+    for (const [token, entries] of this.tokens) {
+      this.list(token);
+      if (entries.size > 0) { this.emptySince.delete(token); continue; }
+      const since = this.emptySince.get(token) ?? t;
+      this.emptySince.set(token, since);
+      if (t - since > EMPTY_TOKEN_MS) { this.tokens.delete(token); this.emptySince.delete(token); void this.persist(token).catch(() => undefined); }
+    }
   }
 
   /** Wait for the writes in flight; the store takes no more. */

@@ -174,3 +174,13 @@ test('humanDuration and containerStatus: dockerd texts at request time', async (
   assert.equal(parseDockerTime('0001-01-01T00:00:00Z'), 0);
   assert.equal(parseDockerTime('2023-11-14T22:13:20.5Z'), 1_700_000_000_500);
 });
+
+test('registered entries: exactly one host:port, never a range; brackets only around IPv6', async () => {
+  const { checkEntry, checkAddr } = await import('../../src/discovery/discovery.js');
+  assert.equal(checkEntry(' 10.0.0.1:2375 '), '10.0.0.1:2375');
+  assert.equal(checkEntry('[::1]:2375'), '[::1]:2375');
+  for (const bad of ['[1:65535]:2375', '[9:1]:2375', '10.0.0.[1:3]:2375', 'a:99999', ':2375', 'host']) {
+    assert.throws(() => checkEntry(bad), /invalid node address/, bad);
+  }
+  assert.throws(() => checkAddr('[zz]:1'), /invalid node address/);
+});

@@ -126,6 +126,11 @@ test('two managers: the replica answers /_ping and /info itself, forwards the re
   const missing = await get(PORTS[1], '/containers/nope-nope/json');
   assert.deepEqual([missing.status, missing.body], [404, { message: 'No such container: nope-nope' }]);
 
+  // A request that was already forwarded once is a loop, never passed on again.
+  const looped = await fetch(`http://127.0.0.1:${PORTS[1]}/containers/json`, { headers: { 'X-Swarm-Forwarded': '127.0.0.1:1' } });
+  assert.equal(looped.status, 500);
+  assert.match((await looped.json()).message, /forwarding loop/);
+
   // The primary goes: the replica takes over and answers as primary.
   await first.stop();
   managers.splice(managers.indexOf(first), 1);
