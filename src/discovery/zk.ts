@@ -389,52 +389,69 @@ export class ZkDiscovery implements Discovery, LockStore {
   // ---- discovery ---------------------------------------------------------------
 
   watch(onEntries: (addrs: string[]) => void, onError: (err: Error) => void): () => void {
-    const s = this.readSession();
     const path = this.target.nodesPath;
-    const waker = new Waker();
-    const watcher = (): void => waker.poke();
-    const onConnected = (): void => waker.poke();
-    s.on('lost', watcher);
-    s.on('connected', onConnected);
-    let stopped = false;
     let last: string | undefined;
     let lastBad = '';
+    return this.watchLoop<string[]>(path, async (s, watcher) => {
+      try {
+        return { value: await s.op<string[]>(`list ${path}`, (c, cb) => c.getChildren(path, watcher, cb)) };
+      } catch (err) {
+        if (codeOf(err) !== zookeeper.Exception.NO_NODE) throw err;
+        await this.mkdirp(s, path);
+        return undefined;
+      }
+    }, (children) => {
+      const addrs: string[] = [];
+      const bad: string[] = [];
+      for (const name of children) {
+        try {
+          addrs.push(checkEntry(name));
+        } catch {
+          bad.push(name);
+        }
+      }
+      const badKey = bad.sort().join(',');
+      if (bad.length && badKey !== lastBad) onError(new DiscoveryError(`zk discovery: ignoring invalid entries under ${path}: ${badKey}`));
+      lastBad = badKey;
+      const list = [...new Set(addrs)].sort();
+      const key = list.join(',');
+      if (key !== last) {
+        last = key;
+        onEntries(list);
+      }
+    }, onError);
+  }
+
+  /**
+   * The loop watch() and follow() share on the read session: read `path`
+   * with a watch (`read` answers undefined to read again at once), hand the
+   * value on, then wait for the watch, checking every heartbeat that the
+   * store still answers and that this is still the session holding the
+   * watch; on an error, report it and back off.
+   */
+  private watchLoop<T>(
+    path: string,
+    read: (s: ZkSession, watcher: () => void) => Promise<{ value: T } | undefined>,
+    deliver: (value: T) => void,
+    onError: (err: Error) => void,
+  ): () => void {
+    const s = this.readSession();
+    const waker = new Waker();
+    const poke = (): void => waker.poke();
+    s.on('lost', poke);
+    s.on('connected', poke);
+    let stopped = false;
     const loop = async (): Promise<void> => {
       let step = 0;
       while (!stopped && !s.isClosed) {
         try {
           waker.reset();
-          let children: string[];
-          try {
-            children = await s.op<string[]>(`list ${path}`, (c, cb) => c.getChildren(path, watcher, cb));
-          } catch (err) {
-            if (codeOf(err) !== zookeeper.Exception.NO_NODE) throw err;
-            await this.mkdirp(s, path);
-            continue;
-          }
+          const got = await read(s, poke);
+          if (!got) continue;
           const gen = s.gen;
           if (stopped) return;
           step = 0;
-          const addrs: string[] = [];
-          const bad: string[] = [];
-          for (const name of children) {
-            try {
-              addrs.push(checkEntry(name));
-            } catch {
-              bad.push(name);
-            }
-          }
-          const badKey = bad.sort().join(',');
-          if (bad.length && badKey !== lastBad) onError(new DiscoveryError(`zk discovery: ignoring invalid entries under ${path}: ${badKey}`));
-          lastBad = badKey;
-          const list = [...new Set(addrs)].sort();
-          const key = list.join(',');
-          if (key !== last) {
-            last = key;
-            onEntries(list);
-          }
-          // Wait for the watch; every heartbeat, check the store still answers
-          // and this is still the session that holds the watch.
+          deliver(got.value);
           for (;;) {
             if (await waker.wait(this.heartbeatMs)) break;
             if (stopped) return;
@@ -451,8 +468,8 @@ export class ZkDiscovery implements Discovery, LockStore {
     void loop();
     return () => {
       stopped = true;
-      s.off('lost', watcher);
-      s.off('connected', onConnected);
+      s.off('lost', poke);
+      s.off('connected', poke);
       waker.poke();
     };
   }
@@ -636,60 +653,26 @@ export class ZkDiscovery implements Discovery, LockStore {
   }
 
   follow(onValue: (value: string | undefined) => void, onError: (err: Error) => void): () => void {
-    const s = this.readSession();
     const path = this.target.leaderPath;
-    const waker = new Waker();
-    const watcher = (): void => waker.poke();
-    const onConnected = (): void => waker.poke();
-    s.on('lost', watcher);
-    s.on('connected', onConnected);
-    let stopped = false;
     let first = true;
     let last: string | undefined;
-    const loop = async (): Promise<void> => {
-      let step = 0;
-      while (!stopped && !s.isClosed) {
-        try {
-          waker.reset();
-          let value: string | undefined;
-          try {
-            const data = await s.op<Buffer | null>(`read ${path}`, (c, cb) => c.getData(path, watcher, cb));
-            value = data?.length ? data.toString('utf8') : undefined;
-          } catch (err) {
-            if (codeOf(err) !== zookeeper.Exception.NO_NODE) throw err;
-            // Absent: watch for its creation (unless it was created meanwhile).
-            const stat = await s.op<zookeeper.Stat | null>(`check ${path}`, (c, cb) => c.exists(path, watcher, cb));
-            if (stat) continue;
-            value = undefined;
-          }
-          const gen = s.gen;
-          if (stopped) return;
-          step = 0;
-          if (first || value !== last) {
-            first = false;
-            last = value;
-            onValue(value);
-          }
-          for (;;) {
-            if (await waker.wait(this.heartbeatMs)) break;
-            if (stopped) return;
-            await s.op('probe', (c, cb) => c.exists(path, undefined, cb));
-            if (s.gen !== gen) break;
-          }
-        } catch (err) {
-          if (stopped || s.isClosed) return;
-          onError(err as Error);
-          await waker.wait(backoffMs(step++, Math.min(this.heartbeatMs, 10_000)));
-        }
+    return this.watchLoop<string | undefined>(path, async (s, watcher) => {
+      try {
+        const data = await s.op<Buffer | null>(`read ${path}`, (c, cb) => c.getData(path, watcher, cb));
+        return { value: data?.length ? data.toString('utf8') : undefined };
+      } catch (err) {
+        if (codeOf(err) !== zookeeper.Exception.NO_NODE) throw err;
+        // Absent: watch for its creation (unless it was created meanwhile).
+        const stat = await s.op<zookeeper.Stat | null>(`check ${path}`, (c, cb) => c.exists(path, watcher, cb));
+        return stat ? undefined : { value: undefined };
       }
-    };
-    void loop();
-    return () => {
-      stopped = true;
-      s.off('lost', watcher);
-      s.off('connected', onConnected);
-      waker.poke();
-    };
+    }, (value) => {
+      if (first || value !== last) {
+        first = false;
+        last = value;
+        onValue(value);
+      }
+    }, onError);
   }
 
   async close(): Promise<void> {
