@@ -14,6 +14,7 @@ import { createFilters, FILTER_HELP } from '../../filters/index.js';
 import { createStrategy, DEFAULT_STRATEGY, STRATEGY_HELP } from '../../strategies/index.js';
 import { startTokenServer, DEFAULT_TOKEN_ADDR, type TokenServer } from '../tokenserver/index.js';
 import { log } from '../log.js';
+import { exitOnSignal } from './signals.js';
 
 export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication; stop(): Promise<void> }
 
@@ -120,16 +121,7 @@ export const manageCommand: CommandModule = {
     // A server must not die on one stray promise; log it loudly instead.
     process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: (err as Error)?.stack ?? String(err) }));
     const mgr = await startManager(cfg);
-    let stopping = false;
-    const shutdown = (sig: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info('shutting down', { signal: sig });
-      mgr.stop().finally(() => process.exit(0));
-      setTimeout(() => process.exit(0), 5000).unref();
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    exitOnSignal(() => mgr.stop(), 5000);
     await new Promise(() => undefined); // run until signalled
   },
 };

@@ -3,7 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { ConfigError } from './config.js';
 import { startTokenServer, parseListenAddr, DEFAULT_TOKEN_ADDR, DEFAULT_TOKEN_DATA_DIR } from '../tokenserver/index.js';
-import { log } from '../log.js';
+import { exitOnSignal } from './signals.js';
 
 export const tokenServerCommand: CommandModule = {
   command: 'token-server',
@@ -18,16 +18,7 @@ export const tokenServerCommand: CommandModule = {
     const addr = String(argv.addr);
     try { parseListenAddr(addr); } catch (e) { throw new ConfigError((e as Error).message); }
     const server = await startTokenServer({ addr, dataDir: String(argv['data-dir']) });
-    let stopping = false;
-    const shutdown = (sig: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info('shutting down', { signal: sig });
-      server.close().finally(() => process.exit(0));
-      setTimeout(() => process.exit(0), 6000).unref();
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    exitOnSignal(() => server.close(), 6000);
     await new Promise(() => undefined); // run until signalled
   },
 };
