@@ -10,4 +10,6 @@ export interface ApiContext {
   role: 'primary' | 'replica';
   /** A replica's primary: the address it forwards to, when one is elected. */
   primary?: string;
+  /** The manager's TLS certificate (--tlscert) now: `docker info` warns before it expires. */
+  tlsCert?: { file: string; notAfter: Date };
 }

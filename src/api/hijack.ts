@@ -12,7 +12,7 @@
 import type net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ProxyTarget } from '../cluster/index.js';
+import { DIALED, type ProxyTarget } from '../cluster/index.js';
 
 /** Serialize the client's request line and headers for the engine. */
 function requestHead(req: IncomingMessage, path: string, addr: string): string {
@@ -45,7 +45,7 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   (client as net.Socket).setNoDelay?.(true);
   (client as net.Socket).setTimeout?.(0);
 
-  upstream.on('connect', () => {
+  upstream.once(DIALED, () => {
     // One write, as a direct client sends it: dockerd's attach ignores a request
     // body (dockerode sends its options as one) only if it comes in the same read
     // as the headers; sent apart (we use no Nagle), it would reach the container as stdin.

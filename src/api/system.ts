@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
+import { daysUntil } from '../util/tls.js';
 import { sendJson } from './respond.js';
 import type { NodeStatus } from '../cluster/index.js';
 import { VERSION } from '../version.js';
@@ -127,6 +128,22 @@ export function info(ctx: ApiContext, _req: Request, res: Response): void {
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },
     SecurityOptions: [],
-    Warnings: null,
+    Warnings: infoWarnings(ctx),
   });
+}
+
+/** Days before expiry from which `docker info` warns about the manager's certificate. */
+export const CERT_WARN_DAYS = 30;
+
+/** `docker info` prints these after everything else (both CLIs). */
+export function infoWarnings(ctx: ApiContext, now = Date.now()): string[] | null {
+  const c = ctx.tlsCert;
+  if (!c) return null;
+  const days = daysUntil(c.notAfter, now);
+  if (days >= CERT_WARN_DAYS) return null;
+  const when = c.notAfter.toISOString().replace(/\.\d+Z$/, 'Z');
+  const text = days < 0
+    ? `WARNING: the manager's TLS certificate ${c.file} expired on ${when}: replace it and send SIGHUP to the manager`
+    : `WARNING: the manager's TLS certificate ${c.file} expires on ${when} (in ${Math.floor(days)} days): replace it and send SIGHUP to the manager`;
+  return [text];
 }

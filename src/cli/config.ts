@@ -4,6 +4,11 @@ import { parseHost, type ListenAddr } from '../api/server.js';
 import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
 import { DEFAULT_STRATEGY, createStrategy } from '../../strategies/index.js';
 import { DEFAULT_TOKEN_ADDR, DEFAULT_TOKEN_DATA_DIR, parseListenAddr } from '../tokenserver/index.js';
+import type { TlsFiles } from '../util/tls.js';
+
+/** Where the manager listens with no -H: 3375 plain, 3376 with TLS (docker's 2375/2376 habit). */
+export const DEFAULT_PORT = 3375;
+export const DEFAULT_TLS_PORT = 3376;
 
 export interface ManageConfig {
   hosts: ListenAddr[];
@@ -23,6 +28,8 @@ export interface ManageConfig {
   createRetry: number;
   refreshOnNodeFilter: boolean;
   containerNameRefreshFilter: string;
+  /** `--tls`/`--tlsverify` and the files (read by the manager, and again on SIGHUP). */
+  tls?: TlsFiles;
   /** `--token-server[=addr]`: run the token service in the manager. */
   tokenServer?: { addr: string; dataDir: string };
   warnings: string[];
@@ -46,13 +53,16 @@ function goDurationError(v: unknown): string {
 /** Validate and type the raw yargs values (classic Swarm's rules; errors instead of log.Fatal). */
 export function parseManageConfig(argv: Record<string, any>): ManageConfig {
   const warnings: string[] = [];
+  // Classic checks the TLS flags first, before the discovery.
+  const tls = parseTlsFlags(argv);
   const { discoveryArg, tokenServer } = parseTokenServer(argv);
   const discovery = String(discoveryArg ?? process.env.SWARM_DISCOVERY ?? '').trim();
   if (!discovery) throw new ConfigError("discovery required to manage a cluster. See 'swarm manage --help'.");
 
+  const port = tls ? DEFAULT_TLS_PORT : DEFAULT_PORT;
   const hostsRaw: string[] = ([] as unknown[]).concat(argv.host ?? []).map(String).flatMap((h) => h.split(',')).filter(Boolean);
-  if (!hostsRaw.length) hostsRaw.push(process.env.SWARM_HOST || 'tcp://127.0.0.1:3375');
-  const hosts = hostsRaw.map((h) => { try { return parseHost(h); } catch (e) { throw new ConfigError((e as Error).message); } });
+  if (!hostsRaw.length) hostsRaw.push(process.env.SWARM_HOST || `tcp://127.0.0.1:${port}`);
+  const hosts = hostsRaw.map((h) => { try { return parseHost(h, port); } catch (e) { throw new ConfigError((e as Error).message); } });
 
   let strategy = String(argv.strategy ?? DEFAULT_STRATEGY);
   try { strategy = createStrategy(strategy).name; } catch (e) { throw new ConfigError((e as Error).message); }
@@ -118,18 +128,34 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     replication = { advertise, ttlMs };
   }
 
-  for (const f of ['tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']) {
-    if (argv[f]) throw new ConfigError(`--${f} is not available in this build yet`);
-  }
-
   return {
     hosts, discovery, discoveryOpts, replication, strategy, filters, refreshMinMs, refreshMaxMs, failureRetry, heartbeatMs,
     cors: !!argv['api-enable-cors'], overcommit, createRetry,
     refreshOnNodeFilter: !!argv['refresh-on-node-filter'],
     containerNameRefreshFilter: String(argv['container-name-refresh-filter'] ?? ''),
     tokenServer,
+    tls,
     warnings,
   };
+}
+
+/** `--tls`, `--tlsverify` and the three files, with classic Swarm's checks and texts. */
+export function parseTlsFlags(argv: Record<string, any>): TlsFiles | undefined {
+  const given = (k: string): boolean => argv[k] !== undefined && argv[k] !== '';
+  if (argv.tls || argv.tlsverify) {
+    if (!given('tlscert') || !given('tlskey')) throw new ConfigError('--tlscert and --tlskey must be provided when using --tls');
+    if (argv.tlsverify && !given('tlscacert')) throw new ConfigError('--tlscacert must be provided when using --tlsverify');
+    return {
+      verify: !!argv.tlsverify,
+      ca: given('tlscacert') ? String(argv.tlscacert) : undefined,
+      cert: String(argv.tlscert),
+      key: String(argv.tlskey),
+    };
+  }
+  if (given('tlscert') || given('tlskey') || given('tlscacert')) {
+    throw new ConfigError('--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify');
+  }
+  return undefined;
 }
 
 /**

@@ -15,8 +15,29 @@ import { createStrategy, DEFAULT_STRATEGY, STRATEGY_HELP } from '../../strategie
 import { startTokenServer, DEFAULT_TOKEN_ADDR, type TokenServer } from '../tokenserver/index.js';
 import { log } from '../log.js';
 import { exitOnSignal } from './signals.js';
+import { loadTlsMaterial, TlsConfigError, type TlsFiles, type TlsMaterial } from '../util/tls.js';
 
-export interface Manager { cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication; stop(): Promise<void> }
+export interface Manager {
+  cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication;
+  /** Re-read the TLS files (SIGHUP); keeps the old ones and throws if the new ones do not load. */
+  reloadTls(): void;
+  stop(): Promise<void>;
+}
+
+/** Read the TLS files, refusing bad ones with classic's texts (a config error: no stack). */
+function loadTls(files: TlsFiles): TlsMaterial {
+  try {
+    const m = loadTlsMaterial(files);
+    log.info('TLS certificates loaded', {
+      mode: files.verify ? 'tlsverify' : 'tls', cert: files.cert, key: files.key, ca: files.ca ?? '(none)',
+      certExpires: m.certInfo.notAfter.toISOString(), caExpires: m.caInfo?.notAfter.toISOString() ?? '(none)',
+    });
+    return m;
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
 
 /** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
 export async function startManager(cfg: ManageConfig): Promise<Manager> {
@@ -32,14 +53,17 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
 }
 
 async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, string>): Promise<Manager> {
+  const tls = cfg.tls ? loadTls(cfg.tls) : undefined;
   const discovery = createDiscovery(cfg.discovery, { heartbeatMs: cfg.heartbeatMs, opts: discoveryOpts });
   const scheduler = new Scheduler(createFilters(cfg.filters), createStrategy(cfg.strategy));
   const cluster = new Cluster({
     refreshMinMs: cfg.refreshMinMs, refreshMaxMs: cfg.refreshMaxMs, failureRetry: cfg.failureRetry,
     overcommit: cfg.overcommit, createRetry: cfg.createRetry,
     refreshOnNodeFilter: cfg.refreshOnNodeFilter, containerNameRefreshFilter: cfg.containerNameRefreshFilter,
+    transport: { tls },
   }, scheduler);
   const context: ApiContext = { cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' };
+  if (tls && cfg.tls) context.tlsCert = { file: cfg.tls.cert, notAfter: tls.certInfo.notAfter };
   const server = new ApiServer(context);
   let replication: Replication | undefined;
   if (cfg.replication) {
@@ -58,7 +82,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
   }
   try {
     await cluster.watch(discovery);
-    await server.listen(cfg.hosts);
+    await server.listen(cfg.hosts, tls);
   } catch (err) {
     // A busy port or a broken store: leave nothing behind (connections, timers).
     await cluster.stop().catch(() => undefined);
@@ -69,6 +93,13 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
   log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery, replication: cfg.replication ? cfg.replication.advertise : 'off' });
   return {
     cluster, server, context, replication,
+    reloadTls() {
+      if (!cfg.tls) return;
+      const m = loadTls(cfg.tls);
+      server.setTls(m);
+      cluster.dialer.setTls(m);
+      context.tlsCert = { file: cfg.tls.cert, notAfter: m.certInfo.notAfter };
+    },
     async stop() {
       await replication?.stop();
       await server.close();
@@ -111,17 +142,22 @@ export const manageCommand: CommandModule = {
     .option('replication', { type: 'boolean', default: false, describe: 'enable Swarm manager replication (leader election in an etcd, zk or consul store)' })
     .option('replication-ttl', { type: 'string', default: '20s', describe: 'leader lock release time on failure' })
     .option('advertise', { alias: 'addr', type: 'string', describe: 'address of this manager for the other managers, ip:port ($SWARM_ADVERTISE)' })
-    .option('tls', { type: 'boolean', hidden: true })
-    .option('tlsverify', { type: 'boolean', hidden: true })
-    .option('tlscacert', { type: 'string', hidden: true })
-    .option('tlscert', { type: 'string', hidden: true })
-    .option('tlskey', { type: 'string', hidden: true }),
+    .option('tls', { type: 'boolean', describe: 'use TLS; implied by --tlsverify=true (listens on 3376 with no -H)' })
+    .option('tlsverify', { type: 'boolean', describe: 'use TLS and verify the remote (clients and engines) against --tlscacert' })
+    .option('tlscacert', { type: 'string', describe: 'trust only remotes providing a certificate signed by the CA given here' })
+    .option('tlscert', { type: 'string', describe: 'path to TLS certificate file (served to clients, and the client certificate towards engines)' })
+    .option('tlskey', { type: 'string', describe: 'path to TLS key file' }),
   handler: async (argv) => {
     const cfg = parseManageConfig(argv as Record<string, any>);
     // A server must not die on one stray promise; log it loudly instead.
     process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: (err as Error)?.stack ?? String(err) }));
     const mgr = await startManager(cfg);
     exitOnSignal(() => mgr.stop(), 5000);
+    // Certificate rotation without a restart; a bad new set keeps the old one.
+    process.on('SIGHUP', () => {
+      if (!cfg.tls) { log.info('SIGHUP: no TLS in use, nothing to reload'); return; }
+      try { mgr.reloadTls(); } catch (err) { log.error('TLS reload failed; still serving the certificates loaded before', { error: (err as Error).message }); }
+    });
     await new Promise(() => undefined); // run until signalled
   },
 };

@@ -11,7 +11,7 @@ import { coalesce, limiter } from '../util/mutex.js';
 import { compareApiVersions } from '../util/apiversion.js';
 import { ContainerCache } from './containers.js';
 import { ResourceCache } from './resources.js';
-import { Dialer, EngineTransport, type CallResult } from './transport.js';
+import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
 
 export type { EngineEvent } from './eventstream.js';
@@ -126,7 +126,7 @@ export class Engine extends EventEmitter {
     try {
       return await this.transport.call(method, path, body, headers);
     } catch (err) {
-      throw this.unavailable((err as Error).message);
+      throw this.unavailable(dialErrorText(err));
     }
   }
 
@@ -137,6 +137,10 @@ export class Engine extends EventEmitter {
     if (r.status < 200 || r.status >= 300) {
       let msg = text;
       try { msg = JSON.parse(text).message ?? text; } catch { /* plain text */ }
+      // dockerd's answer to plain HTTP on its TLS port: say what to change.
+      if (r.status === 400 && /HTTP request to an HTTPS server/i.test(text) && !this.transport.dialer.tls) {
+        throw this.unavailable('the engine serves TLS but the manager dials it in plain HTTP: start the manager with --tlsverify and its certificates');
+      }
       throw new EngineAnswerError(msg, r.status);
     }
     return text ? JSON.parse(text) : null;

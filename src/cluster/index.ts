@@ -15,6 +15,7 @@ export type { CachedContainer } from './containers.js';
 export type { EngineEvent, EngineState } from './engine.js';
 export { SWARM_ID_LABEL } from '../scheduler/rules.js';
 export { isAnyIp } from './operations.js';
+export { DIALED } from './transport.js';
 
 /** An engine as the API may see it: read-only facts. */
 export interface NodeView {
@@ -51,7 +52,7 @@ export interface ProxyTarget {
   readonly dispatcher: Dispatcher;
   /** Path (with /vX.Y prefix and query) to ask the engine for. */
   readonly path: string;
-  /** A raw socket to the engine, for hijacks. */
+  /** A raw socket to the engine, for hijacks: write to it only once it emits DIALED (TLS checked by then). */
   connect(): Duplex;
   /** The engine could not be reached: note it, and get the error naming the node. */
   fail(err: Error): Error;

@@ -1,7 +1,12 @@
 // Every way the manager talks to an engine is built here, from one dialer:
 // the manager's own pool, the clients' buffered pool, the agent http-proxy
-// streams through, the event stream, and the raw sockets of hijacks. TLS to
-// engines (issue 12) is a change to `Dialer.connect` and `Dialer.scheme` only.
+// streams through, the event stream, and the raw sockets of hijacks. With
+// --tls/--tlsverify every one of them is a TLS socket made in `Dialer.connect`;
+// URLs stay http:// because the pools and agents take their sockets from us.
+//
+// A socket is usable once it emits DIALED: after the TCP connect, or after the
+// TLS handshake and our check of the engine's certificate. Nothing may be
+// written before, so no request reaches an engine we have not verified.
 //
 // Connection budget per engine (all pools together), with what it costs at
 // 1,000 engines in docs/architecture.md:
@@ -13,7 +18,9 @@
 //   - hijacks: one per attach/exec, closed with it.
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Pool, Client, type Dispatcher } from 'undici';
+import { MIN_TLS_VERSION, tlsReason, verifyPeer, type TlsMaterial } from '../util/tls.js';
 
 export const MANAGER_CONNECTIONS = 4;
 export const MANAGER_IDLE_MS = 5_000;
@@ -21,11 +28,19 @@ export const CLIENT_IDLE_MS = 2_000;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;
 
-/** How to reach engines. Plain TCP today; TLS options join here. */
+/** How to reach engines. */
 export interface TransportConfig {
-  /** Timeout for connecting to an engine (default 10 s, as undici's own). */
+  /** Timeout for connecting to an engine, TLS handshake included (default 10 s, as undici's own). */
   connectTimeoutMs?: number;
+  /** --tls/--tlsverify: the manager's pair is its client certificate; engines are checked against the CA with --tlsverify. */
+  tls?: TlsMaterial;
 }
+
+/** Emitted by a dialled socket once it may be written to. */
+export const DIALED = 'dialed';
+
+/** TLS sessions kept for resumption (one per engine address), at most this many. */
+const MAX_SESSIONS = 10_000;
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** TCP keep-alive probes: a stream to an engine that vanished without a FIN still ends. */
@@ -37,20 +52,71 @@ export function splitAddr(addr: string): { host: string; port: number } {
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }
 
-export class Dialer {
-  readonly scheme = 'http';
-  constructor(readonly config: TransportConfig = {}) {}
+/** A failed TLS check of an engine, with the reason in words. */
+export class TlsDialError extends Error {
+  constructor(readonly tlsReason: string) { super(`TLS handshake failed: ${tlsReason}`); }
+}
 
-  /** A raw socket to the engine (hijacks, and the connector of every pool). */
+/** A dial or call failure as the text `└ Error` and client errors show. */
+export function dialErrorText(err: unknown): string {
+  const why = tlsReason(err);
+  if (why) return (err as Error) instanceof TlsDialError ? (err as Error).message : `TLS handshake failed: ${why}`;
+  return (err as Error)?.message ?? String(err);
+}
+
+export class Dialer {
+  /** Always http: pools and agents get their (possibly TLS) sockets from connect(). */
+  readonly scheme = 'http';
+  private tlsMaterial: TlsMaterial | undefined;
+  private readonly sessions = new Map<string, Buffer>();
+
+  constructor(readonly config: TransportConfig = {}) {
+    this.tlsMaterial = config.tls;
+  }
+
+  get tls(): TlsMaterial | undefined { return this.tlsMaterial; }
+
+  /** New material (SIGHUP): new connections use it; open ones finish as they are. */
+  setTls(m: TlsMaterial | undefined): void {
+    this.tlsMaterial = m;
+    this.sessions.clear();
+  }
+
+  /** A raw socket to the engine (hijacks, and the connector of every pool). Usable once it emits DIALED. */
   connect(addr: string, opts: { allowHalfOpen?: boolean } = {}): net.Socket {
     const { host, port } = splitAddr(addr);
-    const socket = net.connect({ host, port, allowHalfOpen: opts.allowHalfOpen ?? false });
+    const allowHalfOpen = opts.allowHalfOpen ?? false;
+    const m = this.tlsMaterial;
+    let socket: net.Socket;
+    if (m) {
+      // Verified by hand after the handshake (see ../util/tls.ts): same
+      // strictness as rejectUnauthorized, with errors that say what to fix.
+      // allowHalfOpen is passed on to the TLSSocket (missing from @types/node).
+      const s = tls.connect({
+        host, port, allowHalfOpen, minVersion: MIN_TLS_VERSION,
+        ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: false,
+        servername: net.isIP(host) ? undefined : host,
+        session: this.sessions.get(addr),
+      } as tls.ConnectionOptions);
+      s.once('secureConnect', () => {
+        const why = m.files.verify ? verifyPeer(s, host) : undefined;
+        if (why) s.destroy(new TlsDialError(why)); else s.emit(DIALED);
+      });
+      s.on('session', (session: Buffer) => {
+        if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(addr)) this.sessions.delete(this.sessions.keys().next().value as string);
+        this.sessions.set(addr, session);
+      });
+      socket = s;
+    } else {
+      socket = net.connect({ host, port, allowHalfOpen });
+      socket.once('connect', () => socket.emit(DIALED));
+    }
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     const ms = this.config.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${ms} ms`)), ms);
     const clear = (): void => clearTimeout(timer);
-    socket.once('connect', clear);
+    socket.once(DIALED, clear);
     socket.once('close', clear);
     return socket;
   }
@@ -65,13 +131,13 @@ export class Dialer {
       const finish = (err: Error | null): void => {
         if (done) return;
         done = true;
-        s.off('connect', onConnect);
+        s.off(DIALED, onConnect);
         s.off('error', onError);
         if (err) cb(err, null); else cb(null, s);
       };
       const onConnect = (): void => finish(null);
       const onError = (err: Error): void => finish(err);
-      s.once('connect', onConnect);
+      s.once(DIALED, onConnect);
       s.once('error', onError);
     };
   }
@@ -102,7 +168,7 @@ export class Dialer {
     agent.createConnection = ((_opts: unknown, cb?: (err: Error | null, s: net.Socket) => void) => {
       const s = this.connect(addr);
       if (cb) {
-        s.once('connect', () => cb(null, s));
+        s.once(DIALED, () => cb(null, s));
         s.once('error', (err) => cb(err, s));
         return undefined;
       }
