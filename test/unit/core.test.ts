@@ -84,9 +84,20 @@ test('parseManageConfig: classic defaults and validation', () => {
     [{ discovery: 'a:1', 'cluster-opt': ['swarm.createretry=-1'] }, /createretry/],
     [{ discovery: 'a:1', 'cluster-opt': ['nokey'] }, /key=value/],
     [{ discovery: 'a:1', 'cluster-driver': 'mesos-experimental' }, /unsupported cluster/],
-    [{ discovery: 'a:1', tls: true }, /not available/],
+    // classic Swarm's texts, checked before the discovery
+    [{ tls: true }, /--tlscert and --tlskey must be provided when using --tls$/],
+    [{ discovery: 'a:1', tlsverify: true, tlscert: 'c', tlskey: 'k' }, /--tlscacert must be provided when using --tlsverify$/],
+    [{ discovery: 'a:1', tlscert: 'c' }, /--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify$/],
+    [{ discovery: 'a:1', tlscacert: 'ca' }, /--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify$/],
   ];
   for (const [argv, re] of bad) assert.throws(() => parseManageConfig(argv), re, JSON.stringify(argv));
+  // TLS: 3376 with no -H; a bare host gets 3376 too; --tls alone needs no CA.
+  const t = parseManageConfig({ discovery: 'a:1', tlsverify: true, tlscacert: 'ca', tlscert: 'c', tlskey: 'k' });
+  assert.deepEqual(t.tls, { verify: true, ca: 'ca', cert: 'c', key: 'k' });
+  assert.equal(t.hosts[0].port, 3376);
+  assert.equal(parseManageConfig({ discovery: 'a:1', tls: true, tlscert: 'c', tlskey: 'k', host: ['tcp://0.0.0.0'] }).hosts[0].port, 3376);
+  assert.equal(parseManageConfig({ discovery: 'a:1', tls: true, tlscert: 'c', tlskey: 'k' }).tls?.verify, false);
+  assert.equal(parseManageConfig({ discovery: 'a:1', host: ['tcp://0.0.0.0'] }).hosts[0].port, 3375);
 });
 
 test('Docker filters: both JSON forms, regex match, labels', () => {
