@@ -10,6 +10,8 @@
 //   src/devcluster/**: developer tool, imported only by src/cli/main.ts
 //   src/tokenserver/**: the token:// service; imports only the leaves, imported
 //                               only by src/cli
+//   src/certs/**: CA and certificate tooling; imports only the leaves, imported
+//                               only by src/cli and src/devcluster
 //
 // Paths are relative to the directory depcruise runs in (the repo root; the
 // unit test test/unit/layering.test.ts runs it in test/fixtures/layering/,
@@ -43,7 +45,7 @@
 }
 
 /** Every layer, as a path regex fragment (src/ subfolders plus the plugin folders). */
-const LAYER = '^(src/(cli|api|cluster|scheduler|discovery|leadership|devcluster|tokenserver)/|filters/|strategies/)';
+const LAYER = '^(src/(cli|api|cluster|scheduler|discovery|leadership|devcluster|tokenserver|certs)/|filters/|strategies/)';
 const LEAVES = '^src/(errors|log|version)\\.ts$|^src/util/';
 const REGISTRY = '^(filters|strategies)/index\\.ts$';
 
@@ -139,9 +141,9 @@ module.exports = {
     {
       name: 'devcluster-imports-no-layer',
       severity: 'error',
-      comment: 'src/devcluster stands alone: it imports only itself, the leaves, node builtins and npm packages.',
+      comment: 'src/devcluster stands alone: it imports only itself, src/certs (its TLS certificates), the leaves, node builtins and npm packages.',
       from: { path: '^src/devcluster/' },
-      to: { path: LAYER, pathNot: '^src/devcluster/' },
+      to: { path: LAYER, pathNot: '^src/(devcluster|certs)/' },
     },
     {
       name: 'tokenserver-only-from-cli',
@@ -156,6 +158,20 @@ module.exports = {
       comment: 'src/tokenserver stands alone: it imports only itself, the leaves, node builtins and npm packages.',
       from: { path: '^src/tokenserver/' },
       to: { path: LAYER, pathNot: '^src/tokenserver/' },
+    },
+    {
+      name: 'certs-only-from-cli-or-devcluster',
+      severity: 'error',
+      comment: 'src/certs (CA and certificate tooling) serves swarm certs and the dev cluster: only src/cli and src/devcluster may import it.',
+      from: { pathNot: '^src/(certs|cli|devcluster)/' },
+      to: { path: '^src/certs/' },
+    },
+    {
+      name: 'certs-imports-only-leaves',
+      severity: 'error',
+      comment: 'src/certs stands alone: it imports only itself, the leaves, node builtins and npm packages (node-forge).',
+      from: { path: '^src/certs/' },
+      to: { path: LAYER, pathNot: '^src/certs/' },
     },
   ],
   options: {

@@ -5,6 +5,7 @@ import { listCommand } from './list.js';
 import { joinCommand } from './join.js';
 import { createCommand } from './create.js';
 import { tokenServerCommand } from './tokenserver.js';
+import { certsCommand } from './certs.js';
 import { ConfigError } from './config.js';
 import { devClusterCommand } from '../devcluster/index.js';
 import { configureLogging, log, type LogFormat } from '../log.js';
@@ -50,6 +51,7 @@ export async function main(args: string[]): Promise<void> {
     .command(manageCommand)
     .command(joinCommand)
     .command(tokenServerCommand)
+    .command(certsCommand)
     .command(devClusterCommand as any)
     .demandCommand(1, 'a command is required: swarm --help')
     .strict()
