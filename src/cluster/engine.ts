@@ -227,7 +227,7 @@ export class Engine extends EventEmitter {
 
   private recordFailure(err: Error): void {
     this.failures++;
-    this.lastError = err.message;
+    this.lastError = dialErrorText(err);
     if (this.failures >= this.opts.failureRetry) this.setState('unhealthy');
   }
 

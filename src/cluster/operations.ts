@@ -3,7 +3,7 @@
 // so the next read sees the change (read-your-writes lives here, not in
 // the API handlers).
 import type { Engine } from './engine.js';
-import { EngineTransport } from './transport.js';
+import { EngineTransport, dialErrorText } from './transport.js';
 import type { Cluster, Ref } from './cluster.js';
 import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
@@ -51,7 +51,7 @@ export class Operations {
     return {
       node: e.name, addr: e.addr, url: t.url, agent: t.agent, dispatcher: t.clientPool, path,
       connect: () => t.connect(),
-      fail: (err) => { e.markSuspect(err); return e.unavailable(err.message); },
+      fail: (err) => { e.markSuspect(err); return e.unavailable(dialErrorText(err)); },
       settle,
     };
   }
@@ -68,7 +68,7 @@ export class Operations {
     return {
       node: addr, addr, url: peer.url, agent: peer.agent, dispatcher: peer.clientPool, path,
       connect: () => peer.connect(),
-      fail: (err) => new DockerError(`Cannot reach the primary manager at ${addr}: ${err.message}`, 500),
+      fail: (err) => new DockerError(`Cannot reach the primary manager at ${addr}: ${dialErrorText(err)}`, 500),
       settle: async () => undefined,
     };
   }
