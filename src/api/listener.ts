@@ -90,11 +90,8 @@ export async function listen(a: ListenAddr, current: () => Handlers, tlsMaterial
     server = http.createServer(httpOpts, onRequest);
   }
   server.on('upgrade', (req, socket, head) => current().upgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => {
-    // An HTTP parse error: answered only on a plain listener.
-    if (tlsMaterial && a.proto === 'tcp') { socket.destroy(); return; }
-    try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ }
-  });
+  // A bad HTTP request (on TLS, after a good handshake: the answer is encrypted).
+  server.on('clientError', (_err, socket) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
   if (a.proto === 'unix') await unlink(a.path).catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${a.raw}: ${err.message}`)));
