@@ -1,6 +1,8 @@
 // Past 400 lines on purpose: watch, registration leases and the leader lock each carry their own
 // outage and recovery rules over one client; splitting them would spread
-// the one set of timeouts and retries they share.
+// the one set of timeouts and retries they share. The TLS file checks and
+// failure wording (readStoreTls, storeTlsProblem) live here too and are
+// shared with consul://: a module of their own would be the better home.
 //
 // `etcd://host1:2379,host2:2379/path`: discovery, registration and the leader
 // lock on etcd, through the etcd v3 API (package etcd3). Classic Swarm used the
