@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandModule } from 'yargs';
 import { ConfigError } from './config.js';
-import { formatMs, parseJoinConfig, type JoinConfig } from './joinconfig.js';
+import { DISCOVERY_OPT_HELP, formatMs, parseJoinConfig, type JoinConfig } from './joinconfig.js';
 import { createDiscovery, DiscoveryError, type Discovery } from '../discovery/index.js';
 import { log } from '../log.js';
 
@@ -160,7 +160,7 @@ export const joinCommand: CommandModule = {
     .option('heartbeat', { type: 'string', default: '60s', describe: 'period between each heartbeat' })
     .option('ttl', { type: 'string', default: '180s', describe: 'set the expiration of an ephemeral node' })
     .option('delay', { type: 'string', default: '0s', describe: 'add a random delay in [0s,delay) to avoid synchronized registration' })
-    .option('discovery-opt', { type: 'string', describe: 'discovery options (key=value)' }),
+    .option('discovery-opt', { type: 'string', describe: DISCOVERY_OPT_HELP }),
   handler: async (argv) => {
     const cfg = parseJoinConfig(argv as Record<string, any>);
     const discovery = openDiscovery(cfg.discovery, cfg.heartbeatMs, cfg.discoveryOpts);

@@ -121,6 +121,10 @@ function discoveryArg(argv: Record<string, any>): string {
   return v.trim();
 }
 
+/** `--discovery-opt` in `swarm join --help` and `swarm list --help`: the keys the stores take. */
+export const DISCOVERY_OPT_HELP = 'discovery options (key=value; repeat the flag for each): kv.path; TLS to etcd or consul: ' +
+  'kv.cacertfile, kv.certfile, kv.keyfile; etcd: kv.username, kv.password; token.url';
+
 /** classic's getDiscoveryOpt: every value must contain `=`; the first `=` splits key from value. */
 export function parseDiscoveryOpts(raw: unknown): Map<string, string> {
   const opts = new Map<string, string>();

@@ -5,7 +5,7 @@
 // sorted (numbers inside addresses compare as numbers: 10.0.0.9 before
 // 10.0.0.10).
 import type { CommandModule } from 'yargs';
-import { parseListConfig, formatMs, type ListConfig } from './joinconfig.js';
+import { DISCOVERY_OPT_HELP, parseListConfig, formatMs, type ListConfig } from './joinconfig.js';
 import { closeDiscovery, openDiscovery } from './join.js';
 import { DiscoveryError, type Discovery } from '../discovery/index.js';
 
@@ -74,7 +74,7 @@ export const listCommand: CommandModule = {
       describe: 'discovery service to use ($SWARM_DISCOVERY): token://<token>, consul://<ip>/<path>, etcd://<ip1>,<ip2>/<path>, zk://<ip1>,<ip2>/<path>, file://path/to/file, [nodes://]<ip1>,<ip2>',
     })
     .option('timeout', { type: 'string', default: '10s', describe: 'timeout period' })
-    .option('discovery-opt', { type: 'string', describe: 'discovery options (key=value)' }),
+    .option('discovery-opt', { type: 'string', describe: DISCOVERY_OPT_HELP }),
   handler: async (argv) => {
     const cfg = parseListConfig(argv as Record<string, any>);
     // Classic gave the backend the timeout as its heartbeat (its poll period).

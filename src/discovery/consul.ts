@@ -30,11 +30,12 @@
 //
 // Options: kv.path replaces docker/swarm/nodes under the URL's path (not the
 // leader key), as in classic; kv.cacertfile, kv.certfile and kv.keyfile (all
-// three) switch to https with that CA and client certificate.
+// three) switch to https with that CA and client certificate. The files are
+// checked at once (readStoreTls); TLS failures are put in words naming the
+// option to check.
 //
 // Every request is bounded: blocking queries by their wait (30s) plus
 // Consul's jitter (wait/16) and a margin, everything else by 10s.
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { log } from '../log.js';
 import { parseDuration } from '../util/duration.js';
@@ -42,6 +43,7 @@ import {
   checkAddr, checkEntry, DiscoveryError, LEADER_KEY, NODES_KEY,
   type Discovery, type DiscoveryOptions, type LockStore,
 } from './discovery.js';
+import { readStoreTls, storeTlsProblem, TLS_OPTIONS, type StoreTls } from './etcd.js';
 
 /** The `--discovery-opt` keys consul:// takes. */
 export const CONSUL_OPTS = ['kv.path', 'kv.cacertfile', 'kv.certfile', 'kv.keyfile'] as const;
@@ -103,9 +105,11 @@ class ConsulClient {
   private readonly backoffMaxMs: number;
   private readonly agent: Agent;
   private readonly closing = new AbortController();
+  /** Some request got an answer (a closed connection before that may be a refused certificate). */
+  private answered = false;
   private ttlRange: { minMs: number; maxMs: number } | undefined;
 
-  constructor(readonly addr: string, tls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined, t: ConsulTuning) {
+  constructor(readonly addr: string, private readonly tls: StoreTls | undefined, t: ConsulTuning) {
     this.base = `${tls ? 'https' : 'http'}://${addr}`;
     this.agent = new Agent(tls ? { connect: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {});
     this.waitMs = t.waitMs ?? 30_000;
@@ -125,16 +129,39 @@ class ConsulClient {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any(o.signal ? [this.closing.signal, timeout, o.signal] : [this.closing.signal, timeout]);
     const what = `consul ${this.addr}: ${method} ${path.replace(/\?.*$/, '')}`;
+    let reply: Reply;
     try {
       const res = await request(this.base + path, { method, body: o.body, dispatcher: this.agent, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const body = Buffer.from(await res.body.arrayBuffer());
       const h = res.headers['x-consul-index'];
-      return { status: res.statusCode, index: Number(Array.isArray(h) ? h[0] : h), body };
+      reply = { status: res.statusCode, index: Number(Array.isArray(h) ? h[0] : h), body };
     } catch (err) {
       if (timeout.aborted) throw new Error(`${what}: no answer in ${timeoutMs}ms`, { cause: err });
       if (signal.aborted) throw new Error(`${what}: cancelled`, { cause: err });
-      throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+      throw this.tlsError(what, err) ?? new Error(`${what}: ${(err as Error).message}`, { cause: err });
     }
+    // Consul (Go) answers a plain request on its HTTPS port with this 400.
+    if (!this.tls && reply.status === 400 && /HTTP request to an HTTPS server/i.test(reply.body.toString('utf8'))) {
+      throw new DiscoveryError(`consul ${this.addr}: Consul serves https on this port and no TLS options were given: ` +
+        'give --discovery-opt kv.cacertfile=<CA>, kv.certfile=<cert> and kv.keyfile=<key>');
+    }
+    this.answered = true;
+    return reply;
+  }
+
+  /** A failed request that is a TLS problem, in words naming the option to check; else undefined. */
+  private tlsError(what: string, err: unknown): Error | undefined {
+    const e = err as { code?: string; message?: string };
+    const problem = storeTlsProblem(`${e?.code ?? ''} ${e?.message ?? ''}`, this.tls, 'Consul', 'its ca_file, with verify_incoming');
+    if (problem) return new DiscoveryError(`${what}: ${problem}`, { cause: err });
+    // A server that checks client certificates after the handshake (TLS 1.3)
+    // just closes the connection; before any answer, that is the likely reason.
+    if (this.tls && !this.answered && /^(UND_ERR_SOCKET|ECONNRESET)$/.test(e?.code ?? '')) {
+      const cert = `kv.certfile ${this.tls.files.get('kv.certfile')} (issued by "${this.tls.certIssuer}")`;
+      return new DiscoveryError(`${what}: Consul closed the connection right after the TLS handshake (${e.message}): ` +
+        `if it checks client certificates (verify_incoming), ${cert} must be signed by the CA it trusts (its ca_file), valid now, and for client auth`, { cause: err });
+    }
+    return undefined;
   }
 
   private ok(r: Reply, what: string): Reply {
@@ -232,14 +259,6 @@ function parseTtlRange(text: string): { minMs: number; maxMs: number } {
   return CONSUL_TTL_RANGE;
 }
 
-function readPem(opt: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new DiscoveryError(`consul discovery: ${opt}: ${(err as Error).message}`);
-  }
-}
-
 export class ConsulDiscovery implements Discovery, LockStore {
   readonly scheme = 'consul';
   /** The agent's `host:port`. */
@@ -264,17 +283,11 @@ export class ConsulDiscovery implements Discovery, LockStore {
     if (kvPath !== undefined && !trimSlashes(kvPath)) throw new DiscoveryError('consul discovery: kv.path is empty');
     this.nodesPath = [prefix, trimSlashes(kvPath ?? NODES_KEY)].filter(Boolean).join('/');
     this.leaderKey = [prefix, LEADER_KEY].filter(Boolean).join('/');
-    const tlsOpts = ['kv.cacertfile', 'kv.certfile', 'kv.keyfile'].filter((k) => o.opts.has(k));
-    let tls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
-    if (tlsOpts.length) {
-      if (tlsOpts.length < 3) throw new DiscoveryError('consul discovery: TLS needs kv.cacertfile, kv.certfile and kv.keyfile together');
-      tls = {
-        ca: readPem('kv.cacertfile', o.opts.get('kv.cacertfile')!),
-        cert: readPem('kv.certfile', o.opts.get('kv.certfile')!),
-        key: readPem('kv.keyfile', o.opts.get('kv.keyfile')!),
-      };
+    const missing = TLS_OPTIONS.filter((k) => !o.opts.has(k));
+    if (missing.length > 0 && missing.length < TLS_OPTIONS.length) {
+      throw new DiscoveryError(`consul discovery: TLS needs kv.cacertfile, kv.certfile and kv.keyfile together (missing: ${missing.join(', ')})`);
     }
-    this.client = new ConsulClient(this.addr, tls, tuning);
+    this.client = new ConsulClient(this.addr, readStoreTls('consul', o.opts), tuning);
   }
 
   /**

@@ -1,6 +1,8 @@
 // Past 400 lines on purpose: watch, registration leases and the leader lock each carry their own
 // outage and recovery rules over one client; splitting them would spread
-// the one set of timeouts and retries they share.
+// the one set of timeouts and retries they share. The TLS file checks and
+// failure wording (readStoreTls, storeTlsProblem) live here too and are
+// shared with consul://: a module of their own would be the better home.
 //
 // `etcd://host1:2379,host2:2379/path`: discovery, registration and the leader
 // lock on etcd, through the etcd v3 API (package etcd3). Classic Swarm used the
@@ -21,7 +23,15 @@
 // connections but never answers), keep the last list through an outage,
 // report each failed attempt once, back off 1 s doubling up to min(heartbeat,
 // 30 s), and re-sync (get + watch) when the store answers again.
+//
+// TLS (kv.cacertfile, kv.certfile, kv.keyfile): the files are read and checked
+// here, before any connection, so a wrong path or a key that is not the
+// certificate's fails at once naming the option. gRPC reports handshake
+// failures as "14 UNAVAILABLE: No connection established"; they are put in
+// words naming the option to check (storeTlsProblem, shared with consul://).
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import * as path from 'node:path';
 import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import {
@@ -103,6 +113,127 @@ const noop = (): void => undefined;
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** "14 UNAVAILABLE: No connection established. Last error: X. Resolution note: " -> "X". */
+function grpcLastError(msg: string): string {
+  const m = /Last error: (.*?)\.?( Resolution note:.*)?$/s.exec(msg);
+  return (m ? m[1] : msg).replace(/^Error: /, '').replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/, '').trim();
+}
+
+/** `--discovery-opt` TLS files, read and checked (readStoreTls). */
+export interface StoreTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Option name -> file, for messages. */
+  files: ReadonlyMap<string, string>;
+  /** The client certificate's issuer and expiry, for messages. */
+  certIssuer?: string;
+  certNotAfter?: Date;
+}
+
+export const TLS_OPTIONS = ['kv.cacertfile', 'kv.certfile', 'kv.keyfile'] as const;
+
+/** Node's "ENOENT: no such file or directory, open '/x'" as "no such file or directory". */
+function fsReason(err: unknown): string {
+  return (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+}
+
+/**
+ * Read and check the TLS files given among `kv.cacertfile`, `kv.certfile`,
+ * `kv.keyfile` (undefined when none is). Every refusal names the option and
+ * its file. Which options must go together is the caller's rule.
+ */
+export function readStoreTls(scheme: string, opts: ReadonlyMap<string, string>): StoreTls | undefined {
+  const files = new Map<string, string>();
+  for (const k of TLS_OPTIONS) {
+    const f = opts.get(k);
+    if (f !== undefined) files.set(k, f);
+  }
+  if (files.size === 0) return undefined;
+  const fail = (msg: string): never => { throw new DiscoveryError(`${scheme} discovery: ${msg}`); };
+  const read = (k: string): Buffer | undefined => {
+    const f = files.get(k);
+    if (f === undefined) return undefined;
+    if (f === '') fail(`${k} is empty: want the path of a PEM file`);
+    try {
+      return readFileSync(f);
+    } catch (err) {
+      return fail(`cannot read ${k} ${f}: ${fsReason(err)}`);
+    }
+  };
+  const cert = (k: string, pem: Buffer): X509Certificate => {
+    try {
+      return new X509Certificate(pem);
+    } catch {
+      return fail(`${k} ${files.get(k)} holds no PEM certificate`);
+    }
+  };
+  const out: StoreTls = { files, ca: read('kv.cacertfile'), cert: read('kv.certfile'), key: read('kv.keyfile') };
+  if (out.ca) cert('kv.cacertfile', out.ca);
+  let x: X509Certificate | undefined;
+  if (out.cert) {
+    x = cert('kv.certfile', out.cert);
+    out.certIssuer = /^CN=(.*)$/m.exec(x.issuer)?.[1] ?? x.issuer.replace(/\n/g, ', ');
+    out.certNotAfter = new Date(x.validTo);
+  }
+  if (out.key) {
+    let k;
+    try {
+      k = createPrivateKey(out.key);
+    } catch (err) {
+      return fail(`kv.keyfile ${files.get('kv.keyfile')} holds no usable PEM private key (${(err as Error).message})`);
+    }
+    if (x && !x.checkPrivateKey(k)) {
+      fail(`kv.keyfile ${files.get('kv.keyfile')} is not the key of the certificate in kv.certfile ${files.get('kv.certfile')}`);
+    }
+  }
+  try {
+    createSecureContext({ ca: out.ca, cert: out.cert, key: out.key });
+  } catch (err) {
+    fail(`the TLS files (${[...files].map(([k, f]) => `${k} ${f}`).join(', ')}) cannot be used: ${(err as Error).message}`);
+  }
+  return out;
+}
+
+/** TLS alerts a server sends when it refuses our client certificate (or its absence). */
+const CLIENT_CERT_REFUSED = /alert (bad certificate|certificate required|unknown ca|certificate unknown|certificate expired|certificate revoked|unsupported certificate|access denied|decrypt error)|PEER_DID_NOT_RETURN_A_CERTIFICATE/i;
+const SERVER_NOT_TRUSTED = /unable to verify the first certificate|unable to get (local )?issuer certificate|self[- ]signed certificate|certificate signature failure|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT/i;
+const NOT_TLS = /wrong version number|packet length too long|disconnected before secure TLS connection was established|ERR_SSL_WRONG_VERSION_NUMBER/i;
+
+/**
+ * A connection failure that is a TLS problem, in words naming the option to
+ * check; undefined when `text` (an error's message, code included) is not
+ * about TLS. `store` names the server ("etcd", "Consul"); `trusts` says where
+ * that server's trusted CA is configured.
+ */
+export function storeTlsProblem(text: string, tls: StoreTls | undefined, store: string, trusts: string): string | undefined {
+  if (!tls) return undefined;
+  const file = (k: string): string => tls.files.get(k) ?? '';
+  if (CLIENT_CERT_REFUSED.test(text)) {
+    if (!tls.cert) {
+      return `TLS handshake refused: ${store} requires a client certificate; give --discovery-opt kv.certfile=<cert> and kv.keyfile=<key>, signed by the CA ${store} trusts (${trusts})`;
+    }
+    const expired = tls.certNotAfter && tls.certNotAfter.getTime() < Date.now() ? `, which expired on ${tls.certNotAfter.toISOString()}` : '';
+    return `TLS handshake refused: ${store} rejected the client certificate in kv.certfile ${file('kv.certfile')} (issued by "${tls.certIssuer}"${expired}): ` +
+      `it must be signed by the CA ${store} trusts (${trusts}), valid now, and for client auth`;
+  }
+  if (SERVER_NOT_TRUSTED.test(text)) {
+    return tls.ca
+      ? `TLS: ${store}'s certificate is not signed by the CA in kv.cacertfile ${file('kv.cacertfile')}; give the CA that signed ${store}'s certificate`
+      : `TLS: ${store}'s certificate is not signed by a CA this system trusts; give --discovery-opt kv.cacertfile=<the CA that signed it>`;
+  }
+  if (/certificate has expired|CERT_HAS_EXPIRED/i.test(text)) return `TLS: ${store}'s certificate has expired`;
+  if (/certificate is not yet valid|CERT_NOT_YET_VALID/i.test(text)) return `TLS: ${store}'s certificate is not valid yet (check the clocks)`;
+  const name = /(Hostname\/IP does not match certificate's altnames: .*?)(\. Resolution note|$)/i.exec(text);
+  if (name || /ERR_TLS_CERT_ALTNAME_INVALID/.test(text)) {
+    return `TLS: ${store}'s certificate is not valid for the address in the discovery URL (${name ? name[1].trim() : 'altname mismatch'}); use a name it was issued for, or reissue it with this address`;
+  }
+  if (NOT_TLS.test(text)) {
+    return `TLS handshake failed: ${store} does not seem to serve TLS on this port; if it serves plain http, drop kv.cacertfile, kv.certfile and kv.keyfile`;
+  }
+  return undefined;
 }
 
 interface Entry {
@@ -188,7 +319,7 @@ class KeyWatch {
   private fail(err: Error): void {
     this.dropWatcher();
     if (this.stopped) return;
-    this.onError(err);
+    this.onError(this.store.explain(err));
     this.schedule(this.backoff);
     this.backoff = Math.min(this.backoff * 2, this.store.maxBackoffMs);
   }
@@ -273,6 +404,7 @@ export class EtcdDiscovery implements Discovery, LockStore {
   readonly maxBackoffMs: number;
   /** @internal */
   readonly client: Etcd3;
+  private readonly tls: StoreTls | undefined;
   private readonly leases = new Map<string, { id: string; ttlS: number }>();
   private readonly registering = new Map<string, Promise<void>>();
   private readonly stops = new Set<() => void | Promise<void>>();
@@ -293,21 +425,15 @@ export class EtcdDiscovery implements Discovery, LockStore {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
       faultHandling: { host: () => tries(1), global: tries(hosts.length) },
     };
-    const file = (k: string): Buffer | undefined => {
-      const f = o.opts.get(k);
-      if (!f) return undefined;
-      try {
-        return readFileSync(f);
-      } catch (err) {
-        throw new DiscoveryError(`etcd discovery: ${k}: ${(err as Error).message}`);
-      }
-    };
-    const ca = file('kv.cacertfile');
-    const cert = file('kv.certfile');
-    const key = file('kv.keyfile');
-    if (!cert !== !key) throw new DiscoveryError('etcd discovery: kv.certfile and kv.keyfile go together');
-    const tls = Boolean(ca || cert);
-    if (tls) options.credentials = { rootCertificate: ca as Buffer, certChain: cert, privateKey: key };
+    // kv.cacertfile alone: TLS without a client certificate (an etcd without
+    // --client-cert-auth); kv.certfile and kv.keyfile alone: etcd's
+    // certificate is checked against the system's CAs.
+    if (o.opts.has('kv.certfile') !== o.opts.has('kv.keyfile')) {
+      throw new DiscoveryError('etcd discovery: kv.certfile and kv.keyfile go together (the client certificate and its key)');
+    }
+    this.tls = readStoreTls('etcd', o.opts);
+    const tls = this.tls;
+    if (tls) options.credentials = { rootCertificate: tls.ca as Buffer, certChain: tls.cert, privateKey: tls.key };
     options.hosts = hosts.map((h) => `${tls ? 'https' : 'http'}://${h}`);
     const username = o.opts.get('kv.username');
     const password = o.opts.get('kv.password');
@@ -325,14 +451,35 @@ export class EtcdDiscovery implements Discovery, LockStore {
     return this.bounded(isPrefix ? this.client.getAll().prefix(`${key}/`).exec() : this.client.get(key).exec(), `get ${key}`);
   }
 
-  /** Bound a call even past the per-attempt deadline (auth, connecting). */
+  /** Bound a call even past the per-attempt deadline (auth, connecting); TLS failures explained. */
   private bounded<T>(p: Promise<T>, what: string): Promise<T> {
     const ms = CALL_TIMEOUT_MS * this.hosts.length + 1000;
     let timer: NodeJS.Timeout | undefined;
     const t = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new DiscoveryError(`etcd: ${what}: no answer in ${ms}ms`)), ms);
     });
-    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    return Promise.race([p, t]).catch((err: unknown) => { throw this.explain(err); }).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * @internal A failed connection in words when it is about TLS (naming the
+   * option to check), else the error as it is.
+   */
+  explain(err: unknown): Error {
+    const e = asError(err);
+    if (e instanceof DiscoveryError) return e;
+    const at = `etcd ${this.hosts.join(',')}`;
+    const problem = storeTlsProblem(e.message, this.tls, 'etcd', 'its --trusted-ca-file');
+    if (problem) return new DiscoveryError(`${at}: ${problem}`, { cause: e });
+    // A plain client dialling etcd's TLS port: gRPC only says it failed to connect.
+    if (!this.tls && /No connection established/.test(e.message) && !/\bE(CONNREFUSED|CONNRESET|HOSTUNREACH|NETUNREACH|TIMEDOUT|ADDRNOTAVAIL|AI_AGAIN)\b|ENOTFOUND/.test(e.message)) {
+      return new DiscoveryError(
+        `${at}: no connection (gRPC: ${grpcLastError(e.message)}); no TLS options were given: if etcd serves TLS (https client URLs), ` +
+        'give --discovery-opt kv.cacertfile=<CA>, kv.certfile=<cert> and kv.keyfile=<key>',
+        { cause: e },
+      );
+    }
+    return e;
   }
 
   private async grant(ttlS: number): Promise<{ id: string; ttlS: number }> {
@@ -368,7 +515,7 @@ export class EtcdDiscovery implements Discovery, LockStore {
         if (done) return;
         finish();
         if (/lease not found/i.test(err.message)) resolve(0);
-        else reject(err);
+        else reject(this.explain(err));
       });
       stream.write({ ID: id });
     });

@@ -51,8 +51,18 @@
 // (connection refused); pause('hang') keeps accepting but answers nothing
 // until resume(). Either way the store keeps running, as a Consul cluster
 // that is cut off from the client would: TTLs run out during a pause.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+//
+// TLS: with `tls: { ca, cert, key }` (PEM text) the agent serves https only,
+// as Consul's HTTPS port with `verify_incoming = true`: a client must present
+// a certificate signed by `ca` (TLS 1.2 or newer). A plain HTTP request on
+// that port gets Go's answer, as from Consul: `400 Client sent an HTTP request
+// to an HTTPS server.` One difference: a client certificate that does not
+// chain to `ca` gets the connection closed after the handshake (Node checks
+// it then), where Consul's Go server sends a `bad certificate` alert; the
+// backend words both.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../../src/util/duration.js';
 
@@ -64,7 +74,14 @@ export interface ConsulServerOptions {
   sessionTtlMinMs?: number;
   /** Add Consul's blocking-query jitter (up to wait/16). Default true. */
   jitter?: boolean;
+  /** Serve https only, requiring client certificates signed by `ca` (PEM text). */
+  tls?: { ca: string; cert: string; key: string };
 }
+
+/** What Go's net/http writes to a plain HTTP request on a TLS port (and so Consul does). */
+const PLAIN_ON_TLS_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+/** Go's tlsRecordHeaderLooksLikeHTTP: the first bytes of a plain request. */
+const LOOKS_LIKE_HTTP = /^(GET |HEAD |POST |PUT |OPTIO)/;
 
 interface Entry {
   Key: string;
@@ -147,16 +164,40 @@ export class ConsulServer {
   get host(): string { return this.opts.host ?? '127.0.0.1'; }
   /** `host:port`, as a consul:// URL takes it. */
   get addr(): string { return `${this.host}:${this.port}`; }
+  /** "http", or "https" in TLS mode. */
+  get scheme(): 'http' | 'https' { return this.opts.tls ? 'https' : 'http'; }
 
   // ---- lifecycle -----------------------------------------------------------
 
   private makeServer(): Server {
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.on('connection', (s: Socket) => {
+    const track = (s: Socket): void => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    const tls = this.opts.tls;
+    if (!tls) {
+      const server = createServer(handler);
+      server.on('connection', track);
+      return server;
+    }
+    // A front listener looks at the first bytes: a plain request gets Go's
+    // 400, anything else goes to the https server (which never listens itself).
+    const https = createHttpsServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, handler);
+    https.on('tlsClientError', () => undefined); // refused handshakes are the clients' errors
+    return createNetServer((s) => {
+      track(s);
+      s.on('error', () => undefined);
+      s.once('data', (first: Buffer) => {
+        s.pause();
+        if (LOOKS_LIKE_HTTP.test(first.toString('latin1', 0, 8))) {
+          s.end(PLAIN_ON_TLS_ANSWER);
+          return;
+        }
+        s.unshift(first);
+        https.emit('connection', s);
+      });
     });
-    return server;
   }
 
   private listen(port: number): Promise<void> {

@@ -10,7 +10,15 @@
 //   await etcd.kill()    // SIGKILL (data dir kept); etcd.start() brings it back
 //   await etcd.restart() // kill() + start()
 //   await etcd.stop()    // kill it and remove the data dir
+//
+// With `tls: { ca, cert, key }` (PEM text: the CA that signs client
+// certificates, and etcd's own pair) etcd serves clients over https only and
+// requires a client certificate from that CA (--client-cert-auth). The
+// readiness check presents etcd's own pair as its client certificate, so that
+// pair needs clientAuth as well as serverAuth (issueCert's `server: true`).
+// Peers stay plain http: there is only one member.
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,13 +37,26 @@ export interface EtcdOptions {
   peerPort: number;
   /** How long to wait for /health (default 20 s). */
   startTimeoutMs?: number;
+  /** Serve clients over https with client-certificate auth (PEM text). Plain http without it. */
+  tls?: EtcdTls;
+}
+
+export interface EtcdTls {
+  /** The CA clients' certificates must chain to (--trusted-ca-file). */
+  ca: string;
+  /** etcd's certificate (--cert-file) and key (--key-file); also the readiness check's client pair. */
+  cert: string;
+  key: string;
 }
 
 export interface TestEtcd {
   /** "127.0.0.1:<clientPort>" */
   readonly endpoint: string;
+  /** "http" or "https" (with `tls`). */
+  readonly scheme: 'http' | 'https';
   /** PID of the running etcd (changes on restart). */
   readonly pid: number;
+  /** The temp dir: etcd's data in `data/`, the TLS files in `tls/`; removed by stop(). */
   readonly dataDir: string;
   /** SIGSTOP */
   pause(): Promise<void>;
@@ -70,7 +91,8 @@ function hookExit(): void {
   }
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
+async function healthy(endpoint: string, tls: EtcdTls | undefined): Promise<boolean> {
+  if (tls) return healthyTls(endpoint, tls);
   try {
     const res = await fetch(`http://${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
     const body = (await res.json()) as { health?: string };
@@ -78,6 +100,29 @@ async function healthy(endpoint: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * GET /health over https, etcd's own pair as the client certificate (fetch
+ * cannot present one). The chain is checked, not the name: a test may give
+ * etcd a certificate for another address on purpose.
+ */
+function healthyTls(endpoint: string, tls: EtcdTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(`https://${endpoint}/health`, {
+      ca: tls.ca, cert: tls.cert, key: tls.key, agent: false, timeout: 1000, checkServerIdentity: () => undefined,
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('error', () => resolve(false));
+      res.on('end', () => {
+        try { resolve((JSON.parse(body) as { health?: string }).health === 'true'); } catch { resolve(false); }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -89,15 +134,30 @@ export async function startEtcd(o: EtcdOptions): Promise<TestEtcd> {
   hookExit();
   const endpoint = `127.0.0.1:${o.clientPort}`;
   const peer = `http://127.0.0.1:${o.peerPort}`;
+  const scheme = o.tls ? 'https' : 'http';
+  if (await healthy(endpoint, o.tls)) throw new Error(`an etcd already answers on ${endpoint} (a leftover from a crashed run?)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `swarm-etcd-${o.clientPort}-`));
-  if (await healthy(endpoint)) throw new Error(`an etcd already answers on ${endpoint} (a leftover from a crashed run?)`);
   const args = [
-    '--name', 'default', '--data-dir', dataDir,
-    '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`,
+    '--name', 'default', '--data-dir', path.join(dataDir, 'data'),
+    '--listen-client-urls', `${scheme}://${endpoint}`, '--advertise-client-urls', `${scheme}://${endpoint}`,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `default=${peer}`,
     '--logger', 'zap', '--log-level', 'warn',
   ];
+  if (o.tls) {
+    // Beside the data (removed with it), readable by us only.
+    const tlsDir = path.join(dataDir, 'tls');
+    fs.mkdirSync(tlsDir, { mode: 0o700 });
+    const write = (name: string, pem: string): string => {
+      const f = path.join(tlsDir, name);
+      fs.writeFileSync(f, pem, { mode: 0o600 });
+      return f;
+    };
+    args.push(
+      '--client-cert-auth', '--trusted-ca-file', write('ca.pem', o.tls.ca),
+      '--cert-file', write('cert.pem', o.tls.cert), '--key-file', write('key.pem', o.tls.key),
+    );
+  }
   let child: ChildProcess | undefined;
   let stderr = '';
 
@@ -109,7 +169,7 @@ export async function startEtcd(o: EtcdOptions): Promise<TestEtcd> {
     const end = Date.now() + (o.startTimeoutMs ?? 20_000);
     while (Date.now() < end) {
       if (c.exitCode !== null || c.signalCode !== null) break;
-      if (await healthy(endpoint)) return;
+      if (await healthy(endpoint, o.tls)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     c.kill('SIGKILL');
@@ -151,6 +211,7 @@ export async function startEtcd(o: EtcdOptions): Promise<TestEtcd> {
 
   return {
     endpoint,
+    scheme,
     dataDir,
     get pid(): number { return child?.pid ?? -1; },
     pause: () => signal('SIGSTOP'),

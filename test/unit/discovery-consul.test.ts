@@ -2,9 +2,14 @@
 // (test/lib/consul-server.ts), run as an agent whose session_ttl_min is 1s
 // (a stock Consul's is 10s) so TTLs of a second or two keep this file short.
 // The backend is the same as against a real Consul: it learns the allowed
-// TTL range from the agent's refusal, as the clamp test shows.
-import { test, before, after } from 'node:test';
+// TTL range from the agent's refusal, as the clamp test shows. Last, TLS: a
+// second agent serving https only with client-certificate auth.
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createCA, issueCert } from '../../src/certs/index.js';
 import { ConsulServer } from '../lib/consul-server.js';
 import { ConsulDiscovery, type ConsulTuning } from '../../src/discovery/consul.js';
 import { createDiscovery, isLockStore } from '../../src/discovery/index.js';
@@ -199,4 +204,96 @@ test('options: unknown ones named; kv.path moves the nodes, not the leader; TLS 
   assert.equal(d.leaderKey, 't5/docker/swarm/leader');
   await d.register('10.0.0.7:2375', 20_000);
   assert.equal(await raw('t5/custom/nodes/10.0.0.7:2375'), '10.0.0.7:2375');
+});
+
+// ---- TLS: an agent serving https only, with client-certificate auth ------------
+
+describe('TLS (kv.cacertfile, kv.certfile, kv.keyfile) to an agent that requires client certificates', () => {
+  let secure: ConsulServer;
+  let dir = '';
+  const F: Record<string, string> = {};
+  const tlsOpen: ConsulDiscovery[] = [];
+  const withOpts = (o: Record<string, string>): ConsulDiscovery => {
+    const d = createDiscovery(`consul://${secure.addr}/tls`, { heartbeatMs: 1000, opts: new Map(Object.entries(o)) });
+    assert.ok(d instanceof ConsulDiscovery);
+    tlsOpen.push(d);
+    return d;
+  };
+  const good = (): Record<string, string> => ({ 'kv.cacertfile': F.ca, 'kv.certfile': F.cert, 'kv.keyfile': F.key });
+  /** register() must fail within the request bound, with `re`; the watch reports the same. */
+  async function refused(d: ConsulDiscovery, re: RegExp): Promise<void> {
+    const t0 = Date.now();
+    await assert.rejects(d.register('10.0.9.9:2375', 20_000), re);
+    assert.ok(Date.now() - t0 < 10_000, `failed after ${Date.now() - t0}ms`);
+    const errors: Error[] = [];
+    const stop = d.watch(() => assert.fail('no list without TLS'), (e) => errors.push(e));
+    await until('the watch to report it', () => errors.length > 0);
+    stop();
+    assert.match(errors[0].message, re);
+  }
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-consul-tls-'));
+    const ca = createCA({ commonName: 'consul CA' });
+    const other = createCA({ commonName: 'other CA' });
+    const server = issueCert(ca, { commonName: 'consul', ips: ['127.0.0.1'], server: true });
+    const client = issueCert(ca, { commonName: 'swarm', client: true });
+    const rogue = issueCert(other, { commonName: 'swarm', client: true });
+    const write = (name: string, pem: string): string => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, pem, { mode: 0o600 });
+      return f;
+    };
+    Object.assign(F, {
+      ca: write('ca.pem', ca.cert), cert: write('cert.pem', client.cert), key: write('key.pem', client.key),
+      otherCa: write('other-ca.pem', other.cert), rogue: write('rogue.pem', rogue.cert), rogueKey: write('rogue-key.pem', rogue.key),
+    });
+    secure = await ConsulServer.start({ sessionTtlMinMs: 1000, tls: { ca: ca.cert, cert: server.cert, key: server.key } });
+  });
+  after(async () => {
+    for (const d of tlsOpen) await d.close();
+    await secure?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('registers and lists over https with the client certificate', async () => {
+    assert.equal(secure.scheme, 'https');
+    const d = withOpts(good());
+    const lists: string[][] = [];
+    const errors: Error[] = [];
+    d.watch((l) => lists.push(l), (e) => errors.push(e));
+    await d.register('10.0.9.1:2375', 20_000);
+    await d.register('10.0.9.2:2375', 20_000);
+    await until('both entries', () => last(lists)?.join() === '10.0.9.1:2375,10.0.9.2:2375');
+    assert.equal(secure.entry('tls/docker/swarm/nodes/10.0.9.1:2375')?.value, '10.0.9.1:2375');
+    assert.ok(secure.entry('tls/docker/swarm/nodes/10.0.9.1:2375')?.session, 'held by a session');
+    // Another client (a manager) with the same options lists them.
+    const other = withOpts(good());
+    const seen: string[][] = [];
+    other.watch((l) => seen.push(l), (e) => errors.push(e));
+    await until('the other client\'s list', () => seen.length > 0);
+    assert.deepEqual(seen[0], ['10.0.9.1:2375', '10.0.9.2:2375']);
+    assert.deepEqual(errors, []);
+  });
+
+  test('a wrong CA, a client certificate of another CA, no TLS options, a store without TLS: refused in words', async () => {
+    await refused(withOpts({ ...good(), 'kv.cacertfile': F.otherCa }),
+      /consul 127\.0\.0\.1:\d+: .*TLS: Consul's certificate is not signed by the CA in kv\.cacertfile \S*other-ca\.pem; give the CA that signed Consul's certificate/);
+    await refused(withOpts({ ...good(), 'kv.certfile': F.rogue, 'kv.keyfile': F.rogueKey }),
+      /Consul closed the connection right after the TLS handshake .*kv\.certfile \S*rogue\.pem \(issued by "other CA"\) must be signed by the CA it trusts/);
+    await refused(withOpts({}), /Consul serves https on this port and no TLS options were given: give --discovery-opt kv\.cacertfile=<CA>, kv\.certfile=<cert> and kv\.keyfile=<key>/);
+    const plainAgent = new ConsulDiscovery(`${consul.addr}/tls`, { heartbeatMs: 1000, opts: new Map(Object.entries(good())) }, FAST);
+    tlsOpen.push(plainAgent);
+    await refused(plainAgent, /TLS handshake failed: Consul does not seem to serve TLS on this port; if it serves plain http, drop kv\.cacertfile, kv\.certfile and kv\.keyfile/);
+  });
+
+  test('one or two of the three options, a missing file, a key that is not the certificate\'s: refused at once', () => {
+    const make = (o: Record<string, string>): unknown => createDiscovery(`consul://${secure.addr}/tls`, { heartbeatMs: 1000, opts: new Map(Object.entries(o)) });
+    assert.throws(() => make({ 'kv.cacertfile': F.ca }), /consul discovery: TLS needs kv\.cacertfile, kv\.certfile and kv\.keyfile together \(missing: kv\.certfile, kv\.keyfile\)/);
+    assert.throws(() => make({ 'kv.certfile': F.cert, 'kv.keyfile': F.key }), /together \(missing: kv\.cacertfile\)/);
+    const missing = path.join(dir, 'nope.pem');
+    assert.throws(() => make({ ...good(), 'kv.keyfile': missing }), new RegExp(`consul discovery: cannot read kv\\.keyfile ${missing.replace(/\./g, '\\.')}: no such file or directory`));
+    assert.throws(() => make({ ...good(), 'kv.keyfile': F.rogueKey }), /consul discovery: kv\.keyfile \S*rogue-key\.pem is not the key of the certificate in kv\.certfile \S*cert\.pem/);
+    assert.throws(() => make({ ...good(), 'kv.cacertfile': F.key }), /consul discovery: kv\.cacertfile \S*key\.pem holds no PEM certificate/);
+  });
 });
