@@ -43,7 +43,7 @@ import {
   checkAddr, checkEntry, DiscoveryError, LEADER_KEY, NODES_KEY,
   type Discovery, type DiscoveryOptions, type LockStore,
 } from './discovery.js';
-import { readStoreTls, storeTlsProblem, TLS_OPTIONS, type StoreTls } from './etcd.js';
+import { readStoreTls, storeTlsProblem, TLS_OPTIONS, type StoreTls } from './storetls.js';
 
 /** The `--discovery-opt` keys consul:// takes. */
 export const CONSUL_OPTS = ['kv.path', 'kv.cacertfile', 'kv.certfile', 'kv.keyfile'] as const;
