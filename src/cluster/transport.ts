@@ -98,14 +98,23 @@ export class Dialer {
         servername: net.isIP(host) ? undefined : host,
         session: this.sessions.get(addr),
       } as tls.ConnectionOptions);
-      s.once('secureConnect', () => {
-        const why = m.files.verify ? verifyPeer(s, host) : undefined;
-        if (why) s.destroy(new TlsDialError(why)); else s.emit(DIALED);
-      });
-      s.on('session', (session: Buffer) => {
+      // Only a verified connection's session is kept: a resumed session has no
+      // certificate to check again. (TLS 1.2 may give it before secureConnect.)
+      let verified = false;
+      let pending: Buffer | undefined;
+      const keep = (session: Buffer): void => {
+        if (this.tlsMaterial !== m) return; // rotated meanwhile
         if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(addr)) this.sessions.delete(this.sessions.keys().next().value as string);
         this.sessions.set(addr, session);
+      };
+      s.once('secureConnect', () => {
+        const why = m.files.verify ? verifyPeer(s, host) : undefined;
+        if (why) { this.sessions.delete(addr); s.destroy(new TlsDialError(why)); return; }
+        verified = true;
+        if (pending) keep(pending);
+        s.emit(DIALED);
       });
+      s.on('session', (session: Buffer) => { if (verified) keep(session); else pending = session; });
       socket = s;
     } else {
       socket = net.connect({ host, port, allowHalfOpen });

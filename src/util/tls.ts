@@ -87,14 +87,18 @@ function issuerText(c: PeerCertificate): string {
  * the address dialled. Returns the reason it must be refused, or undefined.
  */
 export function verifyPeer(socket: TLSSocket, host: string): string | undefined {
+  // A resumed session carries no certificate in Node; only sessions of
+  // verified connections are kept for resumption (../cluster/transport.ts).
+  if (socket.isSessionReused()) return socket.authorized ? undefined : 'a resumed TLS session was not authorized';
   const peer = socket.getPeerCertificate();
   if (!peer || !Object.keys(peer).length) return 'the engine sent no certificate';
-  if (!socket.authorized) {
-    const code = String((socket.authorizationError as unknown as { code?: string })?.code ?? socket.authorizationError ?? '');
-    return chainReason(code, peer);
+  const code = socket.authorized ? '' : String((socket.authorizationError as unknown as { code?: string })?.code ?? socket.authorizationError ?? '');
+  // Node checks the name even without rejectUnauthorized and reports it as
+  // this code; the chain itself was fine then.
+  if (code && code !== 'ERR_TLS_CERT_ALTNAME_INVALID') return chainReason(code, peer);
+  if (code || checkServerIdentity(host, peer)) {
+    return `certificate name mismatch: the engine was dialled as ${host}, but its certificate is valid for ${sansText(peer.subjectaltname)} (add ${host} to its SANs, or dial it by a name it has)`;
   }
-  const idErr = checkServerIdentity(host, peer);
-  if (idErr) return `certificate name mismatch: the engine was dialled as ${host}, but its certificate is valid for ${sansText(peer.subjectaltname)} (add ${host} to its SANs, or dial it by a name it has)`;
   return undefined;
 }
 
