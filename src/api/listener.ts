@@ -74,7 +74,9 @@ export async function listen(a: ListenAddr, current: () => Handlers, tlsMaterial
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => current().request(req, res);
   let server: http.Server;
   if (tlsMaterial && a.proto === 'tcp') {
-    const s = https.createServer({ ...httpOpts, ...serverTlsOptions(tlsMaterial), handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onRequest);
+    // allowHalfOpen as http.Server has it (https.Server does not): a hijacked
+    // `run -i` half-closes (close_notify) when stdin ends and still reads the output.
+    const s = https.createServer({ ...httpOpts, ...serverTlsOptions(tlsMaterial), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, allowHalfOpen: true } as https.ServerOptions, onRequest);
     const refusals = new RefusalLog();
     s.on('tlsClientError', (err, socket) => { refusals.note(a.raw, peerOf(socket), clientRefusalReason(err)); socket.destroy(); });
     // Before the HTTP layer sees the socket: refuse a missing or bad client certificate.
