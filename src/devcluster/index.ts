@@ -191,15 +191,21 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 async function waitForNodes(host: string, n: number, timeoutMs: number, tls?: ClientTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let seen = 0;
+  let errors: string[] = [];
   while (Date.now() < deadline) {
     try {
       const info: any = JSON.parse((await api(host, 'GET', '/info', { tls, timeoutMs: 5000 })).body);
-      seen = (info.SystemStatus as string[][]).filter(([k, v]) => k.trim() === '└ Status' && v === 'Healthy').length;
+      const st = info.SystemStatus as string[][];
+      seen = st.filter(([k, v]) => k.trim() === '└ Status' && v === 'Healthy').length;
       if (seen >= n) return;
-    } catch { /* not yet */ }
+      errors = st.filter(([k]) => k.trim() === '└ Error').map(([, v]) => `  ${v}`);
+    } catch (err) {
+      errors = [`  ${(err as Error).message}`];
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the manager saw ${seen} of ${n} engines Healthy after ${timeoutMs / 1000}s`);
+  // The state dir (manager.log included) goes with the teardown: say why here.
+  throw new Error(`the manager saw ${seen} of ${n} engines Healthy after ${timeoutMs / 1000}s${errors.length ? `:\n${[...new Set(errors)].join('\n')}` : ''}`);
 }
 
 /** Stop exactly what stateDir/state.json lists, delete its bridges and the dir. Returns false if nothing was recorded. */
