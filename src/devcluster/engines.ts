@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { busyboxTar, importBusybox, DEFAULT_CACHE_DIR } from './busybox.js';
 import { readState, writeState, type ClusterState, type EngineRecord } from './state.js';
+import { CLIENT_CERT_NAME, MANAGER_CERT_NAME, certsDir, issueEngineCert, tlsFlags, writeCA, type CertDirs, type KeyPair, type Sans } from './tls.js';
 import {
   api,
   apiJson,
@@ -48,6 +49,13 @@ export interface StartEnginesOptions {
   startTimeoutMs?: number;
   /** Import busybox:latest into each engine (default true). */
   busybox?: boolean;
+  /**
+   * Serve the tcp port with mutual TLS (dockerd --tlsverify): the CA goes to
+   * <stateDir>/certs, engine i's server pair to <stateDir>/certs/<name>, valid
+   * for 127.0.0.1, its name and localhost unless sans(i) says otherwise (a
+   * wrong-host certificate for tests). The unix socket stays plain.
+   */
+  tls?: { ca: KeyPair; sans?: (i: number) => Sans | undefined };
 }
 
 export interface Engine {
@@ -55,6 +63,10 @@ export interface Engine {
   name: string;
   /** "127.0.0.1:PORT" */
   addr: string;
+  /** dockerd's unix socket: plain HTTP even when the tcp port is TLS; the tool's own calls use it. */
+  sock: string;
+  /** The engine's server pair when it serves TLS. */
+  tls?: CertDirs;
   port: number;
   slot: number;
   /** Current dockerd PID (changes on restartEngine). */
@@ -121,13 +133,14 @@ function dockerdArgs(e: Engine): string[] {
     '--exec-root', path.join(e.dir, 'exec'),
     '--pidfile', path.join(e.dir, 'docker.pid'),
     '-H', `tcp://${e.addr}`,
-    '-H', `unix://${path.join(e.dir, 'docker.sock')}`,
+    '-H', `unix://${e.sock}`,
     '-b', e.bridge,
     '--ip', e.publishIp,
     '--iptables=false',
     '--ip-forward=false',
   ];
   for (const [k, v] of Object.entries(e.labels)) args.push('--label', `${k}=${v}`);
+  if (e.tls) args.push(...tlsFlags(e.tls));
   return args;
 }
 
@@ -162,6 +175,9 @@ function spawnDockerd(e: Engine): { exited: () => string | undefined } {
   return { exited: () => exitInfo };
 }
 
+// Asked on the engine's unix socket (plain or TLS port alike); dockerd binds
+// every -H before it serves any, and startEngines saw the tcp port free before
+// the spawn, so a live socket plus an answering port means our daemon is up.
 async function waitReady(e: Engine, exited: () => string | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const dataRoot = path.join(e.dir, 'data');
@@ -169,16 +185,19 @@ async function waitReady(e: Engine, exited: () => string | undefined, timeoutMs:
   while (Date.now() < deadline) {
     const ex = exited();
     if (ex) throw new Error(`dockerd for ${e.name} (${e.addr}) ${ex} before answering /_ping; log ${e.logFile}:\n${logTail(e.logFile)}`);
-    if (await pingOk(e.addr)) {
-      // Make sure it is *our* daemon on that port, not a stray one.
-      const info = await apiJson<{ Name: string; DockerRootDir: string }>(e.addr, 'GET', '/info').catch(() => undefined);
-      if (info && info.DockerRootDir === dataRoot && info.Name === e.name) return;
-      if (info) last = `port answered by another daemon (Name=${info.Name}, DockerRootDir=${info.DockerRootDir})`;
+    if (await pingOk(e.sock)) {
+      const info = await apiJson<{ Name: string; DockerRootDir: string }>(e.sock, 'GET', '/info').catch(() => undefined);
+      if (info && info.DockerRootDir === dataRoot && info.Name === e.name) {
+        if (await portAnswers(e.port)) return;
+        last = `nothing listens on ${e.addr}`;
+      } else if (info) last = `${e.sock} answered by another daemon (Name=${info.Name}, DockerRootDir=${info.DockerRootDir})`;
     }
     await sleep(150);
   }
-  throw new Error(`dockerd for ${e.name} did not answer GET http://${e.addr}/_ping within ${timeoutMs}ms (${last}); log ${e.logFile}:\n${logTail(e.logFile)}`);
+  throw new Error(`dockerd for ${e.name} did not answer GET /_ping on ${e.sock} within ${timeoutMs}ms (${last}); log ${e.logFile}:\n${logTail(e.logFile)}`);
 }
+
+const engineSock = (dir: string) => path.join(dir, 'docker.sock');
 
 const isOurDockerd = (pid: number, dir: string) => {
   const argv = procCmdline(pid);
@@ -242,7 +261,7 @@ function safeReaddir(d: string): string[] {
   }
 }
 
-/** Remove all containers and user-defined networks through the API (fast: force-delete = SIGKILL). */
+/** Remove all containers and user-defined networks through the API at addr (a unix socket; fast: force-delete = SIGKILL). */
 async function removeContainersAndNetworks(addr: string): Promise<void> {
   const cs = await apiJson<{ Id: string }[]>(addr, 'GET', '/containers/json?all=1', { timeoutMs: 5000 });
   await Promise.all(
@@ -265,8 +284,10 @@ async function teardownEngine(rec: EngineRecord, removeContainers: boolean): Pro
     } catch {
       /* gone */
     }
-    if (removeContainers && (await pingOk(rec.addr, 2000))) {
-      await removeContainersAndNetworks(rec.addr).catch(() => undefined);
+    // The unix socket: plain HTTP whether or not the tcp port speaks TLS.
+    const sock = engineSock(rec.dir);
+    if (removeContainers && (await pingOk(sock, 2000))) {
+      await removeContainersAndNetworks(sock).catch(() => undefined);
     }
     await killAndWait([rec.pid], 20_000);
   }
@@ -329,6 +350,7 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
       index: i,
       name: opts.names?.(i) ?? `node-${i}`,
       addr: `127.0.0.1:${port}`,
+      sock: engineSock(dir),
       port,
       slot,
       pid: 0,
@@ -341,6 +363,9 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
   }
   const names = new Set(engines.map((e) => e.name));
   if (names.size !== engines.length) throw new Error(`engine names must be distinct: ${engines.map((e) => e.name).join(', ')}`);
+  if (opts.tls && (names.has(MANAGER_CERT_NAME) || names.has(CLIENT_CERT_NAME))) {
+    throw new Error(`with tls, no engine may be named ${MANAGER_CERT_NAME} or ${CLIENT_CERT_NAME} (their certificate directories)`);
+  }
 
   const state: ClusterState = { version: 1, stateDir, createdAt: new Date().toISOString(), engines: engines.map(toRecord) };
   const save = () => {
@@ -361,6 +386,11 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
 
   const set = makeSet(engines, stateDir, save, timeoutMs);
   try {
+    if (opts.tls) {
+      const dir = certsDir(stateDir);
+      writeCA(dir, opts.tls.ca);
+      for (const e of engines) e.tls = issueEngineCert(dir, e.name, opts.tls.sans?.(e.index));
+    }
     await Promise.all(
       engines.map(async (e) => {
         if (await portAnswers(e.port)) throw new Error(`port ${e.port} for ${e.name} is already in use`);
@@ -374,7 +404,7 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
     );
     if (opts.busybox !== false) {
       const tar = await tarP;
-      await Promise.all(engines.map((e) => importBusybox(e.addr, tar)));
+      await Promise.all(engines.map((e) => importBusybox(e.sock, tar)));
     }
   } catch (err) {
     await set.stop().catch(() => undefined);

@@ -7,13 +7,17 @@ import { startEngines, teardownState, type EngineSet } from './engines.js';
 import { randomBytes } from 'node:crypto';
 import { startManager, startJoin, isManagerProcess } from './manager.js';
 import { readState, recordJoins, recordManager } from './state.js';
-import { procCmdline, removeStateDir } from './util.js';
+import { api, procCmdline, removeStateDir, type ClientTls } from './util.js';
+import { createCA, envLines } from '../certs/index.js';
+import { certsDir, issueClientBundle, issueManagerCert, readClientTls, type CertDirs } from './tls.js';
 
 export { startEngines, type EngineSet, type Engine, type StartEnginesOptions } from './engines.js';
 export { startManager, type ManagerProcess, type StartManagerOptions } from './manager.js';
 
 export const DEFAULT_STATE_DIR = '/var/tmp/swarm-dev-cluster';
 export const DEFAULT_MANAGER_PORT = 3375;
+/** With --tls, as `swarm manage --tls` without -H. */
+export const DEFAULT_TLS_MANAGER_PORT = 3376;
 /** Engines listen on 12375, 12376, ... (2375 is docker's own port; 2380 is etcd's peer port). */
 export const DEFAULT_ENGINE_PORT = 12375;
 /** Dev clusters use slots 0..9; integration tests use 10 and up (test/lib/README.md). */
@@ -23,8 +27,14 @@ export const MAX_DEV_NODES = 10;
 export interface UpOptions {
   nodes: number;
   stateDir?: string;
-  /** Manager port on 127.0.0.1 (default 3375). */
+  /** Manager port on 127.0.0.1 (default 3375, 3376 with tls). */
   port?: number;
+  /**
+   * Mutual TLS everywhere: a CA in <stateDir>/certs, engines with
+   * --tlsverify, the manager with --tlsverify, a client bundle in
+   * <stateDir>/certs/client.
+   */
+  tls?: boolean;
   /** First engine port (default 12375). */
   enginePort?: number;
   /** "zone=a" (every node) or "node-1:zone=a" (that node only). */
@@ -50,6 +60,8 @@ export interface UpResult {
   dockerHost?: string;
   engines: { name: string; addr: string; pid: number; labels: Record<string, string> }[];
   managerPid?: number;
+  /** With tls: the client bundle (DOCKER_CERT_PATH). */
+  certPath?: string;
 }
 
 /** Parse --label values into per-node label maps for nodes named node-0..node-(n-1). */
@@ -89,7 +101,7 @@ function stateIsLive(stateDir: string): boolean {
 export async function up(opts: UpOptions): Promise<UpResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
-  const port = opts.port ?? DEFAULT_MANAGER_PORT;
+  const port = opts.port ?? (opts.tls ? DEFAULT_TLS_MANAGER_PORT : DEFAULT_MANAGER_PORT);
   const enginePort = opts.enginePort ?? DEFAULT_ENGINE_PORT;
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_DEV_NODES) {
     throw new Error(`--nodes must be 1..${MAX_DEV_NODES}`);
@@ -109,21 +121,38 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     stateDir,
     labels: (i) => labels[i] ?? {},
     names: (i) => names[i]!,
+    tls: opts.tls ? { ca: createCA({ commonName: 'swarm dev-cluster CA' }) } : undefined,
   });
   for (const e of set.engines) {
     const l = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(',');
-    log(`  ${e.name}  tcp://${e.addr}  pid ${e.pid}  bridge ${e.bridge}  -p binds ${e.publishIp}${l ? `  labels ${l}` : ''}`);
+    log(`  ${e.name}  tcp://${e.addr}${e.tls ? ' (TLS)' : ''}  pid ${e.pid}  bridge ${e.bridge}  -p binds ${e.publishIp}${l ? `  labels ${l}` : ''}`);
   }
   const result: UpResult = {
     stateDir,
     engines: set.engines.map((e) => ({ name: e.name, addr: e.addr, pid: e.pid, labels: e.labels })),
   };
+  let managerCerts: CertDirs | undefined;
+  let clientTls: ClientTls | undefined;
+  if (opts.tls) {
+    try {
+      const dir = certsDir(stateDir);
+      if (opts.manager !== false) managerCerts = issueManagerCert(dir);
+      const client = issueClientBundle(dir, opts.manager !== false ? `tcp://127.0.0.1:${port}` : `tcp://${set.engines[0]!.addr}`);
+      clientTls = readClientTls(client);
+      result.certPath = client.dir;
+      log(`  certs    ${dir}  (CA, a server pair per engine, manager/, client/ with env.sh)`);
+    } catch (err) {
+      await set.stop().catch(() => undefined);
+      throw err;
+    }
+  }
   if (opts.manager !== false) {
     const host = `127.0.0.1:${port}`;
     const token = opts.discovery === 'token' ? randomBytes(16).toString('hex') : undefined;
     const tokenUrl = `http://127.0.0.1:${opts.tokenPort ?? 4243}`;
     try {
       const m = await startManager({
+        tls: managerCerts,
         host,
         discovery: token ? `token://${token}` : `nodes://${set.engines.map((e) => e.addr).join(',')}`,
         args: token
@@ -135,7 +164,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       recordManager(stateDir, { pid: m.pid, host, logFile: m.logFile });
       result.managerPid = m.pid;
       result.dockerHost = `tcp://${host}`;
-      log(`  manager  tcp://${host}  pid ${m.pid}  log ${m.logFile}`);
+      log(`  manager  tcp://${host}${managerCerts ? ' (TLS, --tlsverify)' : ''}  pid ${m.pid}  log ${m.logFile}`);
       if (token) {
         for (const e of set.engines) {
           const logFile = path.join(stateDir, `join-${e.name}.log`);
@@ -144,7 +173,10 @@ export async function up(opts: UpOptions): Promise<UpResult> {
           recordJoins(stateDir, [{ pid, advertise: e.addr, logFile }]);
         }
         log(`  token    token://${token}  (service ${tokenUrl}, embedded in the manager; ${set.engines.length} swarm join agents)`);
-        await waitForNodes(host, set.engines.length, 30_000);
+        await waitForNodes(host, set.engines.length, 30_000, clientTls);
+      } else if (clientTls) {
+        // Proves the whole chain (client -> manager -> engines) before the export lines are printed.
+        await waitForNodes(host, set.engines.length, 30_000, clientTls);
       }
     } catch (err) {
       await set.stop().catch(() => undefined);
@@ -156,18 +188,24 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 }
 
 /** Wait until the manager's `docker info` counts `n` Healthy nodes. */
-async function waitForNodes(host: string, n: number, timeoutMs: number): Promise<void> {
+async function waitForNodes(host: string, n: number, timeoutMs: number, tls?: ClientTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let seen = 0;
+  let errors: string[] = [];
   while (Date.now() < deadline) {
     try {
-      const info: any = await (await fetch(`http://${host}/info`)).json();
-      seen = (info.SystemStatus as string[][]).filter(([k, v]) => k.trim() === '└ Status' && v === 'Healthy').length;
+      const info: any = JSON.parse((await api(host, 'GET', '/info', { tls, timeoutMs: 5000 })).body);
+      const st = info.SystemStatus as string[][];
+      seen = st.filter(([k, v]) => k.trim() === '└ Status' && v === 'Healthy').length;
       if (seen >= n) return;
-    } catch { /* not yet */ }
+      errors = st.filter(([k]) => k.trim() === '└ Error').map(([, v]) => `  ${v}`);
+    } catch (err) {
+      errors = [`  ${(err as Error).message}`];
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the manager saw ${seen} of ${n} joined engines after ${timeoutMs / 1000}s`);
+  // The state dir (manager.log included) goes with the teardown: say why here.
+  throw new Error(`the manager saw ${seen} of ${n} engines Healthy after ${timeoutMs / 1000}s${errors.length ? `:\n${[...new Set(errors)].join('\n')}` : ''}`);
 }
 
 /** Stop exactly what stateDir/state.json lists, delete its bridges and the dir. Returns false if nothing was recorded. */
@@ -187,7 +225,8 @@ export async function down(stateDir: string = DEFAULT_STATE_DIR): Promise<boolea
 interface UpArgs {
   nodes: number;
   label: string[];
-  port: number;
+  port?: number;
+  tls: boolean;
   'engine-port': number;
   'state-dir': string;
   manager: boolean;
@@ -208,7 +247,8 @@ const upCommand: CommandModule<object, UpArgs> = {
     y
       .option('nodes', { alias: 'n', type: 'number', default: 3, describe: `number of engines (1-${MAX_DEV_NODES})` })
       .option('label', { type: 'string', array: true, default: [] as string[], describe: 'engine label: key=value (all nodes) or node-1:key=value' })
-      .option('port', { alias: 'p', type: 'number', default: DEFAULT_MANAGER_PORT, describe: 'manager port on 127.0.0.1' })
+      .option('port', { alias: 'p', type: 'number', describe: `manager port on 127.0.0.1 (default ${DEFAULT_MANAGER_PORT}, ${DEFAULT_TLS_MANAGER_PORT} with --tls)` })
+      .option('tls', { type: 'boolean', default: false, describe: 'mutual TLS: a CA in <state-dir>/certs, engines and manager with --tlsverify, a client bundle in <state-dir>/certs/client' })
       .option('engine-port', { type: 'number', default: DEFAULT_ENGINE_PORT, describe: 'first engine port (127.0.0.1)' })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where engine data, logs and state.json live' })
       .option('manager', { type: 'boolean', default: true, describe: 'also start the manager (--no-manager: engines only)' })
@@ -221,6 +261,7 @@ const upCommand: CommandModule<object, UpArgs> = {
         nodes: argv.nodes,
         labels: argv.label.map(String),
         port: argv.port,
+        tls: argv.tls,
         enginePort: argv['engine-port'],
         stateDir: argv['state-dir'],
         manager: argv.manager,
@@ -228,9 +269,10 @@ const upCommand: CommandModule<object, UpArgs> = {
         discovery: argv.discovery === 'token' ? 'token' : 'nodes',
         tokenPort: argv['token-port'],
       });
-      // The only stdout line, so `eval "$(swarm dev-cluster up)"` works.
-      if (r.dockerHost) process.stdout.write(`export DOCKER_HOST=${r.dockerHost}\n`);
-      else process.stdout.write(`export DOCKER_HOST=tcp://${r.engines[0]!.addr}\n`);
+      // The only stdout lines, so `eval "$(swarm dev-cluster up)"` works.
+      const host = r.dockerHost ?? `tcp://${r.engines[0]!.addr}`;
+      const lines = r.certPath ? envLines(host, r.certPath) : [`export DOCKER_HOST=${host}`];
+      process.stdout.write(lines.join('\n') + '\n');
     } catch (err) {
       fail(err);
     }

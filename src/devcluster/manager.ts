@@ -1,9 +1,10 @@
 // Spawn `swarm manage` (the compiled CLI) as a separate process and wait until
-// its API answers /_ping.
+// its API answers /_ping (over mutual TLS when it is started with --tlsverify).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { killAndWait, logTail, pingOk, portAnswers, procCmdline, sleep } from './util.js';
+import { readClientTls, tlsFlags, type CertDirs } from './tls.js';
 
 export interface StartManagerOptions {
   /** Listen address, e.g. "127.0.0.1:3375". */
@@ -22,6 +23,14 @@ export interface StartManagerOptions {
   /** Wait for /_ping; default 30s. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * --tlsverify with this pair (a server certificate, which also carries
+   * clientAuth): the manager's listener and its client certificate towards
+   * engines. The /_ping wait presents the same pair.
+   */
+  tls?: CertDirs;
+  /** false: --tls instead of --tlsverify (no client certificates asked for, engines not checked). Default true. */
+  tlsVerify?: boolean;
 }
 
 export interface ManagerProcess {
@@ -66,7 +75,8 @@ export async function startManager(opts: StartManagerOptions): Promise<ManagerPr
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
   // Discovery goes first: an array-typed -H option would otherwise swallow it.
-  const argv = [mainJs, 'manage', opts.discovery, '-H', `tcp://${opts.host}`, ...(opts.args ?? [])];
+  const argv = [mainJs, 'manage', opts.discovery, '-H', `tcp://${opts.host}`, ...(opts.tls ? tlsFlags(opts.tls, opts.tlsVerify !== false) : []), ...(opts.args ?? [])];
+  const pingTls = opts.tls ? readClientTls(opts.tls) : undefined;
   fs.writeSync(out, `\n=== ${new Date().toISOString()} node ${argv.join(' ')} ===\n`);
   let exitInfo: string | undefined;
   const child = spawn(process.execPath, argv, {
@@ -88,10 +98,10 @@ export async function startManager(opts: StartManagerOptions): Promise<ManagerPr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exitInfo) throw new Error(`manager ${exitInfo} before answering /_ping; log ${opts.logFile}:\n${logTail(opts.logFile)}`);
-    if (await pingOk(opts.host)) break;
+    if (await pingOk(opts.host, 1000, pingTls)) break;
     if (Date.now() > deadline) {
       await stop().catch(() => undefined);
-      throw new Error(`manager did not answer GET http://${opts.host}/_ping within ${timeoutMs}ms; log ${opts.logFile}:\n${logTail(opts.logFile)}`);
+      throw new Error(`manager did not answer GET ${opts.tls ? 'https' : 'http'}://${opts.host}/_ping within ${timeoutMs}ms; log ${opts.logFile}:\n${logTail(opts.logFile)}`);
     }
     await sleep(150);
   }

@@ -1,7 +1,9 @@
-// Small helpers shared by the dev-cluster code: Engine API calls over plain
-// node:http, process lookups in /proc, and shelling out to `ip`/`umount`.
+// Small helpers shared by the dev-cluster code: Engine API calls over
+// node:http (tcp, a unix socket, or mutual TLS), process lookups in /proc, and
+// shelling out to `ip`/`umount`.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -13,23 +15,36 @@ export interface ApiResponse {
   body: string;
 }
 
+/** A client pair and the CA to check the server against (PEM contents). */
+export interface ClientTls {
+  ca: string | Buffer;
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 export interface ApiOptions {
   body?: Buffer | string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** HTTPS with this client pair; the server's certificate must be valid for the host dialled. */
+  tls?: ClientTls;
 }
 
-/** One request to an Engine API (or the manager) at "host:port". */
+/** One request to an Engine API (or the manager) at "host:port", or at a unix socket ("/path/docker.sock"). */
 export function api(addr: string, method: string, urlPath: string, opts: ApiOptions = {}): Promise<ApiResponse> {
   const i = addr.lastIndexOf(':');
-  const host = addr.slice(0, i);
-  const port = Number(addr.slice(i + 1));
+  // A unix socket path: the engines' own sockets need no TLS whatever the tcp port speaks.
+  const where: http.RequestOptions = addr.startsWith('/')
+    ? { socketPath: addr }
+    : { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const headers: Record<string, string | number> = { ...opts.headers };
   if (opts.body !== undefined) headers['Content-Length'] = Buffer.byteLength(opts.body);
+  const t = opts.tls;
   return new Promise((resolve, reject) => {
     // agent:false: no keep-alive sockets, so a CLI that just ran `up` can exit at once.
-    const req = http.request({ host, port, method, path: urlPath, agent: false, headers }, (res) => {
+    const reqOpts: https.RequestOptions = { ...where, method, path: urlPath, agent: false, headers };
+    const onRes = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -40,7 +55,10 @@ export function api(addr: string, method: string, urlPath: string, opts: ApiOpti
         clearTimeout(timer);
         reject(e);
       });
-    });
+    };
+    const req = t
+      ? https.request({ ...reqOpts, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: true }, onRes)
+      : http.request(reqOpts, onRes);
     const timer = setTimeout(
       () => req.destroy(new Error(`${method} ${urlPath} on ${addr}: no answer after ${timeoutMs}ms`)),
       timeoutMs,
@@ -63,9 +81,9 @@ export async function apiJson<T = unknown>(addr: string, method: string, urlPath
 }
 
 /** True if GET /_ping answers "OK" within timeoutMs. */
-export async function pingOk(addr: string, timeoutMs = 1000): Promise<boolean> {
+export async function pingOk(addr: string, timeoutMs = 1000, tls?: ClientTls): Promise<boolean> {
   try {
-    const res = await api(addr, 'GET', '/_ping', { timeoutMs });
+    const res = await api(addr, 'GET', '/_ping', { timeoutMs, tls });
     return res.status === 200 && res.body.trim() === 'OK';
   } catch {
     return false;

@@ -9,6 +9,8 @@ import { startEngines, type Engine, type EngineSet } from '../../src/devcluster/
 import { startManager, type ManagerProcess } from '../../src/devcluster/manager.js';
 import { spawnReaper } from '../../src/devcluster/reap.js';
 import { recordManager } from '../../src/devcluster/state.js';
+import { certsDir, issueClientBundle, issueManagerCert, type CertDirs, type KeyPair, type Sans } from '../../src/devcluster/tls.js';
+import { createCA } from '../../src/certs/index.js';
 
 export const DOCKER_CLI_NEW = '/usr/local/bin/docker'; // CLI 28
 export const DOCKER_CLI_OLD = '/usr/bin/docker'; // CLI 20.10, matches the engines
@@ -37,6 +39,23 @@ export interface ClusterOptions extends ClusterBlock {
   manager?: boolean;
   /** Override the discovery URL (default nodes://<all engines>). */
   discovery?: string;
+  /**
+   * Mutual TLS: engines and the manager with --tlsverify, one CA; docker()
+   * then sets DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. `sans(i)` replaces
+   * engine i's SANs (e.g. a certificate for the wrong host).
+   */
+  tls?: boolean | { sans?: (i: number) => Sans | undefined };
+}
+
+/** A TLS cluster's certificates, all under <stateDir>/certs. */
+export interface ClusterTls {
+  /** The CA (ca.pem, ca-key.pem) and every pair's directory. */
+  certsDir: string;
+  ca: KeyPair;
+  /** Client bundle: DOCKER_CERT_PATH for the CLIs; ca/cert/key for dockerode and docker-py. */
+  client: CertDirs;
+  /** The manager's pair (server and client certificate). */
+  manager: CertDirs;
 }
 
 export interface DockerResult {
@@ -53,6 +72,10 @@ export interface DockerOptions {
   /** Talk to this "host:port" (e.g. an engine's addr) instead of the manager. */
   host?: string;
   env?: NodeJS.ProcessEnv;
+  /** DOCKER_TLS_VERIFY=1 with this DOCKER_CERT_PATH (a TLS cluster's docker() sets it). */
+  certPath?: string;
+  /** In a TLS cluster: talk plain HTTP anyway. */
+  plain?: boolean;
 }
 
 export interface TestCluster {
@@ -65,6 +88,10 @@ export interface TestCluster {
   /** "tcp://127.0.0.1:PORT" of the manager. */
   dockerHost: string;
   stateDir: string;
+  /** Set when started with tls. */
+  tls?: ClusterTls;
+  /** DOCKER_CONFIG for the CLIs (see dockerCommand()). */
+  dockerConfig: string;
   docker(args: string[], opts?: DockerOptions): Promise<DockerResult>;
   stop(): Promise<void>;
 }
@@ -108,6 +135,7 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
   const labels = opts.labels;
   // During startup only the 'exit' hook's reaper can clean up (state.json is written before any spawn).
   live.set(stateDir, async () => undefined);
+  const ca = opts.tls ? createCA({ commonName: `swarm test CA ${opts.slotBase}` }) : undefined;
   // On failure startEngines already tore down; the 'exit' reaper double-checks.
   const set: EngineSet = await startEngines({
     count: opts.nodes,
@@ -116,6 +144,7 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
     stateDir,
     names: opts.names,
     labels: typeof labels === 'function' ? labels : (i) => labels?.[i] ?? {},
+    tls: ca ? { ca, sans: typeof opts.tls === 'object' ? opts.tls.sans : undefined } : undefined,
   });
   const managerAddr = `127.0.0.1:${opts.managerPort}`;
   let manager: ManagerProcess | undefined;
@@ -129,9 +158,21 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
   };
   live.set(stateDir, stop);
 
+  let tls: ClusterTls | undefined;
+  if (ca) {
+    try {
+      const dir = certsDir(stateDir);
+      tls = { certsDir: dir, ca, manager: issueManagerCert(dir), client: issueClientBundle(dir, `tcp://${managerAddr}`) };
+    } catch (err) {
+      await stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
   if (opts.manager !== false) {
     try {
       manager = await startManager({
+        tls: tls?.manager,
         host: managerAddr,
         discovery: opts.discovery ?? `nodes://${set.engines.map((e) => e.addr).join(',')}`,
         args: opts.managerArgs,
@@ -147,13 +188,13 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
   const dockerConfig = path.join(stateDir, 'docker-config');
   fs.mkdirSync(dockerConfig, { recursive: true });
   const docker = (args: string[], o: DockerOptions = {}) =>
-    runDocker(args, { ...o, host: o.host ?? managerAddr }, dockerConfig);
+    runDocker(args, { certPath: o.plain ? undefined : tls?.client.dir, ...o, host: o.host ?? managerAddr }, dockerConfig);
 
-  return { engines: set.engines, set, manager, managerAddr, dockerHost: `tcp://${managerAddr}`, stateDir, docker, stop };
+  return { engines: set.engines, set, manager, managerAddr, dockerHost: `tcp://${managerAddr}`, stateDir, tls, dockerConfig, docker, stop };
 }
 
-/** Run a docker CLI against DOCKER_HOST=tcp://host; never throws on non-zero exit. */
-export function runDocker(args: string[], o: DockerOptions & { host: string }, dockerConfig?: string): Promise<DockerResult> {
+/** The docker CLI binary and environment for DOCKER_HOST=tcp://host (TLS with o.certPath). */
+export function dockerCommand(o: DockerOptions & { host: string }, dockerConfig?: string): { bin: string; env: NodeJS.ProcessEnv } {
   const bin = o.cli === 'old' ? DOCKER_CLI_OLD : DOCKER_CLI_NEW;
   const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, DOCKER_HOST: `tcp://${o.host}`, DOCKER_CLI_HINTS: 'false' };
   // Nothing from the developer's own docker setup may redirect or alter the call.
@@ -161,7 +202,17 @@ export function runDocker(args: string[], o: DockerOptions & { host: string }, d
   delete env.DOCKER_TLS_VERIFY;
   delete env.DOCKER_CERT_PATH;
   delete env.DOCKER_API_VERSION;
+  if (o.certPath && !o.plain) {
+    env.DOCKER_TLS_VERIFY = '1';
+    env.DOCKER_CERT_PATH = o.certPath;
+  }
   if (dockerConfig) env.DOCKER_CONFIG = dockerConfig;
+  return { bin, env };
+}
+
+/** Run a docker CLI against DOCKER_HOST=tcp://host (TLS with o.certPath); never throws on non-zero exit. */
+export function runDocker(args: string[], o: DockerOptions & { host: string }, dockerConfig?: string): Promise<DockerResult> {
+  const { bin, env } = dockerCommand(o, dockerConfig);
   const timeoutMs = o.timeoutMs ?? 60_000;
   return new Promise((resolve) => {
     const child = spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
