@@ -6,9 +6,7 @@
 // Two TLS managers front the same three good engines: the --tlsverify one
 // (classic's mutual TLS, engines checked) and a --tls one (encrypted both
 // ways, engines still check the manager's certificate, the manager does not
-// check theirs). The same client matrix runs through both; through the
-// --tlsverify one it is `todo` while the dialer refuses resumed sessions
-// (RESUMED below), so the --tls one shows the rest of the TLS path works.
+// check theirs). The same client matrix runs through both.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -27,15 +25,6 @@ const PLAIN_PORT = BLOCK.managerPort + 2; // a manager without TLS
 const GOOD = ['node-0', 'node-1', 'node-2'];
 const WRONG = 3; // node-3: certificate for IP 10.9.9.9, DNS elsewhere
 const CLIS = [['new', 'CLI 28'], ['old', 'CLI 20.10']] as const;
-const RESUMED =
-  'bug in src/cluster/transport.ts: the dialer resumes TLS sessions, and on a resumed session Node has no peer certificate, ' +
-  'so verifyPeer refuses every reused connection to dockerd ("the engine sent no certificate"): engines stay Pending behind --tlsverify';
-
-const SAN_TEXT =
-  'bug in src/util/tls.ts verifyPeer: with rejectUnauthorized:false Node still checks the host name and reports a mismatch as ' +
-  'authorized=false, authorizationError ERR_TLS_CERT_ALTNAME_INVALID, so the chain branch answers "certificate rejected: ' +
-  'ERR_TLS_CERT_ALTNAME_INVALID" and the SAN text is never reached';
-
 let c: TestCluster;
 const extra: ManagerProcess[] = [];
 // Managers started here are detached: a crashed run must not leave them behind.
@@ -126,10 +115,10 @@ function python(args: string[]): Promise<{ code: number; stdout: string; stderr:
 }
 
 /** The client matrix through the manager on `port`; container names start with `p`. */
-function clientMatrix(label: string, port: number, p: string, todo?: string): void {
+function clientMatrix(label: string, port: number, p: string): void {
   describe(label, () => {
     const addr = `127.0.0.1:${port}`;
-    const T = { timeout: 90_000, todo };
+    const T = { timeout: 90_000 };
     const dk = (args: string[], o: DockerOptions = {}) => c.docker(args, { host: addr, ...o });
 
     before(async () => {
@@ -334,7 +323,7 @@ describe('TLS everywhere (3 TLS engines + a wrong-host one, managers with --tlsv
     assert.notEqual(status, 'Healthy');
   });
 
-  test('...and that error names the dialled address and the certificate\'s SANs', { timeout: 30_000, todo: SAN_TEXT }, async () => {
+  test('...and that error names the dialled address and the certificate\'s SANs', { timeout: 30_000 }, async () => {
     const re = wrongError(c.engines[WRONG]!.addr, 'certificate name mismatch: the engine was dialled as 127\\.0\\.0\\.1, ' +
       'but its certificate is valid for IP 10\\.9\\.9\\.9, DNS elsewhere');
     for (const [cli] of CLIS) {
@@ -343,7 +332,7 @@ describe('TLS everywhere (3 TLS engines + a wrong-host one, managers with --tlsv
     }
   });
 
-  test('...while the three good engines are Healthy behind the --tlsverify manager', { timeout: 60_000, todo: RESUMED }, async () => {
+  test('...while the three good engines are Healthy behind the --tlsverify manager', { timeout: 60_000 }, async () => {
     const d = dockerode(BLOCK.managerPort);
     const info: any = await eventually(() => d.info(), (i: any) => GOOD.every((n) => nodeStatus(i, n) === 'Healthy'), 20_000, 250);
     for (const n of GOOD) assert.equal(nodeStatus(info, n), 'Healthy', `${n}: ${JSON.stringify(info.SystemStatus)}`);
@@ -361,5 +350,5 @@ describe('TLS everywhere (3 TLS engines + a wrong-host one, managers with --tlsv
   });
 
   clientMatrix('through the --tls manager (engines check the manager; it does not check them)', OPEN_PORT, 'o-');
-  clientMatrix('through the --tlsverify manager (mutual TLS, engines checked)', BLOCK.managerPort, 'v-', RESUMED);
+  clientMatrix('through the --tlsverify manager (mutual TLS, engines checked)', BLOCK.managerPort, 'v-');
 });
