@@ -7,7 +7,7 @@
 //                             engine ports 25000-25001, manager 25050; not with api.js --real)
 //   options: --count N (requests per latency row, default 1000), --concurrency N (default 4),
 //            --cp-reps N (archive round trips per row, default 5), --fresh N (fresh connections, default 200),
-//            --verify (TLS manager with --tlsverify instead of --tls)
+//            --no-verify (TLS manager with --tls instead of --tlsverify)
 //
 // One engine set cannot serve plain and TLS at once (dockerd's --tlsverify
 // covers every tcp -H), so two phases run on the same slots, one after the
@@ -229,7 +229,7 @@ if (require.main === module) {
   const count = arg('--count', 1000);
   runTlsBench({
     count, concurrency: arg('--concurrency', 4), warmup: Math.max(50, Math.floor(count / 10)),
-    cpReps: arg('--cp-reps', 5), fresh: arg('--fresh', 200), verify: process.argv.includes('--verify'),
+    cpReps: arg('--cp-reps', 5), fresh: arg('--fresh', 200), verify: !process.argv.includes('--no-verify'),
   })
     .then((s) => { process.stdout.write('\n' + s + '\n'); process.exit(0); })
     .catch((err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
