@@ -6,7 +6,13 @@
 //   const sim = await startSimulator({ port: 27000, name: 'sim-0', containers: 30 });
 //   sim.startContainer(sim.ids()[0]);   // state change + `start` event
 //   await sim.stop();
+//
+// With `tls` it serves HTTPS the way dockerd --tls/--tlsverify does (see
+// SimulatorTls); plain HTTP stays the default.
 import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 
 export interface SimulatorOptions {
@@ -25,6 +31,19 @@ export interface SimulatorOptions {
   inspectDelayMs?: number;
   /** Refuse every create with this status (e.g. 500: a broken engine, to test retries). */
   failCreates?: number;
+  /** Serve HTTPS instead of HTTP. */
+  tls?: SimulatorTls;
+}
+
+/**
+ * An engine's TLS: its pair, and (like dockerd --tlsverify) with `ca` and
+ * `requestCert` it refuses clients without a certificate from that CA.
+ */
+export interface SimulatorTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca?: string | Buffer;
+  requestCert?: boolean;
 }
 
 export interface Simulator {
@@ -654,9 +673,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   // Like dockerd (Go net/http, no IdleTimeout): idle keep-alive connections
   // stay open and no `Keep-Alive: timeout=` hint is sent, so the client's own
   // idle timeout decides when pooled sockets close.
-  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     handle(req, res).catch((err) => { if (!res.headersSent) sendError(res, 500, (err as Error).message); else res.destroy(); });
-  });
+  };
+  const server: http.Server = opts.tls ? tlsServer(opts.tls, onRequest) : http.createServer({ keepAliveTimeout: 0 }, onRequest);
   server.on('clientError', (_e, sock) => sock.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -678,6 +698,26 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
     },
   };
+}
+
+/** Go's net/http's answer to plain HTTP on its TLS port, byte for byte. */
+const GO_PLAIN_ON_TLS = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+/** An HTTPS engine: dockerd's TLS behaviour, handshake failures included. */
+function tlsServer(t: SimulatorTls, onRequest: http.RequestListener): http.Server {
+  const verify = !!(t.ca && t.requestCert);
+  const server = https.createServer({
+    keepAliveTimeout: 0, cert: t.cert, key: t.key, ca: t.ca, minVersion: 'TLSv1.2',
+    requestCert: verify, rejectUnauthorized: verify,
+  }, onRequest);
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, sock: tls.TLSSocket) => {
+    // Go answers plain HTTP in plain text before closing. The raw TCP socket
+    // under the TLS one is Node's internal _parent (Node 20); without it, just close.
+    const raw = (sock as unknown as { _parent?: net.Socket })._parent;
+    if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw && !raw.destroyed) raw.write(GO_PLAIN_ON_TLS, () => raw.destroy());
+    else sock.destroy();
+  });
+  return server as unknown as http.Server;
 }
 
 /** Start count simulators on consecutive ports, named <prefix><i>; stops them all if one fails. */
