@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
+import type net from 'node:net';
 import { unlink } from 'node:fs/promises';
 import type { Handlers } from './app.js';
 import { log } from '../log.js';
@@ -49,21 +50,37 @@ class RefusalLog {
   private windowStart = 0;
   private logged = 0;
   private suppressed = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
 
-  note(addr: string, peer: string, reason: string): void {
-    const now = Date.now();
-    if (now - this.windowStart >= REFUSAL_WINDOW_MS) {
-      if (this.suppressed) log.warn('more TLS connections refused', { addr, count: this.suppressed, seconds: REFUSAL_WINDOW_MS / 1000 });
-      this.windowStart = now;
-      this.logged = 0;
-      this.suppressed = 0;
-    }
-    if (this.logged++ < REFUSALS_PER_WINDOW) log.warn('TLS connection refused', { addr, peer, reason });
-    else this.suppressed++;
+  constructor(private readonly addr: string) {}
+
+  note(peer: string, reason: string): void {
+    if (Date.now() - this.windowStart >= REFUSAL_WINDOW_MS) this.flush();
+    if (this.logged++ < REFUSALS_PER_WINDOW) { log.warn('TLS connection refused', { addr: this.addr, peer, reason }); return; }
+    this.suppressed++;
+    // The count is written when the window ends, even if no refusal follows.
+    this.flushTimer ??= setTimeout(() => this.flush(), Math.max(0, this.windowStart + REFUSAL_WINDOW_MS - Date.now())).unref();
   }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.suppressed) log.warn('more TLS connections refused', { addr: this.addr, count: this.suppressed, seconds: REFUSAL_WINDOW_MS / 1000 });
+    this.windowStart = Date.now();
+    this.logged = 0;
+    this.suppressed = 0;
+  }
+
+  stop(): void { if (this.flushTimer) clearTimeout(this.flushTimer); }
 }
 
+/** ip:port of a TCP socket, taken when it connects (a refused client may be gone by the time we log). */
+const peers = new WeakMap<object, string>();
+
 function peerOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  // A TLS socket's TCP socket is its _parent (Node's internals), where 'connection' put the peer.
+  const known = peers.get(socket) ?? peers.get((socket as { _parent?: object })._parent ?? socket);
+  if (known) return known;
   const host = socket.remoteAddress ?? '?';
   return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? '?'}`;
 }
@@ -74,22 +91,29 @@ export async function listen(a: ListenAddr, current: () => Handlers, tlsMaterial
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => current().request(req, res);
   let server: http.Server;
   if (tlsMaterial && a.proto === 'tcp') {
-    // allowHalfOpen as http.Server has it (https.Server does not): a hijacked
-    // `run -i` half-closes (close_notify) when stdin ends and still reads the output.
-    const s = https.createServer({ ...httpOpts, ...serverTlsOptions(tlsMaterial), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, allowHalfOpen: true } as https.ServerOptions, onRequest);
-    const refusals = new RefusalLog();
-    s.on('tlsClientError', (err, socket) => { refusals.note(a.raw, peerOf(socket), clientRefusalReason(err)); socket.destroy(); });
+    const s = https.createServer({ ...httpOpts, ...serverTlsOptions(tlsMaterial), handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onRequest);
+    const refusals = new RefusalLog(a.raw);
+    s.prependListener('connection', (raw: net.Socket) => { peers.set(raw, peerOf(raw)); });
+    s.on('close', () => refusals.stop());
+    s.on('tlsClientError', (err, socket) => { refusals.note(peerOf(socket), clientRefusalReason(err)); socket.destroy(); });
     // Before the HTTP layer sees the socket: refuse a missing or bad client certificate.
     s.prependListener('secureConnection', (socket: tls.TLSSocket) => {
       if (!tlsMaterial.files.verify) return;
       const why = clientCertRefusal(socket);
-      if (why) { refusals.note(a.raw, peerOf(socket), why); socket.destroy(); }
+      if (why) { refusals.note(peerOf(socket), why); socket.destroy(); }
     });
     server = s as unknown as http.Server;
   } else {
     server = http.createServer(httpOpts, onRequest);
   }
-  server.on('upgrade', (req, socket, head) => current().upgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    // A hijacked `run -i` half-closes (on TLS: close_notify) when stdin ends and
+    // still reads the output. http.Server sockets allow that; https.Server ones
+    // do not, and server-wide it would keep a client that hung up mid-handshake
+    // until the handshake timeout. So: per upgraded socket.
+    (socket as net.Socket).allowHalfOpen = true;
+    current().upgrade(req, socket, head);
+  });
   // A bad HTTP request (on TLS, after a good handshake: the answer is encrypted).
   server.on('clientError', (_err, socket) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
   if (a.proto === 'unix') await unlink(a.path).catch(() => undefined);

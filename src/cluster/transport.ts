@@ -64,11 +64,20 @@ export function dialErrorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
 
+/** How long a TLS alert from an engine explains a closed connection to it. */
+const ALERT_MEMORY_MS = 10_000;
+
 export class Dialer {
   /** Always http: pools and agents get their (possibly TLS) sockets from connect(). */
   readonly scheme = 'http';
   private tlsMaterial: TlsMaterial | undefined;
   private readonly sessions = new Map<string, Buffer>();
+  /**
+   * The last TLS alert per engine. Under TLS 1.3 an engine refuses our client
+   * certificate after our side of the handshake is done; the alert comes with
+   * the first read and undici reports only "other side closed".
+   */
+  private readonly alerts = new Map<string, { reason: string; at: number }>();
 
   constructor(readonly config: TransportConfig = {}) {
     this.tlsMaterial = config.tls;
@@ -115,6 +124,22 @@ export class Dialer {
         s.emit(DIALED);
       });
       s.on('session', (session: Buffer) => { if (verified) keep(session); else pending = session; });
+      const note = (reason: string): void => {
+        this.sessions.delete(addr);
+        if (this.alerts.size >= MAX_SESSIONS && !this.alerts.has(addr)) this.alerts.delete(this.alerts.keys().next().value as string);
+        this.alerts.set(addr, { reason, at: Date.now() });
+      };
+      s.on('error', (err: Error) => {
+        const reason = err instanceof TlsDialError ? undefined : tlsReason(err);
+        if (reason) note(reason);
+      });
+      // Some servers refuse a client certificate by just closing, without an
+      // alert: a close before any answer, right after our handshake, says so.
+      let answered = false;
+      s.once('data', () => { answered = true; });
+      s.once('end', () => {
+        if (verified && !answered) note('the engine closed the connection right after the TLS handshake, before any answer: it probably refused the manager\'s certificate (is it signed by the CA the engine trusts?)');
+      });
       socket = s;
     } else {
       socket = net.connect({ host, port, allowHalfOpen });
@@ -131,6 +156,14 @@ export class Dialer {
   }
 
   url(addr: string): string { return `${this.scheme}://${addr}`; }
+
+  /** A failed call to `addr`, with the TLS alert that explains it when there was one just before. */
+  explain(addr: string, err: unknown): unknown {
+    if (!this.tlsMaterial || tlsReason(err)) return err;
+    const a = this.alerts.get(addr);
+    if (!a || Date.now() - a.at > ALERT_MEMORY_MS) return err;
+    return new TlsDialError(a.reason);
+  }
 
   /** undici's connector through connect(), so every pool dials the same way. */
   private connector(addr: string): (opts: unknown, cb: (err: Error | null, socket: net.Socket | null) => void) => void {
@@ -217,11 +250,15 @@ export class EngineTransport {
       payload = Buffer.isBuffer(body) ? body : JSON.stringify(body);
       headers = { 'content-type': 'application/json', ...headers };
     }
-    const res = await this.pool.request({
-      method: method as Dispatcher.HttpMethod, path, body: payload, headers,
-      headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
-    });
-    return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+    try {
+      const res = await this.pool.request({
+        method: method as Dispatcher.HttpMethod, path, body: payload, headers,
+        headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
+      });
+      return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+    } catch (err) {
+      throw this.dialer.explain(this.addr, err);
+    }
   }
 
   connect(): net.Socket { return this.dialer.connect(this.addr, { allowHalfOpen: true }); }

@@ -148,9 +148,17 @@ export function tlsReason(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The same codes seen from the server side, where the peer is a client. */
+const CLIENT_CODES: Record<string, string> = {
+  ERR_SSL_WRONG_VERSION_NUMBER: 'not a TLS client (it sent no TLS handshake)',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'not a TLS client (it sent no TLS handshake)',
+  ECONNRESET: 'the client went away during the TLS handshake',
+};
+
 /** Why a client's handshake on our TLS listener failed, for the log. */
 export function clientRefusalReason(err: unknown): string {
   const e = err as { code?: string; message?: string };
+  if (e?.code && CLIENT_CODES[e.code]) return CLIENT_CODES[e.code];
   if (e?.code && HANDSHAKE_CODES[e.code]) return HANDSHAKE_CODES[e.code];
   if (e?.code === 'ERR_SSL_VERSION_TOO_LOW' || /version too low|unsupported protocol/i.test(e?.message ?? '')) return 'TLS version older than 1.2';
   if (e?.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'no TLS handshake within the time allowed';
