@@ -10,8 +10,14 @@ import { parseManageConfig } from '../../src/cli/config.js';
 import { BACKENDS } from '../../src/discovery/index.js';
 import type { Discovery, LockStore } from '../../src/discovery/discovery.js';
 import { Replication, type RoleState } from '../../src/leadership/replication.js';
+import { createCA, issueCert } from '../../src/certs/index.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Agent } from 'undici';
 
 const PORTS = [23590, 23591]; // test/lib/README.md
+const TLS_PORTS = [23592, 23593]; // test/lib/README.md
 
 /** One shared in-memory lock: holder and value, with watchers. */
 class MemLock {
@@ -172,4 +178,54 @@ test('a primary that cannot renew the lock keeps serving until another manager i
   onValue('127.0.0.1:8'); // another manager holds it now
   assert.deepEqual(r.current, { role: 'replica', primary: '127.0.0.1:8' });
   await r.stop();
+});
+
+test('replication over mutual TLS: the replica forwards to the primary through its TLS client, hijack-free routes and errors alike', async () => {
+  const ca = createCA({ commonName: 'repl CA' });
+  const local = { ips: ['127.0.0.1'], dnsNames: ['localhost'] };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repl-tls-'));
+  const write = (name: string, pem: string): string => { const f = path.join(dir, name); fs.writeFileSync(f, pem, { mode: 0o600 }); return f; };
+  const mgr = issueCert(ca, { commonName: 'manager', ...local, server: true });
+  const client = issueCert(ca, { commonName: 'alice', client: true });
+  const files = { tlscacert: write('ca.pem', ca.cert), tlscert: write('cert.pem', mgr.cert), tlskey: write('key.pem', mgr.key) };
+  const tlsSims = [
+    await startSimulator({ port: 0, name: 'tls-r1', containers: 3, tls: { ...issueCert(ca, { commonName: 'tls-r1', ...local, server: true }), ca: ca.cert, requestCert: true } }),
+    await startSimulator({ port: 0, name: 'tls-r2', containers: 3, tls: { ...issueCert(ca, { commonName: 'tls-r2', ...local, server: true }), ca: ca.cert, requestCert: true } }),
+  ];
+  sims.push(...tlsSims);
+  const lock = new MemLock();
+  BACKENDS.memlock = () => lock.store(() => tlsSims.map((s) => s.addr));
+  const start = async (port: number): Promise<Manager> => {
+    const m = await startManager(parseManageConfig({
+      discovery: 'memlock://tls', host: [`tcp://127.0.0.1:${port}`], replication: true, advertise: `127.0.0.1:${port}`, 'replication-ttl': '1s',
+      tlsverify: true, ...files,
+    }));
+    managers.push(m);
+    return m;
+  };
+  const first = await start(TLS_PORTS[0]);
+  await waitFor(first.replication!, (s) => s.role === 'primary');
+  const second = await start(TLS_PORTS[1]);
+  await waitFor(second.replication!, (s) => s.primary === `127.0.0.1:${TLS_PORTS[0]}`);
+  const dispatcher = new Agent({ connect: { ca: ca.cert, cert: client.cert, key: client.key } });
+  try {
+    const get = async (port: number, p: string): Promise<{ status: number; body: any; node: string | null }> => {
+      const r = await fetch(`https://127.0.0.1:${port}${p}`, { dispatcher } as RequestInit);
+      return { status: r.status, body: await r.json(), node: r.headers.get('x-swarm-node') };
+    };
+    // The primary sees both TLS engines Healthy (verified against the CA).
+    for (let i = 0; i < 100 && (await get(TLS_PORTS[0], '/v1.41/containers/json?all=1')).body.length < 6; i++) await new Promise((r) => setTimeout(r, 100));
+    const viaPrimary = await get(TLS_PORTS[0], '/v1.41/containers/json?all=1');
+    const viaReplica = await get(TLS_PORTS[1], '/v1.41/containers/json?all=1');
+    assert.equal(viaReplica.status, 200);
+    assert.equal(viaReplica.node, `127.0.0.1:${TLS_PORTS[0]}`, 'answered by the primary, over TLS');
+    assert.deepEqual(viaReplica.body.map((c: any) => c.Id).sort(), viaPrimary.body.map((c: any) => c.Id).sort());
+    assert.equal(viaReplica.body.length, 6);
+    const missing = await get(TLS_PORTS[1], '/containers/nope-nope/json');
+    assert.deepEqual([missing.status, missing.body], [404, { message: 'No such container: nope-nope' }]);
+  } finally {
+    await dispatcher.close();
+    for (const m of [first, second]) { await m.stop(); managers.splice(managers.indexOf(m), 1); }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
