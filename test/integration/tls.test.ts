@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { startManager, type ManagerProcess } from '../../src/devcluster/manager.js';
@@ -103,13 +103,22 @@ out['left'] = len(c.containers.list(all=True, filters={'name': prefix + 'py'}))
 print(json.dumps(out))
 `;
 
+/** The first python3 with docker-py: PATH's, else Debian's (python3-docker, installed by .ci/install). */
+function pythonWithDockerPy(): string {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    try { execFileSync(py, ['-c', 'import docker'], { stdio: 'ignore' }); return py; } catch { /* next */ }
+  }
+  return 'python3';
+}
+
 function python(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const py = pythonWithDockerPy();
   return new Promise((resolve) => {
     // requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the client's own CA (requests#3829).
     const env = { ...process.env };
     delete env.REQUESTS_CA_BUNDLE;
     delete env.CURL_CA_BUNDLE;
-    execFile('python3', ['-c', PY, ...args], { timeout: 90_000, env }, (err, stdout, stderr) =>
+    execFile(py, ['-c', PY, ...args], { timeout: 90_000, env }, (err, stdout, stderr) =>
       resolve({ code: err ? 1 : 0, stdout: String(stdout), stderr: String(stderr) }));
   });
 }
