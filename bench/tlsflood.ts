@@ -208,7 +208,7 @@ export async function runTlsFlood(o: FloodOptions): Promise<string> {
   try {
     const ca = createCA();
     const other = issueCert(createCA({ commonName: 'other CA' }), { commonName: 'mallory', client: true });
-    const pair = issueCert(ca, { commonName: 'manager', ips: [HOST], server: true });
+    const pair = issueCert(ca, { commonName: 'manager', ips: [HOST], server: true, client: true });
     const client = { ...issueCert(ca, { commonName: 'bench', client: true }), ca: ca.cert };
     const pki = { ca: ca.cert, other };
     const files = { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };

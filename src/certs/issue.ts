@@ -26,7 +26,7 @@ export interface CertOptions {
   ips?: string[];
   /** DNS SANs. */
   dnsNames?: string[];
-  /** EKU serverAuth and clientAuth: a manager's pair is also its client certificate towards engines. */
+  /** EKU serverAuth (with `client` too: a manager's pair, also its client certificate towards engines). */
   server?: boolean;
   /** EKU clientAuth (the default when neither is set). */
   client?: boolean;
@@ -167,7 +167,9 @@ export function issueCert(ca: KeyPair, opts: CertOptions): KeyPair {
   const exts: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: !!opts.server, clientAuth: true },
+    // A server pair is not a client credential unless asked (--server --client:
+    // a manager's pair, also its client certificate towards engines).
+    { name: 'extKeyUsage', serverAuth: !!opts.server, clientAuth: !opts.server || !!opts.client },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caKeyId(parent.cert) },
   ];

@@ -7,6 +7,7 @@ import { ConfigError } from './config.js';
 import {
   CertError, DEFAULT_CA_NAME, bundle, certPaths, defaultCertDir, describeCert, envLines, initCA, issueToDir,
   SERVER_AUTH,
+  CLIENT_AUTH,
 } from '../certs/index.js';
 
 /** Library refusals are the user's to fix: a clean message, no stack (main.ts's .fail()). */
@@ -44,7 +45,7 @@ function summary(dir: string, extra: string[] = []): string[] {
   const c = describeCert(fs.readFileSync(p.cert, 'utf8'));
   const ca = describeCert(fs.readFileSync(p.ca, 'utf8'));
   const lines = [...[p.ca, p.cert, p.key, ...extra].map((f) => `wrote ${f}`),
-    `subject ${c.subject}, ${c.extKeyUsage.includes(SERVER_AUTH) ? 'server and client' : 'client'} authentication`,
+    `subject ${c.subject}, ${c.extKeyUsage.includes(SERVER_AUTH) ? (c.extKeyUsage.includes(CLIENT_AUTH) ? 'server and client' : 'server') : 'client'} authentication`,
     `expires ${iso(c.notAfter)}`,
     `SANs ${c.sans.length ? c.sans.join(', ') : 'none'}`];
   // the CA's expiry ends the chain: say so rather than let the longer date mislead
@@ -76,9 +77,8 @@ const issueCommand: CommandModule = {
   describe: 'Issue a server (manager, engine) or client certificate signed by the CA',
   builder: (y) => outOption(forceOption(daysOption(dirOption(y), '825')))
     .positional('name', { type: 'string', describe: 'name of the pair: its directory and default common name' })
-    .option('server', { type: 'boolean', describe: 'server certificate (serverAuth and clientAuth: a manager also connects to engines)' })
+    .option('server', { type: 'boolean', describe: 'server certificate (serverAuth); a manager\'s pair takes --server --client: it is also its client certificate towards engines' })
     .option('client', { type: 'boolean', describe: 'client certificate (clientAuth)' })
-    .conflicts('server', 'client')
     .option('ip', { type: 'string', describe: 'IP address clients connect to (repeatable)' })
     .option('dns', { type: 'string', describe: 'DNS name clients connect to (repeatable)' })
     .option('cn', { type: 'string', describe: 'common name', defaultDescription: 'NAME' }),

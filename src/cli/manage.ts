@@ -151,13 +151,20 @@ export const manageCommand: CommandModule = {
     const cfg = parseManageConfig(argv as Record<string, any>);
     // A server must not die on one stray promise; log it loudly instead.
     process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: (err as Error)?.stack ?? String(err) }));
-    const mgr = await startManager(cfg);
-    exitOnSignal(() => mgr.stop(), 5000);
     // Certificate rotation without a restart; a bad new set keeps the old one.
-    process.on('SIGHUP', () => {
+    // Registered first: a SIGHUP during start-up must not kill the manager
+    // (Node's default); it is applied once the manager is up.
+    const live: { mgr?: Manager; hupPending: boolean } = { hupPending: false };
+    const reload = (): void => {
       if (!cfg.tls) { log.info('SIGHUP: no TLS in use, nothing to reload'); return; }
-      try { mgr.reloadTls(); } catch (err) { log.error('TLS reload failed; still serving the certificates loaded before', { error: (err as Error).message }); }
-    });
+      if (!live.mgr) { live.hupPending = true; return; }
+      try { live.mgr.reloadTls(); } catch (err) { log.error('TLS reload failed; still serving the certificates loaded before', { error: (err as Error).message }); }
+    };
+    process.on('SIGHUP', reload);
+    const mgr = await startManager(cfg);
+    live.mgr = mgr;
+    exitOnSignal(() => mgr.stop(), 5000);
+    if (live.hupPending) reload();
     await new Promise(() => undefined); // run until signalled
   },
 };

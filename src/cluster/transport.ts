@@ -66,12 +66,25 @@ export function dialErrorText(err: unknown): string {
 
 /** How long a TLS alert from an engine explains a closed connection to it. */
 const ALERT_MEMORY_MS = 10_000;
+/** Errors of a connection the engine closed or reset (undici's and Node's). */
+const CLOSED = /UND_ERR_SOCKET|ECONNRESET|EPIPE|other side closed|socket hang up/;
+/** A verified TLS session is resumed for at most this long. */
+const SESSION_MAX_AGE_MS = 3_600_000;
+
+/** Until when a fresh session may be resumed: an hour, and never past the peer's or the CA's expiry. */
+function sessionDeadline(s: tls.TLSSocket, m: TlsMaterial): number {
+  let until = Date.now() + SESSION_MAX_AGE_MS;
+  const peerEnd = Date.parse(s.getPeerCertificate()?.valid_to ?? '');
+  if (Number.isFinite(peerEnd)) until = Math.min(until, peerEnd);
+  if (m.caInfo) until = Math.min(until, m.caInfo.notAfter.getTime());
+  return until;
+}
 
 export class Dialer {
   /** Always http: pools and agents get their (possibly TLS) sockets from connect(). */
   readonly scheme = 'http';
   private tlsMaterial: TlsMaterial | undefined;
-  private readonly sessions = new Map<string, Buffer>();
+  private readonly sessions = new Map<string, { session: Buffer; until: number }>();
   /**
    * The last TLS alert per engine. Under TLS 1.3 an engine refuses our client
    * certificate after our side of the handshake is done; the alert comes with
@@ -89,6 +102,7 @@ export class Dialer {
   setTls(m: TlsMaterial | undefined): void {
     this.tlsMaterial = m;
     this.sessions.clear();
+    this.alerts.clear();
   }
 
   /** A raw socket to the engine (hijacks, and the connector of every pool). Usable once it emits DIALED. */
@@ -98,49 +112,7 @@ export class Dialer {
     const m = this.tlsMaterial;
     let socket: net.Socket;
     if (m) {
-      // Verified by hand after the handshake (see ../util/tls.ts): same
-      // strictness as rejectUnauthorized, with errors that say what to fix.
-      // allowHalfOpen is passed on to the TLSSocket (missing from @types/node).
-      const s = tls.connect({
-        host, port, allowHalfOpen, minVersion: MIN_TLS_VERSION,
-        ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: false,
-        servername: net.isIP(host) ? undefined : host,
-        session: this.sessions.get(addr),
-      } as tls.ConnectionOptions);
-      // Only a verified connection's session is kept: a resumed session has no
-      // certificate to check again. (TLS 1.2 may give it before secureConnect.)
-      let verified = false;
-      let pending: Buffer | undefined;
-      const keep = (session: Buffer): void => {
-        if (this.tlsMaterial !== m) return; // rotated meanwhile
-        if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(addr)) this.sessions.delete(this.sessions.keys().next().value as string);
-        this.sessions.set(addr, session);
-      };
-      s.once('secureConnect', () => {
-        const why = m.files.verify ? verifyPeer(s, host) : undefined;
-        if (why) { this.sessions.delete(addr); s.destroy(new TlsDialError(why)); return; }
-        verified = true;
-        if (pending) keep(pending);
-        s.emit(DIALED);
-      });
-      s.on('session', (session: Buffer) => { if (verified) keep(session); else pending = session; });
-      const note = (reason: string): void => {
-        this.sessions.delete(addr);
-        if (this.alerts.size >= MAX_SESSIONS && !this.alerts.has(addr)) this.alerts.delete(this.alerts.keys().next().value as string);
-        this.alerts.set(addr, { reason, at: Date.now() });
-      };
-      s.on('error', (err: Error) => {
-        const reason = err instanceof TlsDialError ? undefined : tlsReason(err);
-        if (reason) note(reason);
-      });
-      // Some servers refuse a client certificate by just closing, without an
-      // alert: a close before any answer, right after our handshake, says so.
-      let answered = false;
-      s.once('data', () => { answered = true; });
-      s.once('end', () => {
-        if (verified && !answered) note('the engine closed the connection right after the TLS handshake, before any answer: it probably refused the manager\'s certificate (is it signed by the CA the engine trusts?)');
-      });
-      socket = s;
+      socket = this.dialTls(addr, host, port, allowHalfOpen, m);
     } else {
       socket = net.connect({ host, port, allowHalfOpen });
       socket.once('connect', () => socket.emit(DIALED));
@@ -155,14 +127,74 @@ export class Dialer {
     return socket;
   }
 
+  /**
+   * A TLS socket, verified by hand after the handshake (see ../util/tls.ts):
+   * the same strictness as rejectUnauthorized, with errors that say what to fix.
+   */
+  private dialTls(addr: string, host: string, port: number, allowHalfOpen: boolean, m: TlsMaterial): tls.TLSSocket {
+    // A session is offered again only while what was checked still holds: a
+    // resumed session has no certificate to check, so an engine whose
+    // certificate expired (or a CA past its date) must get a full handshake.
+    let offered = this.sessions.get(addr);
+    if (offered && Date.now() >= offered.until) { this.sessions.delete(addr); offered = undefined; }
+    // allowHalfOpen is passed on to the TLSSocket (missing from @types/node).
+    const s = tls.connect({
+      host, port, allowHalfOpen, minVersion: MIN_TLS_VERSION,
+      ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: false,
+      servername: net.isIP(host) ? undefined : host,
+      session: offered?.session,
+    } as tls.ConnectionOptions);
+    // Only a verified connection's sessions are kept. (TLS 1.2 may give one before secureConnect.)
+    let until = 0;
+    let pending: Buffer | undefined;
+    const keep = (session: Buffer): void => {
+      if (this.tlsMaterial !== m) return; // rotated meanwhile
+      if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(addr)) this.sessions.delete(this.sessions.keys().next().value as string);
+      this.sessions.set(addr, { session, until });
+    };
+    s.once('secureConnect', () => {
+      const why = m.files.verify ? verifyPeer(s, host, m.ca) : undefined;
+      if (why) { this.sessions.delete(addr); s.destroy(new TlsDialError(why)); return; }
+      until = s.isSessionReused() && offered ? offered.until : sessionDeadline(s, m);
+      if (pending) keep(pending);
+      s.emit(DIALED);
+    });
+    s.on('session', (session: Buffer) => { if (until) keep(session); else pending = session; });
+    s.on('error', (err: Error) => {
+      const reason = err instanceof TlsDialError ? undefined : tlsReason(err);
+      if (reason) this.noteAlert(addr, reason);
+    });
+    // Some servers refuse a client certificate by just closing, without an
+    // alert: a close right after our handshake, before any answer, says so.
+    // (A TLS socket's bytesRead counts decrypted bytes only.)
+    s.once('end', () => {
+      if (until && s.bytesRead === 0) this.noteAlert(addr, 'the engine closed the connection right after the TLS handshake, before any answer: it probably refused the manager\'s certificate (is it signed by the CA the engine trusts?)');
+    });
+    return s;
+  }
+
+  private noteAlert(addr: string, reason: string): void {
+    this.sessions.delete(addr);
+    if (this.alerts.size >= MAX_SESSIONS && !this.alerts.has(addr)) this.alerts.delete(this.alerts.keys().next().value as string);
+    this.alerts.set(addr, { reason, at: Date.now() });
+  }
+
   url(addr: string): string { return `${this.scheme}://${addr}`; }
 
-  /** A failed call to `addr`, with the TLS alert that explains it when there was one just before. */
+  /**
+   * A failed call to `addr`: a closed or reset connection right after a TLS
+   * alert from that engine is explained by the alert.
+   */
   explain(addr: string, err: unknown): unknown {
-    if (!this.tlsMaterial || tlsReason(err)) return err;
+    if (!this.tlsMaterial || tlsReason(err) || !CLOSED.test(`${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`)) return err;
     const a = this.alerts.get(addr);
     if (!a || Date.now() - a.at > ALERT_MEMORY_MS) return err;
     return new TlsDialError(a.reason);
+  }
+
+  /** An answer came: an older alert no longer explains anything. */
+  answered(addr: string): void {
+    if (this.alerts.size) this.alerts.delete(addr);
   }
 
   /** undici's connector through connect(), so every pool dials the same way. */
@@ -255,7 +287,9 @@ export class EngineTransport {
         method: method as Dispatcher.HttpMethod, path, body: payload, headers,
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });
-      return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+      const body = Buffer.from(await res.body.arrayBuffer());
+      this.dialer.answered(this.addr);
+      return { status: res.statusCode, headers: res.headers, body };
     } catch (err) {
       throw this.dialer.explain(this.addr, err);
     }

@@ -39,7 +39,7 @@ export function issueEngineCert(dir: string, name: string, sans?: Sans): CertDir
 
 /** The manager's pair: its server certificate towards clients and its client certificate towards engines. */
 export function issueManagerCert(dir: string): CertDirs {
-  return certPaths(issueToDir(dir, MANAGER_CERT_NAME, { commonName: 'swarm-manager', server: true, ips: ['127.0.0.1'], dnsNames: ['localhost'] }));
+  return certPaths(issueToDir(dir, MANAGER_CERT_NAME, { commonName: 'swarm-manager', server: true, client: true, ips: ['127.0.0.1'], dnsNames: ['localhost'] }));
 }
 
 /** A client bundle (ca.pem, cert.pem, key.pem, env.sh) for `dockerHost`. */

@@ -57,7 +57,8 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   }
   let ca: Buffer | undefined;
   let caInfo: CertSummary | undefined;
-  if (files.ca) {
+  // Like classic, the CA matters (and is read) only with --tlsverify.
+  if (files.ca && files.verify) {
     try { ca = readFileSync(files.ca); } catch (err) { throw new TlsConfigError(`Couldn't read CA certificate: ${(err as Error).message}`); }
     try { caInfo = summarize(new X509Certificate(ca)); } catch (err) {
       throw new TlsConfigError(`Couldn't read CA certificate: ${files.ca}: no PEM certificate in it (${(err as Error).message})`);
@@ -83,23 +84,37 @@ function issuerText(c: PeerCertificate): string {
 }
 
 /**
- * Check a finished handshake with an engine (or a primary) against the CA and
- * the address dialled. Returns the reason it must be refused, or undefined.
+ * Check a finished handshake with an engine (or a primary: `what`) against the
+ * CA and the address dialled. Returns the reason it must be refused, or undefined.
  */
-export function verifyPeer(socket: TLSSocket, host: string): string | undefined {
+export function verifyPeer(socket: TLSSocket, host: string, ca?: Buffer, what = 'engine'): string | undefined {
   // A resumed session carries no certificate in Node; only sessions of
   // verified connections are kept for resumption (../cluster/transport.ts).
   if (socket.isSessionReused()) return socket.authorized ? undefined : 'a resumed TLS session was not authorized';
   const peer = socket.getPeerCertificate();
-  if (!peer || !Object.keys(peer).length) return 'the engine sent no certificate';
-  const code = socket.authorized ? '' : String((socket.authorizationError as unknown as { code?: string })?.code ?? socket.authorizationError ?? '');
+  if (!peer || !Object.keys(peer).length) return `the ${what} sent no certificate`;
+  let code = socket.authorized ? '' : String((socket.authorizationError as unknown as { code?: string })?.code ?? socket.authorizationError ?? '');
+  // OpenSSL reports the last problem only: a certificate from another CA that
+  // has also expired would read "expired" and be renewed from the wrong CA.
+  if (code && /^CERT_(HAS_EXPIRED|NOT_YET_VALID)$/.test(code) && ca && !issuedBy(peer, ca)) code = 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
   // Node checks the name even without rejectUnauthorized and reports it as
   // this code; the chain itself was fine then.
   if (code && code !== 'ERR_TLS_CERT_ALTNAME_INVALID') return chainReason(code, peer);
   if (code || checkServerIdentity(host, peer)) {
-    return `certificate name mismatch: the engine was dialled as ${host}, but its certificate is valid for ${sansText(peer.subjectaltname)} (add ${host} to its SANs, or dial it by a name it has)`;
+    return `certificate name mismatch: the ${what} was dialled as ${host}, but its certificate is valid for ${sansText(peer.subjectaltname)} (add ${host} to its SANs, or dial it by a name it has)`;
   }
   return undefined;
+}
+
+/** Whether one of the certificates in the CA bundle signed `peer`. */
+function issuedBy(peer: PeerCertificate, caBundle: Buffer): boolean {
+  try {
+    const leaf = new X509Certificate(peer.raw);
+    const pems = caBundle.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    return pems.some((pem) => { const c = new X509Certificate(pem); return leaf.checkIssued(c) && leaf.verify(c.publicKey); });
+  } catch {
+    return true; // cannot tell: keep OpenSSL's reason
+  }
 }
 
 function chainReason(code: string, peer: PeerCertificate): string {
@@ -115,6 +130,8 @@ function chainReason(code: string, peer: PeerCertificate): string {
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'CERT_SIGNATURE_FAILURE':
       return `certificate signed by unknown authority (issued by ${issuerText(peer)}, which is not the --tlscacert CA)`;
+    case 'INVALID_PURPOSE':
+      return 'certificate not valid for this use (its extended key usage lacks serverAuth for a server, clientAuth for a client)';
     default:
       return `certificate rejected: ${code || 'unknown reason'}`;
   }
@@ -167,9 +184,11 @@ export function clientRefusalReason(err: unknown): string {
 
 /** Why an authenticated-looking client must be refused (--tlsverify), or undefined if fine. */
 export function clientCertRefusal(socket: TLSSocket): string | undefined {
-  if (socket.authorized) return undefined;
   const peer = socket.getPeerCertificate();
+  // Node calls a TLS 1.3 resumed session without any certificate "authorized":
+  // no certificate is a refusal whatever the flag says.
   if (!peer || !Object.keys(peer).length) return 'no client certificate';
+  if (socket.authorized) return undefined;
   const code = String((socket.authorizationError as unknown as { code?: string })?.code ?? socket.authorizationError ?? '');
   const who = (peer.subject as unknown as Record<string, string> | undefined)?.CN;
   return `client certificate${who ? ` "${who}"` : ''} refused: ${chainReason(code, peer)}`;

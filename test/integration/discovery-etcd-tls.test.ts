@@ -92,7 +92,7 @@ describe('etcd:// over TLS with client-certificate auth (real etcd, simulated en
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-etcd-tls-'));
     const ca = createCA({ commonName: 'store CA' });
     const otherCa = createCA({ commonName: 'other CA' });
-    const server: KeyPair = issueCert(ca, { commonName: 'etcd', ips: ['127.0.0.1'], server: true });
+    const server: KeyPair = issueCert(ca, { commonName: 'etcd', ips: ['127.0.0.1'], server: true, client: true });
     const client = issueCert(ca, { commonName: 'swarm', client: true });
     const rogue = issueCert(otherCa, { commonName: 'swarm', client: true });
     Object.assign(F, {

@@ -15,7 +15,7 @@
 // certificates, and etcd's own pair) etcd serves clients over https only and
 // requires a client certificate from that CA (--client-cert-auth). The
 // readiness check presents etcd's own pair as its client certificate, so that
-// pair needs clientAuth as well as serverAuth (issueCert's `server: true`).
+// pair needs clientAuth as well as serverAuth (issueCert's `server: true, client: true`).
 // Peers stay plain http: there is only one member.
 import * as fs from 'node:fs';
 import * as https from 'node:https';

@@ -102,9 +102,11 @@ describe('createCA / issueCert', () => {
     assert.equal(x509(client.cert).subjectAltName, undefined);
   });
 
-  test('extended key usage: server has serverAuth and clientAuth, client only clientAuth', () => {
-    assert.deepEqual([...x509(server.cert).keyUsage].sort(), [SERVER_AUTH, CLIENT_AUTH]);
+  test('extended key usage: server only serverAuth, client only clientAuth, a manager\'s pair (server and client) both', () => {
+    assert.deepEqual(x509(server.cert).keyUsage, [SERVER_AUTH]);
     assert.deepEqual(x509(client.cert).keyUsage, [CLIENT_AUTH]);
+    const both = issueCert(ca, { commonName: 'manager', ips: ['127.0.0.1'], server: true, client: true });
+    assert.deepEqual([...x509(both.cert).keyUsage].sort(), [SERVER_AUTH, CLIENT_AUTH]);
     assert.equal(SERVER_AUTH, '1.3.6.1.5.5.7.3.1');
     assert.equal(CLIENT_AUTH, '1.3.6.1.5.5.7.3.2');
   });
@@ -289,7 +291,7 @@ describe('swarm certs (the built command, spawned)', () => {
     assert.match(init.stdout, new RegExp(`^wrote ${cliDir}/ca\\.pem\nwrote ${cliDir}/ca-key\\.pem\nsubject CN=swarm-classic CA, certificate authority\nexpires \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z\n$`));
     assert.equal(issue.code, 0, issue.stderr);
     assert.match(issue.stdout, new RegExp(`wrote ${cliDir}/node-1/key\\.pem\n`));
-    assert.match(issue.stdout, /\nsubject CN=node-1, server and client authentication\n/);
+    assert.match(issue.stdout, /\nsubject CN=node-1, server authentication\n/);
     assert.match(issue.stdout, /\nSANs IP Address:127\.0\.0\.1, DNS:node-1\n$/);
     assert.equal(bundled.code, 0, bundled.stderr);
     const lines = bundled.stdout.trimEnd().split('\n');

@@ -185,7 +185,7 @@ test('replication over mutual TLS: the replica forwards to the primary through i
   const local = { ips: ['127.0.0.1'], dnsNames: ['localhost'] };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repl-tls-'));
   const write = (name: string, pem: string): string => { const f = path.join(dir, name); fs.writeFileSync(f, pem, { mode: 0o600 }); return f; };
-  const mgr = issueCert(ca, { commonName: 'manager', ...local, server: true });
+  const mgr = issueCert(ca, { commonName: 'manager', ...local, server: true, client: true });
   const client = issueCert(ca, { commonName: 'alice', client: true });
   const files = { tlscacert: write('ca.pem', ca.cert), tlscert: write('cert.pem', mgr.cert), tlskey: write('key.pem', mgr.key) };
   const tlsSims = [

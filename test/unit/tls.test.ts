@@ -25,6 +25,7 @@ import { startManager, type Manager } from '../../src/cli/manage.js';
 import { parseManageConfig } from '../../src/cli/config.js';
 import { log } from '../../src/log.js';
 import { daysUntil, loadTlsMaterial } from '../../src/util/tls.js';
+import { DIALED, Dialer } from '../../src/cluster/transport.js';
 import { infoWarnings } from '../../src/api/system.js';
 import type { ApiContext } from '../../src/api/context.js';
 
@@ -191,7 +192,7 @@ before(() => {
   otherCa = createCA({ commonName: 'other CA' });
   files.ca = path.join(dir, 'ca.pem');
   fs.writeFileSync(files.ca, ca.cert);
-  pairs.manager = issueCert(ca, { commonName: 'manager', ...local, server: true, days: 400 });
+  pairs.manager = issueCert(ca, { commonName: 'manager', ...local, server: true, client: true, days: 400 });
   pairs.client = issueCert(ca, { commonName: 'alice', client: true });
   pairs.otherClient = issueCert(otherCa, { commonName: 'mallory', client: true });
   pairs.expiredClient = issueCert(ca, { commonName: 'bob', client: true, ...past });
@@ -435,13 +436,13 @@ describe('other modes', () => {
   });
 
   test('reloadTls(): a new pair in the same files is served to new connections; a broken one is refused and the old one kept', async () => {
-    const first = issueCert(ca, { commonName: 'rot', ...local, server: true });
+    const first = issueCert(ca, { commonName: 'rot', ...local, server: true, client: true });
     const f = writePair('rotate', first);
     const mgr = await startManager(parseManageConfig({ discovery: sims.good.addr, host: [`tcp://${LOCAL}:${PORT.rotate}`], tls: true, tlscert: f.cert, tlskey: f.key }));
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const kept = await httpsJson(PORT.rotate, '/_ping', { ...clientOpts(), agent });
-      const second = issueCert(ca, { commonName: 'rot', ...local, server: true });
+      const second = issueCert(ca, { commonName: 'rot', ...local, server: true, client: true });
       writePair('rotate', second);
       mgr.reloadTls();
       const after1 = await httpsJson(PORT.rotate, '/_ping', clientOpts());
@@ -458,7 +459,7 @@ describe('other modes', () => {
   });
 
   test('SIGHUP to a real `swarm manage` process rotates its certificate', async () => {
-    const f = writePair('hup', issueCert(ca, { commonName: 'hup', ...local, server: true }));
+    const f = writePair('hup', issueCert(ca, { commonName: 'hup', ...local, server: true, client: true }));
     const main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
     const child = spawn(process.execPath, [main, 'manage', '--tlsverify', '--tlscacert', files.ca, '--tlscert', f.cert, '--tlskey', f.key,
       '-H', `tcp://${LOCAL}:${PORT.sighup}`, sims.good.addr], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -467,7 +468,7 @@ describe('other modes', () => {
     const exited = new Promise((r) => child.once('exit', r));
     try {
       const before1 = await until('the manager listening', () => httpsJson(PORT.sighup, '/_ping', clientOpts(pairs.client)).catch(() => undefined), 15_000);
-      const next = issueCert(ca, { commonName: 'hup', ...local, server: true });
+      const next = issueCert(ca, { commonName: 'hup', ...local, server: true, client: true });
       writePair('hup', next);
       process.kill(child.pid!, 'SIGHUP');
       const want = new X509Certificate(next.cert).serialNumber.toLowerCase();
@@ -495,7 +496,7 @@ describe('other modes', () => {
   });
 
   test('docker info warns when the manager certificate expires within 30 days', async () => {
-    const f = writePair('soon', issueCert(ca, { commonName: 'soon', ...local, server: true, days: 10 }));
+    const f = writePair('soon', issueCert(ca, { commonName: 'soon', ...local, server: true, client: true, days: 10 }));
     const mgr = await startManager(parseManageConfig({ discovery: sims.good.addr, host: [`tcp://${LOCAL}:${PORT.soon}`], tls: true, tlscert: f.cert, tlskey: f.key }));
     try {
       const w = (await httpsJson(PORT.soon, '/info', clientOpts())).body.Warnings;
@@ -532,5 +533,34 @@ describe('helpers', () => {
     assert.deepEqual(infoWarnings(ctx(29.5), now), ["WARNING: the manager's TLS certificate /c.pem expires on 2030-01-30T12:00:00Z (in 29 days): replace it and send SIGHUP to the manager"]);
     assert.deepEqual(infoWarnings(ctx(-1), now), ["WARNING: the manager's TLS certificate /c.pem expired on 2029-12-31T00:00:00Z: replace it and send SIGHUP to the manager"]);
     assert.equal(infoWarnings({} as ApiContext, now), null);
+  });
+});
+
+// ---- the dialer's resumed sessions ------------------------------------------------
+
+describe('dialer: TLS session resumption', () => {
+  /** One dial: 'ok' once usable and resumed or not, else the error's text. */
+  const dial = (d: Dialer, addr: string): Promise<string> => new Promise((resolve) => {
+    const s = d.connect(addr) as tls.TLSSocket;
+    s.once(DIALED, () => { const r = s.isSessionReused(); s.destroy(); resolve(r ? 'ok resumed' : 'ok full'); });
+    s.once('error', (e) => resolve(e.message));
+  });
+
+  test('a session is resumed only while the engine certificate it checked is valid', { timeout: 20_000 }, async () => {
+    const material = loadTlsMaterial({ verify: true, ca: files.ca, cert: files.cert, key: files.key });
+    // Valid for 3 more seconds (X.509 times are in whole seconds).
+    const notAfter = new Date(Math.ceil((Date.now() + 3000) / 1000) * 1000);
+    const sim = await startSimulator({ port: 0, name: 'short', tls: { ...issueCert(ca, { commonName: 'short', ips: ['127.0.0.1'], server: true, notAfter }), ca: ca.cert, requestCert: true } });
+    const d = new Dialer({ tls: material });
+    try {
+      assert.equal(await dial(d, sim.addr), 'ok full');
+      const second = await dial(d, sim.addr);
+      assert.match(second, /^ok (resumed|full)$/);
+      await new Promise((r) => setTimeout(r, Math.max(0, notAfter.getTime() - Date.now()) + 1200));
+      // Past its end: no resumption hides it; the full handshake says why.
+      assert.match(await dial(d, sim.addr), /TLS handshake failed: certificate has expired/);
+    } finally {
+      await sim.stop();
+    }
   });
 });
