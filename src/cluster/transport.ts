@@ -92,8 +92,15 @@ export class Dialer {
    */
   private readonly alerts = new Map<string, { reason: string; at: number }>();
 
+  /**
+   * One secure context per material, shared by every connection: made per
+   * connection (tls.connect with ca/cert/key) it parses the files each time
+   * and holds a copy per socket (about 4x the memory per engine connection).
+   */
+  private secureContext: tls.SecureContext | undefined;
+
   constructor(readonly config: TransportConfig = {}) {
-    this.tlsMaterial = config.tls;
+    this.setTls(config.tls);
   }
 
   get tls(): TlsMaterial | undefined { return this.tlsMaterial; }
@@ -101,6 +108,7 @@ export class Dialer {
   /** New material (SIGHUP): new connections use it; open ones finish as they are. */
   setTls(m: TlsMaterial | undefined): void {
     this.tlsMaterial = m;
+    this.secureContext = m ? tls.createSecureContext({ ca: m.ca, cert: m.cert, key: m.key, minVersion: MIN_TLS_VERSION }) : undefined;
     this.sessions.clear();
     this.alerts.clear();
   }
@@ -139,8 +147,7 @@ export class Dialer {
     if (offered && Date.now() >= offered.until) { this.sessions.delete(addr); offered = undefined; }
     // allowHalfOpen is passed on to the TLSSocket (missing from @types/node).
     const s = tls.connect({
-      host, port, allowHalfOpen, minVersion: MIN_TLS_VERSION,
-      ca: m.ca, cert: m.cert, key: m.key, rejectUnauthorized: false,
+      host, port, allowHalfOpen, secureContext: this.secureContext, rejectUnauthorized: false,
       servername: net.isIP(host) ? undefined : host,
       session: offered?.session,
     } as tls.ConnectionOptions);
