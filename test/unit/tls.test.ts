@@ -390,7 +390,7 @@ describe('--tlsverify manager', () => {
     assert.equal(rows.get(sims.good.addr)?.status, 'Healthy', rows.get(sims.good.addr)?.error);
     await createListHijack(PORT.verify, clientOpts(pairs.client), sims.good, 'tls-c1');
   });
-  test('a full 101 attach/exec session through TLS', { skip: 'the simulator has no attach/exec' }, () => undefined);
+  // Full 101 attach/exec sessions through TLS run on real engines: test/integration/tls.test.ts.
 });
 
 // ---- --tls, plain, rotation, expiry --------------------------------------------
