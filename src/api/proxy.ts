@@ -146,3 +146,47 @@ export function hold(target: ProxyTarget, req: IncomingMessage, res: ServerRespo
     res.flushHeaders();
   });
 }
+
+/**
+ * Stream the request body to the engine and its answer back as it comes (a
+ * build's context and output), but settle before the last byte reaches the
+ * client, so what the call made is in the cache when the client sees the end.
+ */
+export async function streamSettled(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  noteNode(req, target.node);
+  res.setHeader('X-Swarm-Node', target.node);
+  let settled = false;
+  const settle = async (status: number): Promise<void> => {
+    if (settled) return;
+    settled = true;
+    await target.settle(status);
+  };
+  const ac = new AbortController();
+  const onClose = (): void => { if (!res.writableFinished) ac.abort(); };
+  res.on('close', onClose);
+  try {
+    let r: Dispatcher.ResponseData;
+    try {
+      r = await target.dispatcher.request({
+        method: req.method as Dispatcher.HttpMethod, path: target.path, headers: forwardHeaders(req.headers),
+        body: req, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
+      });
+    } catch (err) {
+      if (ac.signal.aborted) return;
+      throw target.fail(err as Error);
+    }
+    res.writeHead(r.statusCode, replyHeaders(r.headers));
+    res.flushHeaders();
+    try {
+      for await (const chunk of r.body) res.write(chunk);
+    } catch {
+      res.destroy(); // the client or the engine went away mid-answer
+      return;
+    }
+    await settle(r.statusCode);
+    res.end();
+  } finally {
+    res.off('close', onClose);
+    await settle(0);
+  }
+}

@@ -12,6 +12,7 @@ import * as containers from './containers.js';
 import { listContainers } from './containerlist.js';
 import * as resources from './resources.js';
 import { events } from './events.js';
+import { build } from './build.js';
 
 export type Handler = (ctx: ApiContext, req: Request, res: Response, ...params: string[]) => void | Promise<void>;
 export type UpgradeHandler = (ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ...params: string[]) => void | Promise<void>;
@@ -61,6 +62,8 @@ export const ROUTES: Route[] = [
   route('GET', '/images/(.+)/json', 'ImageInspect', resources.inspectImage),
   route('GET', '/networks', 'NetworkList', resources.listNetworks),
   route('GET', '/volumes', 'VolumeList', resources.listVolumes),
+
+  route('POST', '/build', 'ImageBuild', build),
 ];
 
 /** The route for a method and a path without its version prefix, with its decoded parameters. */

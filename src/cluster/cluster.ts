@@ -14,6 +14,7 @@ import { Placement } from './placement.js';
 import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
+import { buildTarget } from './build.js';
 import { ConflictError, DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 import type { ClusterEvent, ContainerEntry, ContainerListing, ContainerListOptions, EngineReply, NodeStatus, NodeView, ProxyTarget } from './index.js';
@@ -323,6 +324,10 @@ export class Cluster extends EventEmitter {
   sampleInfo(): Record<string, any> { return views.sampleInfo(this); }
   listImages(nodeFilter?: readonly string[], reference?: readonly string[]): any[] { return views.listImages(this, nodeFilter, reference); }
   imageTarget(name: string, path: string): ProxyTarget { return views.imageTarget(this, name, path); }
+
+  // ---- builds (issue 13)
+  /** The node a build goes to (chosen now: SchedulingError if none fits) and its rewritten request. */
+  buildTarget(prefix: string, query: URLSearchParams): ProxyTarget { return buildTarget(this, prefix, query); }
   listNetworks(): any[] { return views.listNetworks(this); }
   listVolumes(): any[] { return views.listVolumes(this); }
   eventHistory(since: bigint, until: bigint, filters: Map<string, string[]>): Promise<ClusterEvent[]> { return views.eventHistory(this, since, until, filters); }

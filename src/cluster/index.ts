@@ -100,4 +100,5 @@ export type ClusterApi = Pick<Cluster,
   | 'apiVersions' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'listNetworks' | 'listVolumes' | 'eventHistory'
+  | 'buildTarget'
   | 'containerCount'>;

@@ -26,6 +26,9 @@ export class Placement {
 
   forget(addr: string): void { this.pending.delete(addr); }
 
+  /** Reservations in flight on one engine (for snapshots that must count them). */
+  pendingOn(addr: string): NodeContainer[] { return this.pending.get(addr) ?? []; }
+
   /** Reserved CPUs and memory on an engine, in-flight creates included (for `docker info`). */
   reserved(e: Engine): { cpus: number; memory: number } {
     let cpus = e.reservedCpus;

@@ -1,0 +1,27 @@
+// `POST /build`: one node chosen by the scheduler from the build's args,
+// labels and resources (src/cluster/build.ts); the context streams through and
+// the output streams back. The legacy builder only: a BuildKit build
+// (`version=2`) needs the engine's /session hijack, which is not relayed.
+import type { Request, Response } from 'express';
+import type { ApiContext } from './context.js';
+import { requestInfo } from './wrapper.js';
+import { streamSettled } from './proxy.js';
+import { sendError } from './errors.js';
+import { BadRequestError } from '../errors.js';
+
+export const BUILDKIT_REFUSED =
+  'BuildKit builds are not supported through swarm-classic: build with the legacy builder (DOCKER_BUILDKIT=0), ' +
+  'or point BuildKit at one engine';
+
+export async function build(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const { prefix, query } = requestInfo(req);
+  const q = new URLSearchParams(query);
+  try {
+    if (q.get('version') === '2') throw new BadRequestError(BUILDKIT_REFUSED);
+    // Chosen before any byte of the context is read: a build no node can take fails at once.
+    await streamSettled(ctx.cluster.buildTarget(prefix, q), req, res);
+  } catch (err) {
+    if (res.headersSent) { res.destroy(); return; }
+    sendError(res, err as Error);
+  }
+}

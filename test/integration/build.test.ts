@@ -1,0 +1,102 @@
+// Builds through the manager on 3 real engines (issue 13, "Builds"): the node
+// is chosen by the scheduler from build args, labels and resources before the
+// context is read; the output streams back; the built tag is then found on
+// that node, so `docker run` of it lands there. Legacy builder only (both
+// CLIs with DOCKER_BUILDKIT=0, dockerode); a BuildKit build is refused clearly.
+//
+// Block 5 (test/lib/README.md), shared with scheduler.test.ts: the two files
+// run one after the other, never together.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { clusterBlock, skipReason, withCluster, type TestCluster } from '../lib/cluster.js';
+import { raw } from '../lib/http.js';
+
+const BLOCK = clusterBlock(5);
+const T = { timeout: 120_000 };
+const CONDITIONS = 'Unable to find a node that satisfies the following conditions';
+const LABELS = [{ zone: 'a' }, { zone: 'b' }, { zone: 'c' }];
+
+describe('docker build through the manager (3 engines)', { skip: skipReason() }, () => {
+  let c: TestCluster;
+  let ctxDir: string;
+  const legacy = { env: { ...process.env, DOCKER_BUILDKIT: '0' } };
+
+  before(async () => {
+    c = await withCluster({ ...BLOCK, nodes: 3, labels: LABELS });
+    ctxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-ctx-'));
+    fs.writeFileSync(path.join(ctxDir, 'Dockerfile'), 'FROM busybox\nARG greeting=hello\nRUN echo "$greeting" > /built.txt\nCMD ["cat", "/built.txt"]\n');
+  }, { timeout: 180_000 });
+  after(async () => {
+    await c?.stop();
+    if (ctxDir) fs.rmSync(ctxDir, { recursive: true, force: true });
+  }, { timeout: 120_000 });
+
+  const nodeOf = async (ref: string): Promise<string> => {
+    const r = await c.docker(['inspect', '-f', '{{.Node.Name}}', ref]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+
+  /** Which nodes hold `tag`, straight from each engine. */
+  const holders = async (tag: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const e of c.engines) {
+      const r = await raw(e.addr, 'GET', `/images/${tag}/json`);
+      if (r.status === 200) out.push(e.name);
+    }
+    return out;
+  };
+
+  for (const [cli, label] of [['new', 'CLI 28'], ['old', 'CLI 20.10']] as const) {
+    test(`${label}: --build-arg constraint:node==node-1 builds on node-1, the other args reach the build, run lands there`, T, async () => {
+      const tag = `built-${cli}:v1`;
+      const b = await c.docker(['build', '-t', tag, '--build-arg', 'constraint:node==node-1', '--build-arg', 'greeting=from-swarm', ctxDir], { cli, ...legacy });
+      assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stdout, /Step 1\/4 : FROM busybox/, 'the output streams back');
+      assert.match(b.stdout, /Successfully tagged/);
+      assert.deepEqual(await holders(tag), ['node-1']);
+      // The manager knows at once: the next run of the tag lands where it is.
+      const run = await c.docker(['run', '--name', `run-${cli}`, tag], { cli });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.trim(), 'from-swarm');
+      assert.equal(await nodeOf(`run-${cli}`), 'node-1');
+      await c.docker(['rm', '-f', `run-${cli}`]);
+    });
+  }
+
+  test('label form and engine labels: --label com.docker.swarm.constraints=["zone==c"] builds on node-2', T, async () => {
+    const b = await c.docker(['build', '-q', '-t', 'built-label:v1', '--label', 'com.docker.swarm.constraints=["zone==c"]', ctxDir], legacy);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(await holders('built-label:v1'), ['node-2']);
+  });
+
+  test('an impossible constraint fails with the scheduler\'s message before any upload; nothing is built', T, async () => {
+    const b = await c.docker(['build', '-t', 'never:v1', '--build-arg', 'constraint:node==nope', ctxDir], legacy);
+    assert.notEqual(b.code, 0);
+    assert.match(b.stderr, new RegExp(`${CONDITIONS}[\\s\\S]*\\[node==nope\\]`));
+    assert.deepEqual(await holders('never:v1'), []);
+  });
+
+  test('dockerode: buildImage with a tar context and an affinity to an image', T, async () => {
+    const d = new Docker({ host: '127.0.0.1', port: BLOCK.managerPort });
+    const tar = execFileSync('tar', ['-c', '-C', ctxDir, '.']);
+    const stream = await d.buildImage(tar as unknown as NodeJS.ReadableStream, { t: 'built-dockerode:v1', buildargs: { 'affinity:image': '=built-new:v1' } });
+    const events: any[] = await new Promise((resolve, reject) => d.modem.followProgress(stream, (err: Error | null, out: any[]) => (err ? reject(err) : resolve(out))));
+    assert.ok(events.some((e) => /Successfully tagged built-dockerode:v1/.test(e.stream ?? '')), JSON.stringify(events.slice(-3)));
+    assert.deepEqual(await holders('built-dockerode:v1'), ['node-1'], 'next to the image it has affinity to');
+  });
+
+  test('a BuildKit build (version=2) is refused with a clear 400; bad build args are dockerd-like 400s', T, async () => {
+    const bk = await raw(c.managerAddr, 'POST', '/v1.41/build?version=2&t=x', { body: '' });
+    assert.equal(bk.status, 400);
+    assert.match(JSON.parse(bk.body).message, /BuildKit builds are not supported through swarm-classic: build with the legacy builder \(DOCKER_BUILDKIT=0\)/);
+    const bad = await raw(c.managerAddr, 'POST', '/v1.41/build?buildargs=%7Bnope', { body: '' });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).message, /^error reading build args: /);
+  });
+});
