@@ -82,6 +82,13 @@ describe('docker build through the manager (3 engines)', { skip: skipReason() },
     assert.deepEqual(await holders('never:v1'), []);
   });
 
+  test('resources count: a build asking more memory than any node has is refused before the upload', T, async () => {
+    const b = await c.docker(['build', '-t', 'toobig:v1', '--memory', '100000g', ctxDir], legacy);
+    assert.notEqual(b.code, 0);
+    assert.match(b.stderr, /no resources available to schedule container/);
+    assert.deepEqual(await holders('toobig:v1'), []);
+  });
+
   test('dockerode: buildImage with a tar context and an affinity to an image', T, async () => {
     const d = new Docker({ host: '127.0.0.1', port: BLOCK.managerPort });
     const tar = execFileSync('tar', ['-c', '-C', ctxDir, '.']);
