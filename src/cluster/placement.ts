@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { NodeContainer } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
 import { applyHints } from '../scheduler/hints.js';
+import { ensureImage } from './pull.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';
 import type { Cluster } from './cluster.js';
@@ -89,6 +90,8 @@ export class Placement {
         if (name) q.set('name', name); else q.delete('name');
         const qs = q.toString();
         const headers: Record<string, string> = authHeader ? { 'x-registry-auth': authHeader } : {};
+        // The chosen node lacks the image: pull it there first (the reservation holds meanwhile).
+        await ensureImage(chosen, request.image, authHeader);
         const res = await chosen.call('POST', `/containers/create${qs ? '?' + qs : ''}`, engineBody, headers);
         const text = res.body.toString('utf8');
         let parsed: any;

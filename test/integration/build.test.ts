@@ -1,4 +1,6 @@
-// Builds through the manager on 3 real engines (issue 13, "Builds"): the node
+// Builds through the manager on 3 real engines (issue 13, "Builds"), and
+// pull-on-create (a create for an image the chosen node lacks pulls it there
+// first, one pull per node shared by concurrent creates). For builds: the node
 // is chosen by the scheduler from build args, labels and resources before the
 // context is read; the output streams back; the built tag is then found on
 // that node, so `docker run` of it lands there. Legacy builder only (both
@@ -15,11 +17,13 @@ import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import { clusterBlock, skipReason, withCluster, type TestCluster } from '../lib/cluster.js';
 import { raw } from '../lib/http.js';
+import { registrySkipReason, startRegistry, type TestRegistry } from '../lib/registry.js';
 
 const BLOCK = clusterBlock(5);
 const T = { timeout: 120_000 };
 const CONDITIONS = 'Unable to find a node that satisfies the following conditions';
 const LABELS = [{ zone: 'a' }, { zone: 'b' }, { zone: 'c' }];
+const REGISTRY_PORT = 23562; // test/lib/README.md
 
 describe('docker build through the manager (3 engines)', { skip: skipReason() }, () => {
   let c: TestCluster;
@@ -105,5 +109,52 @@ describe('docker build through the manager (3 engines)', { skip: skipReason() },
     const bad = await raw(c.managerAddr, 'POST', '/v1.41/build?buildargs=%7Bnope', { body: '' });
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.body).message, /^error reading build args: /);
+  });
+
+  describe('pull-on-create', { skip: registrySkipReason() }, () => {
+    let reg: TestRegistry;
+    const image = `127.0.0.1:${REGISTRY_PORT}/pc:v1`;
+    const auth = Buffer.from(JSON.stringify({ username: 'user', password: 'pass', serveraddress: `127.0.0.1:${REGISTRY_PORT}` })).toString('base64');
+
+    before(async () => {
+      reg = await startRegistry({ port: REGISTRY_PORT, user: 'user', password: 'pass' });
+      // Seed it from node-0 directly, then make sure no node has the image.
+      const e0 = c.engines[0]!.addr;
+      for (const args of [['login', '-u', 'user', '-p', 'pass', reg.addr], ['tag', 'busybox', image], ['push', image], ['rmi', image]]) {
+        const r = await c.docker(args, { host: e0 });
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      }
+    }, { timeout: 120_000 });
+    after(async () => { await reg?.stop(); });
+
+    test('4 concurrent creates (-p 8888) of an image no node has: all succeed, each node pulls it once, with the client\'s X-Registry-Auth', T, async () => {
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const body = JSON.stringify({ Image: image, Cmd: ['sleep', '300'], ExposedPorts: { '8888/tcp': {} }, HostConfig: { PortBindings: { '8888/tcp': [{ HostPort: '' }] } } });
+      const created = await Promise.all([1, 2, 3, 4].map((i) => raw(c.managerAddr, 'POST', `/v1.41/containers/create?name=pc-${i}`, {
+        body, headers: { 'Content-Type': 'application/json', 'X-Registry-Auth': auth }, timeoutMs: 90_000,
+      })));
+      for (const r of created) assert.equal(r.status, 201, r.body);
+      const nodes = new Set<string>();
+      for (let i = 1; i <= 4; i++) nodes.add(await nodeOf(`pc-${i}`));
+      assert.deepEqual((await holders(image)).sort(), [...nodes].sort(), 'pulled exactly where containers landed');
+      const until = Math.ceil(Date.now() / 1000) + 1;
+      for (const e of c.engines) {
+        const ev = await raw(e.addr, 'GET', `/events?since=${since}&until=${until}&filters=${encodeURIComponent(JSON.stringify({ type: ['image'], event: ['pull'] }))}`);
+        const pulls = ev.body.split('\n').filter(Boolean).length;
+        assert.ok(pulls <= 1, `${e.name} pulled ${pulls} times`);
+      }
+      const start = await c.docker(['start', 'pc-1']);
+      assert.equal(start.code, 0, start.stderr);
+      await c.docker(['rm', '-f', 'pc-1', 'pc-2', 'pc-3', 'pc-4']);
+    });
+
+    test('without credentials the pull fails quietly and the create gets dockerd\'s own No such image (404)', T, async () => {
+      const other = `127.0.0.1:${REGISTRY_PORT}/pc:absent`;
+      const r = await raw(c.managerAddr, 'POST', '/v1.41/containers/create?name=pc-noauth', {
+        body: JSON.stringify({ Image: other }), headers: { 'Content-Type': 'application/json' }, timeoutMs: 60_000,
+      });
+      assert.equal(r.status, 404, r.body);
+      assert.match(JSON.parse(r.body).message, /No such image: 127\.0\.0\.1:23562\/pc:absent/);
+    });
   });
 });
