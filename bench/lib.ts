@@ -250,3 +250,23 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
     },
   };
 }
+
+/** A one-member ustar archive, as `docker cp` sends it. */
+export function tarOf(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  const put = (s: string, off: number, len: number) => h.write(s.padEnd(len, '\0').slice(0, len), off, 'latin1');
+  put(name, 0, 100);
+  put('0000644\0', 100, 8);
+  put('0000000\0', 108, 8);
+  put('0000000\0', 116, 8);
+  put(data.length.toString(8).padStart(11, '0') + '\0', 124, 12);
+  put(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136, 12);
+  put('        ', 148, 8);
+  put('0', 156, 1);
+  put('ustar\u000000', 257, 8);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
+}

@@ -26,7 +26,7 @@ import { recordManager } from '../src/devcluster/state.js';
 import { certsDir, issueClientBundle, issueManagerCert, readClientTls } from '../src/devcluster/tls.js';
 import { createCA } from '../src/certs/index.js';
 import type { ClientTls } from '../src/devcluster/util.js';
-import { clusterState, measure, ms, num, sleep, summarize, table, type Stats } from './lib.js';
+import { clusterState, measure, ms, num, sleep, summarize, table, tarOf, type Stats } from './lib.js';
 
 const REAL = { slotBase: 110, basePort: 25000, managerPort: 25050, stateDir: '/tmp/swarm-bench-110' };
 const ENGINES = 2;
@@ -53,26 +53,6 @@ function mkPool(addr: string, connections: number, tls?: ClientTls): Pool {
     connections, pipelining: 1, keepAliveTimeout: 30_000, bodyTimeout: 120_000, headersTimeout: 120_000,
     connect: tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: true } : undefined,
   });
-}
-
-/** A one-member ustar archive, as `docker cp` sends it. */
-function tarOf(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  const put = (s: string, off: number, len: number) => h.write(s.padEnd(len, '\0').slice(0, len), off, 'latin1');
-  put(name, 0, 100);
-  put('0000644\0', 100, 8);
-  put('0000000\0', 108, 8);
-  put('0000000\0', 116, 8);
-  put(data.length.toString(8).padStart(11, '0') + '\0', 124, 12);
-  put(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136, 12);
-  put('        ', 148, 8);
-  put('0', 156, 1);
-  put('ustar\u000000', 257, 8);
-  let sum = 0;
-  for (const b of h) sum += b;
-  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
-  return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
 }
 
 /** PUT then GET of the archive, `reps` times after one warm-up: time per transfer. */
