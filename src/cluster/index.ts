@@ -100,4 +100,7 @@ export type ClusterApi = Pick<Cluster,
   | 'apiVersions' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'listNetworks' | 'listVolumes' | 'eventHistory'
-  | 'containerCount'>;
+  | 'containerCount'
+  // ---- networks and volumes (issue 13)
+  | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'
+  | 'filterVolumes' | 'createVolume' | 'inspectVolume' | 'removeVolume' | 'pruneVolumes'>;
