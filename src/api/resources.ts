@@ -1,6 +1,5 @@
-// Read-only views of images, networks and volumes across the cluster, so
-// that `docker images`, `docker network ls` and `docker volume ls` answer for
-// the whole cluster. Writes to these come with issue 13.
+// Read-only views of images across the cluster, so that `docker images`
+// answers for the whole cluster (networks and volumes: ./networks.ts, ./volumes.ts).
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
 import { sendJson } from './respond.js';
@@ -18,12 +17,4 @@ export function listImages(ctx: ApiContext, req: Request, res: Response): void {
 export function inspectImage(ctx: ApiContext, req: Request, res: Response, name: string): void {
   const { prefix, path, query } = requestInfo(req);
   proxy(ctx.cluster.imageTarget(name, prefix + path + query), req, res);
-}
-
-export function listNetworks(ctx: ApiContext, _req: Request, res: Response): void {
-  sendJson(res, 200, ctx.cluster.listNetworks());
-}
-
-export function listVolumes(ctx: ApiContext, _req: Request, res: Response): void {
-  sendJson(res, 200, { Volumes: ctx.cluster.listVolumes(), Warnings: null });
 }

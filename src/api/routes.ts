@@ -13,6 +13,8 @@ import { listContainers } from './containerlist.js';
 import * as resources from './resources.js';
 import { events } from './events.js';
 import { build } from './build.js';
+import * as networks from './networks.js';
+import * as volumes from './volumes.js';
 
 export type Handler = (ctx: ApiContext, req: Request, res: Response, ...params: string[]) => void | Promise<void>;
 export type UpgradeHandler = (ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ...params: string[]) => void | Promise<void>;
@@ -60,8 +62,18 @@ export const ROUTES: Route[] = [
 
   route('GET', '/images/json', 'ImageList', resources.listImages),
   route('GET', '/images/(.+)/json', 'ImageInspect', resources.inspectImage),
-  route('GET', '/networks', 'NetworkList', resources.listNetworks),
-  route('GET', '/volumes', 'VolumeList', resources.listVolumes),
+  // networks and volumes (issue 13); names may be node/name
+  route('GET', '/networks', 'NetworkList', networks.listNetworks),
+  route('POST', '/networks/create', 'NetworkCreate', networks.createNetwork),
+  route('POST', '/networks/prune', 'NetworkPrune', networks.pruneNetworks),
+  route('POST', '/networks/(.+)/(connect|disconnect)', 'NetworkConnect', networks.connectNetwork),
+  route('GET', '/networks/(.+)', 'NetworkInspect', networks.inspectNetwork),
+  route('DELETE', '/networks/(.+)', 'NetworkDelete', networks.removeNetwork),
+  route('GET', '/volumes', 'VolumeList', volumes.listVolumes),
+  route('POST', '/volumes/create', 'VolumeCreate', volumes.createVolume),
+  route('POST', '/volumes/prune', 'VolumePrune', volumes.pruneVolumes),
+  route('GET', '/volumes/(.+)', 'VolumeInspect', volumes.inspectVolume),
+  route('DELETE', '/volumes/(.+)', 'VolumeDelete', volumes.removeVolume),
 
   route('POST', '/build', 'ImageBuild', build),
 ];

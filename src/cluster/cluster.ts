@@ -15,8 +15,11 @@ import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
 import { buildTarget } from './build.js';
+import * as networks from './networks.js';
+import * as volumes from './volumes.js';
 import { ConflictError, DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
+import type { FilterArgs } from '../util/dockerfilters.js';
 import type { ClusterEvent, ContainerEntry, ContainerListing, ContainerListOptions, EngineReply, NodeStatus, NodeView, ProxyTarget } from './index.js';
 
 export interface ClusterOptions extends EngineOptions {
@@ -331,4 +334,17 @@ export class Cluster extends EventEmitter {
   listNetworks(): any[] { return views.listNetworks(this); }
   listVolumes(): any[] { return views.listVolumes(this); }
   eventHistory(since: bigint, until: bigint, filters: Map<string, string[]>): Promise<ClusterEvent[]> { return views.eventHistory(this, since, until, filters); }
+
+  // ---- networks and volumes (issue 13): ./networks.ts, ./volumes.ts; `version` is the client's /vX.Y prefix
+  filterNetworks(filters: FilterArgs): any[] { return networks.listNetworks(this, filters); }
+  createNetwork(body: any, version: string): Promise<EngineReply> { return networks.createNetwork(this, body, version); }
+  inspectNetwork(ref: string, version: string, query: string): Promise<EngineReply> { return networks.inspectNetwork(this, ref, version, query); }
+  removeNetwork(ref: string, version: string): Promise<EngineReply> { return networks.removeNetwork(this, ref, version); }
+  connectNetwork(ref: string, action: 'connect' | 'disconnect', body: any, version: string): Promise<EngineReply> { return networks.connectNetwork(this, ref, action, body, version); }
+  pruneNetworks(query: string): Promise<string[]> { return networks.pruneNetworks(this, query); }
+  filterVolumes(filters: FilterArgs): Promise<any[]> { return volumes.listVolumes(this, filters); }
+  createVolume(body: any, version: string): Promise<EngineReply> { return volumes.createVolume(this, body, version); }
+  inspectVolume(ref: string, version: string): Promise<EngineReply> { return volumes.inspectVolume(this, ref, version); }
+  removeVolume(ref: string, version: string, query: string): Promise<EngineReply> { return volumes.removeVolume(this, ref, version, query); }
+  pruneVolumes(query: string): Promise<{ deleted: string[]; space: number }> { return volumes.pruneVolumes(this, query); }
 }

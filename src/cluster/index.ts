@@ -101,4 +101,7 @@ export type ClusterApi = Pick<Cluster,
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'listNetworks' | 'listVolumes' | 'eventHistory'
   | 'buildTarget'
-  | 'containerCount'>;
+  | 'containerCount'
+  // ---- networks and volumes (issue 13)
+  | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'
+  | 'filterVolumes' | 'createVolume' | 'inspectVolume' | 'removeVolume' | 'pruneVolumes'>;

@@ -71,9 +71,11 @@ function makeMatcher(cluster: Cluster, f: FilterArgs): Check {
   }
   if ((v = get('network'))) {
     const vals = v;
-    checks.push((_e, c) => {
+    // By name, node/name (as `docker network ls` shows local networks) or ID prefix.
+    checks.push((e, c) => {
       const nets = c.summary.NetworkSettings?.Networks ?? {};
-      return Object.entries(nets).some(([name, n]: [string, any]) => vals.includes(name) || (n?.NetworkID && vals.some((x) => n.NetworkID.startsWith(x))));
+      return Object.entries(nets).some(([name, n]: [string, any]) => vals.includes(name) || vals.includes(`${e.name}/${name}`)
+        || (n?.NetworkID && vals.some((x) => n.NetworkID.startsWith(x))));
     });
   }
   if ((v = get('volume'))) {

@@ -14,6 +14,7 @@ import type { Cluster } from './cluster.js';
 import { SWARM_ID_LABEL } from '../scheduler/rules.js';
 import { BadRequestError, DockerError } from '../errors.js';
 import { log } from '../log.js';
+import { volumesByNode } from './volumes.js';
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -50,7 +51,7 @@ export class Placement {
       name = rawName.replace(/^\//, '');
     }
     const built = buildScheduleRequest(name, body);
-    const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])));
+    const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
     const request = hinted.request;
     const swarmId = randomBytes(32).toString('hex');
     const excluded = new Set<string>();

@@ -15,12 +15,14 @@ export interface Hinted {
 }
 
 /**
- * Every hint, in order: preferNodesWithImage, then placeByNetwork. Pure: the
- * inputs are never modified; what changes is returned as new objects (the
- * same objects come back when no hint applies).
+ * Every hint, in order: preferNodesWithImage, placeByNetwork, then
+ * placeByVolume (when the volumes per node are given). Pure: the inputs are
+ * never modified; what changes is returned as new objects (the same objects
+ * come back when no hint applies).
  */
-export function applyHints(request: ScheduleRequest, body: any, nodes: readonly Node[]): Hinted {
-  return placeByNetwork(preferNodesWithImage(request, nodes), body, nodes);
+export function applyHints(request: ScheduleRequest, body: any, nodes: readonly Node[], volumes?: ReadonlyMap<string, readonly string[]>): Hinted {
+  const byNet = placeByNetwork(preferNodesWithImage(request, nodes), body, nodes);
+  return volumes ? { request: placeByVolume(byNet.request, byNet.body, nodes, volumes), body: byNet.body } : byNet;
 }
 
 /**
@@ -86,6 +88,45 @@ export function placeByNetwork(request: ScheduleRequest, body: any, nodes: reado
   // Built from node names, not user input: no length bound (RE2 stays linear).
   const only = tryExpr(`node==/^(?:${names})$/`, 'constraint', true);
   return only ? { request: { ...request, constraints: [...request.constraints, only] }, body } : { request, body };
+}
+
+// A named volume, as dockerd tells it from a host path in `-v src:dst`.
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Named volumes a create body mounts: `-v name:/dst` (Binds) and `--mount type=volume,src=name`. */
+export function namedVolumes(body: any): string[] {
+  const hc = body?.HostConfig;
+  const out = new Set<string>();
+  for (const b of Array.isArray(hc?.Binds) ? hc.Binds : []) {
+    if (typeof b !== 'string' || !b.includes(':')) continue;
+    const src = b.split(':')[0];
+    if (VOLUME_NAME.test(src)) out.add(src);
+  }
+  for (const m of Array.isArray(hc?.Mounts) ? hc.Mounts : []) {
+    if (m?.Type === 'volume' && typeof m.Source === 'string' && VOLUME_NAME.test(m.Source)) out.add(m.Source);
+  }
+  return [...out];
+}
+
+/**
+ * A container mounting an existing named volume must land where that volume
+ * is, or the engine would make a new, empty one. For each named volume that
+ * some, but not all, healthy nodes have: constraint `node==/^(?:a|b)$/` on
+ * those nodes (the volume names per engine address are given by the caller:
+ * node snapshots do not carry volumes). A volume no node has yet is left to
+ * the engine to create.
+ */
+export function placeByVolume(request: ScheduleRequest, body: any, nodes: readonly Node[], volumes: ReadonlyMap<string, readonly string[]>): ScheduleRequest {
+  const healthy = nodes.filter((n) => n.healthy);
+  const added: Expr[] = [];
+  for (const vol of namedVolumes(body)) {
+    const have = healthy.filter((n) => (volumes.get(n.addr) ?? []).includes(vol));
+    if (have.length === 0 || have.length === healthy.length) continue;
+    const names = [...new Set(have.map((n) => quoteRe2(n.name)))].join('|');
+    const only = tryExpr(`node==/^(?:${names})$/`, 'constraint', true);
+    if (only) added.push(only);
+  }
+  return added.length ? { ...request, constraints: [...request.constraints, ...added] } : request;
 }
 
 function isLocalNetwork(net: NodeNetwork, ref: string): boolean {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyHints, placeByNetwork, preferNodesWithImage } from '../../src/scheduler/hints.js';
+import { applyHints, namedVolumes, placeByNetwork, placeByVolume, preferNodesWithImage } from '../../src/scheduler/hints.js';
 import { formatExpr } from '../../src/scheduler/expr.js';
 import { buildScheduleRequest } from '../../src/scheduler/build.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -209,5 +209,68 @@ describe('applyHints', () => {
     assert.deepEqual(rules(out.request), { constraints: ['node==b'], affinities: ['image==~redis:latest'] });
     const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
     assert.deepEqual(names(s.select(out.request, nodes)), ['b'], 'the soft image affinity gives way to the pin');
+  });
+});
+
+const scheduler = () => new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
+
+describe('namedVolumes', () => {
+  it('reads named volumes from Binds and volume Mounts, not host paths', () => {
+    const body = {
+      HostConfig: {
+        Binds: ['data:/data', 'logs:/logs:ro', '/srv:/srv', './rel:/rel', 'nocolon', 'data:/again', 5],
+        Mounts: [{ Type: 'volume', Source: 'cache', Target: '/c' }, { Type: 'bind', Source: 'x', Target: '/x' }, { Type: 'volume', Target: '/anon' }],
+      },
+    };
+    assert.deepEqual(namedVolumes(body), ['data', 'logs', 'cache']);
+    assert.deepEqual(namedVolumes({}), []);
+    assert.deepEqual(namedVolumes({ HostConfig: { Binds: 'data:/data' } }), []);
+  });
+});
+
+describe('placeByVolume', () => {
+  const nodes = [node('node-1'), node('node-2'), node('node-3')];
+  const vols = (m: Record<string, string[]>) => new Map(Object.entries(m).map(([n, v]) => [`${n}:2375`, v]));
+  const withBinds = (...binds: string[]) => ({ Image: 'busybox', HostConfig: { Binds: binds } });
+
+  it('some nodes have the volume: only those', () => {
+    const body = withBinds('data:/data');
+    const r = buildScheduleRequest(undefined, body).request;
+    const before = frozenCopy(r);
+    const out = placeByVolume(r, body, nodes, vols({ 'node-1': ['data'], 'node-3': ['data', 'x'] }));
+    assert.deepEqual(rules(out).constraints, ['node==/^(?:node\\-1|node\\-3)$/']);
+    assert.deepEqual(r, before, 'input request unchanged');
+    assert.deepEqual(scheduler().select(out, nodes).map((n) => n.name).sort(), ['node-1', 'node-3']);
+  });
+
+  it('every or no healthy node has it, or a host path: nothing (the same object back)', () => {
+    for (const [m, binds] of [
+      [{ 'node-1': ['data'], 'node-2': ['data'], 'node-3': ['data'] }, ['data:/data']],
+      [{}, ['data:/data']],
+      [{ 'node-1': ['data'] }, ['/data:/data']],
+    ] as Array<[Record<string, string[]>, string[]]>) {
+      const r = req();
+      assert.equal(placeByVolume(r, withBinds(...binds), nodes, vols(m)), r);
+    }
+  });
+
+  it('unhealthy nodes do not count', () => {
+    const r = req();
+    const ns = [node('node-1'), node('node-2', { healthy: false })];
+    assert.equal(placeByVolume(r, withBinds('data:/data'), ns, vols({ 'node-1': ['data'] })), r);
+  });
+
+  it('two volumes on different nodes: both rules, so no node fits', () => {
+    const body = { HostConfig: { Binds: ['va:/a'], Mounts: [{ Type: 'volume', Source: 'vb', Target: '/b' }] } };
+    const out = placeByVolume(req(), body, nodes, vols({ 'node-1': ['va'], 'node-2': ['vb'] }));
+    assert.deepEqual(rules(out).constraints, ['node==/^(?:node\\-1)$/', 'node==/^(?:node\\-2)$/']);
+    assert.throws(() => scheduler().select(out, nodes), /Unable to find a node/);
+  });
+
+  it('applyHints applies it after the network hint, only when volumes are given', () => {
+    const body = withBinds('data:/data');
+    const r = buildScheduleRequest(undefined, body).request;
+    assert.deepEqual(rules(applyHints(r, body, nodes).request).constraints, []);
+    assert.deepEqual(rules(applyHints(r, body, nodes, vols({ 'node-2': ['data'] })).request).constraints, ['node==/^(?:node\\-2)$/']);
   });
 });

@@ -1,0 +1,56 @@
+// /networks: list from the cluster's picture; create, inspect, connect,
+// disconnect and rm on one node (the cluster chooses it); prune on every
+// node. Answers are the engine's own (status and body), so errors read as
+// dockerd's.
+import type { Request, Response } from 'express';
+import type { ApiContext } from './context.js';
+import type { EngineReply } from '../cluster/index.js';
+import { BadRequestError } from '../errors.js';
+import { parseFilters } from '../util/dockerfilters.js';
+import { readBody } from './proxy.js';
+import { sendJson } from './respond.js';
+import { noteNode, requestInfo } from './wrapper.js';
+
+/** A small JSON request body; empty is `{}`. */
+export async function jsonBody(req: Request): Promise<any> {
+  const raw = (await readBody(req)).toString('utf8');
+  if (!raw.trim()) return {};
+  try { return JSON.parse(raw); } catch (err) { throw new BadRequestError(`invalid JSON: ${(err as Error).message}`); }
+}
+
+/** An engine's answer to the client as it came (204 without a body). */
+export function sendReply(req: Request, res: Response, r: EngineReply): void {
+  noteNode(req, r.node.name);
+  res.setHeader('X-Swarm-Node', r.node.name);
+  if (r.body === undefined) { res.statusCode = r.status; res.end(); return; }
+  sendJson(res, r.status, r.body);
+}
+
+const filtersOf = (req: Request) => parseFilters(new URLSearchParams(requestInfo(req).query).get('filters'));
+
+export function listNetworks(ctx: ApiContext, req: Request, res: Response): void {
+  sendJson(res, 200, ctx.cluster.filterNetworks(filtersOf(req)));
+}
+
+export async function createNetwork(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  sendReply(req, res, await ctx.cluster.createNetwork(await jsonBody(req), requestInfo(req).prefix));
+}
+
+export async function inspectNetwork(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
+  const { prefix, query } = requestInfo(req);
+  sendReply(req, res, await ctx.cluster.inspectNetwork(ref, prefix, query));
+}
+
+export async function removeNetwork(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
+  sendReply(req, res, await ctx.cluster.removeNetwork(ref, requestInfo(req).prefix));
+}
+
+export async function connectNetwork(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
+  const body = await jsonBody(req);
+  sendReply(req, res, await ctx.cluster.connectNetwork(ref, action as 'connect' | 'disconnect', body, requestInfo(req).prefix));
+}
+
+export async function pruneNetworks(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const deleted = await ctx.cluster.pruneNetworks(requestInfo(req).query);
+  sendJson(res, 200, { NetworksDeleted: deleted.length ? deleted : null });
+}
