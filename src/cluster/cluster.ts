@@ -331,8 +331,6 @@ export class Cluster extends EventEmitter {
   // ---- builds (issue 13)
   /** The node a build goes to (chosen now: SchedulingError if none fits) and its rewritten request. */
   buildTarget(prefix: string, query: URLSearchParams): ProxyTarget { return buildTarget(this, prefix, query); }
-  listNetworks(): any[] { return views.listNetworks(this); }
-  listVolumes(): any[] { return views.listVolumes(this); }
   eventHistory(since: bigint, until: bigint, filters: Map<string, string[]>): Promise<ClusterEvent[]> { return views.eventHistory(this, since, until, filters); }
 
   // ---- networks and volumes (issue 13): ./networks.ts, ./volumes.ts; `version` is the client's /vX.Y prefix

@@ -99,7 +99,7 @@ export type ClusterApi = Pick<Cluster,
   | 'on' | 'off' | 'listenerCount'
   | 'apiVersions' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
-  | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'listNetworks' | 'listVolumes' | 'eventHistory'
+  | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
   | 'buildTarget'
   | 'containerCount'
   // ---- networks and volumes (issue 13)

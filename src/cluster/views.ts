@@ -1,5 +1,5 @@
-// Read-only views the API renders: node lines of `docker info`, images,
-// networks and volumes merged across nodes, and past events.
+// Read-only views the API renders: node lines of `docker info`, images
+// merged across nodes, and past events (networks and volumes: ./networks.ts, ./volumes.ts).
 import type { Cluster } from './cluster.js';
 import type { Engine } from './engine.js';
 import type { ClusterEvent, NodeStatus, ProxyTarget } from './index.js';
@@ -58,23 +58,6 @@ export function imageTarget(cluster: Cluster, name: string, path: string): Proxy
     if (e.resources.nodeImages.some((i) => matchesImageRef(i, name))) return cluster.ops.target(e, path);
   }
   throw new NotFoundError(`No such image: ${name}`);
-}
-
-/** Local objects are named node/name, as classic Swarm lists them. */
-export function listNetworks(cluster: Cluster): any[] {
-  const out: any[] = [];
-  for (const e of cluster.healthyEngines()) {
-    for (const n of e.resources.networks) out.push(n.Scope === 'local' ? { ...n, Name: `${e.name}/${n.Name}` } : n);
-  }
-  return out;
-}
-
-export function listVolumes(cluster: Cluster): any[] {
-  const out: any[] = [];
-  for (const e of cluster.healthyEngines()) {
-    for (const v of e.resources.volumes) out.push(v.Scope === 'local' ? { ...v, Name: `${e.name}/${v.Name}` } : v);
-  }
-  return out;
 }
 
 /**
