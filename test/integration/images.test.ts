@@ -316,4 +316,16 @@ describe('images through the manager (registry with auth; 3 engines)', { skip: s
     assert.equal((await perEngine(TWO))[0], '', 'node-0 never pulled it');
     await dk(['rm', '-f', ...names]);
   });
+
+  test('docker run of an image no node has: the CLI\'s pull goes through the manager to every node', T, async () => {
+    await dk(['rmi', V1]);
+    assert.deepEqual(await perEngine(V1), ['', '', '']);
+    for (const cli of ['new', 'old'] as const) {
+      const r = await c.docker(['run', '--rm', V1, 'echo', 'hi'], { cli, timeoutMs: 90_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'hi');
+      if (cli === 'new') assert.match(r.stderr, /Unable to find image/);
+      assert.ok((await perEngine(V1)).every(Boolean));
+    }
+  });
 });
