@@ -11,6 +11,7 @@ import * as system from './system.js';
 import * as containers from './containers.js';
 import { listContainers } from './containerlist.js';
 import * as resources from './resources.js';
+import * as images from './images.js';
 import { events } from './events.js';
 import { build } from './build.js';
 import * as networks from './networks.js';
@@ -62,6 +63,18 @@ export const ROUTES: Route[] = [
 
   route('GET', '/images/json', 'ImageList', resources.listImages),
   route('GET', '/images/(.+)/json', 'ImageInspect', resources.inspectImage),
+  route('POST', '/images/create', 'ImageCreate', images.createImage),
+  route('POST', '/images/load', 'ImageLoad', images.loadImages),
+  route('GET', '/images/get', 'ImageSave', images.saveImages),
+  route('GET', '/images/(.+)/get', 'ImageSave', images.saveImages),
+  route('POST', '/images/prune', 'ImagePrune', images.pruneImages),
+  route('GET', '/images/search', 'ImageSearch', images.searchImages),
+  route('POST', '/images/(.+)/tag', 'ImageTag', images.tagImage),
+  route('POST', '/images/(.+)/push', 'ImagePush', images.pushImage),
+  route('GET', '/images/(.+)/history', 'ImageHistory', images.imageHistory),
+  route('DELETE', '/images/(.+)', 'ImageDelete', images.removeImage),
+  route('POST', '/auth', 'Auth', images.login),
+  route('POST', '/commit', 'ContainerCommit', images.commitContainer),
   // networks and volumes (issue 13); names may be node/name
   route('GET', '/networks', 'NetworkList', networks.listNetworks),
   route('POST', '/networks/create', 'NetworkCreate', networks.createNetwork),

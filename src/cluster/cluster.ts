@@ -17,10 +17,12 @@ import * as views from './views.js';
 import { buildTarget } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
+import * as images from './images.js';
 import { ConflictError, DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 import type { FilterArgs } from '../util/dockerfilters.js';
 import type { ClusterEvent, ContainerEntry, ContainerListing, ContainerListOptions, EngineReply, NodeStatus, NodeView, ProxyTarget } from './index.js';
+import type { FanOutRequest, ImageAnswer } from './index.js';
 
 export interface ClusterOptions extends EngineOptions {
   createRetry: number;
@@ -345,4 +347,15 @@ export class Cluster extends EventEmitter {
   inspectVolume(ref: string, version: string): Promise<EngineReply> { return volumes.inspectVolume(this, ref, version); }
   removeVolume(ref: string, version: string, query: string): Promise<EngineReply> { return volumes.removeVolume(this, ref, version, query); }
   pruneVolumes(query: string): Promise<{ deleted: string[]; space: number }> { return volumes.pruneVolumes(this, query); }
+  // ---- images (issue 13): see ./images.ts
+  /** pull, load, import: on every healthy node, one merged progress stream. */
+  imagesEverywhere(req: FanOutRequest, start: () => void, line: (msg: object) => void): Promise<void> { return images.fanOut(this, req, start, line); }
+  commitTarget(ref: string, prefix: string, query: string): ProxyTarget { return images.commitTarget(this, ref, prefix, query); }
+  saveTarget(names: string[], path: string): ProxyTarget { return images.saveTarget(this, names, path); }
+  tagImage(ref: string, path: string): Promise<ImageAnswer> { return images.tag(this, ref, path); }
+  removeImage(ref: string, path: string): Promise<ImageAnswer> { return images.remove(this, ref, path); }
+  pruneImages(path: string): Promise<ImageAnswer> { return images.prune(this, path); }
+  /** A node that has the image (any healthy one when none has: dockerd's own 404); `wholeRepo` for push without a tag. */
+  imageHolderTarget(ref: string, path: string, wholeRepo = false): ProxyTarget { return images.holderTarget(this, ref, path, wholeRepo); }
+  anyNodeTarget(path: string): ProxyTarget { return images.nodeTarget(this, path); }
 }

@@ -1,7 +1,7 @@
 // The cluster facade: everything the API layer may know about the cluster.
 // Handlers get plain views and proxy targets, never an Engine, so how
 // engines are reached, cached and refreshed stays behind this seam.
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { CachedContainer } from './containers.js';
@@ -101,7 +101,22 @@ export type ClusterApi = Pick<Cluster,
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
   | 'buildTarget'
-  | 'containerCount'
+  | 'containerCount' | ImageMethods
   // ---- networks and volumes (issue 13)
   | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'
   | 'filterVolumes' | 'createVolume' | 'inspectVolume' | 'removeVolume' | 'pruneVolumes'>;
+
+// ---- images (issue 13)
+
+/**
+ * A call for every node (pull, load, import): the path with the client's
+ * /vX.Y prefix and query, the headers to pass (X-Registry-Auth,
+ * Content-Type), a fresh copy of the client's body per engine, and the
+ * client's lifetime.
+ */
+export interface FanOutRequest { path: string; headers: Record<string, string>; body?: () => Readable; signal: AbortSignal }
+
+/** A merged answer from the engines (body null: none, as dockerd sends for tag). */
+export interface ImageAnswer { status: number; body: any }
+
+type ImageMethods = 'imagesEverywhere' | 'commitTarget' | 'saveTarget' | 'tagImage' | 'removeImage' | 'pruneImages' | 'imageHolderTarget' | 'anyNodeTarget';

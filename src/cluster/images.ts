@@ -1,0 +1,221 @@
+// Image writes across the cluster (issue 13): pull, load and import on
+// every healthy node with one merged progress stream, tag / rm / prune on
+// every node that has the image (answers merged), commit on the container's
+// node, and the node to send single-node calls to (push, history, save,
+// search, auth). Every write re-reads the touched engines' image lists
+// before the client has the answer, so `docker images` right after shows it.
+import type { Cluster } from './cluster.js';
+import type { Engine } from './engine.js';
+import type { FanOutRequest, ImageAnswer, ProxyTarget } from './index.js';
+import { matchesImageRef, repositoryOf } from '../scheduler/images.js';
+import { dialErrorText } from './transport.js';
+import { unhealthy } from './operations.js';
+import { DockerError } from '../errors.js';
+import { log } from '../log.js';
+
+/** Healthy engines whose cached list has the image (tag, ID, ID prefix, digest). */
+export function holders(cluster: Cluster, ref: string): Engine[] {
+  return cluster.healthyEngines().filter((e) => e.resources.nodeImages.some((i) => matchesImageRef(i, ref)));
+}
+
+/** Healthy engines with any tag of a repository (`docker push repo` pushes every tag). */
+function repoHolders(cluster: Cluster, repo: string): Engine[] {
+  return cluster.healthyEngines().filter((e) => e.resources.nodeImages.some((i) => i.repoTags.some((t) => repositoryOf(t) === repo)));
+}
+
+function anyHealthy(cluster: Cluster): Engine {
+  const e = cluster.healthyEngines()[0];
+  if (!e) throw new DockerError('No healthy node available in the cluster', 500);
+  return e;
+}
+
+/**
+ * One engine for a call on an image: one that has it, or, when none does,
+ * any healthy engine, so the client gets dockerd's own "No such image" (or
+ * push's "does not exist locally") text and status.
+ */
+export function holderTarget(cluster: Cluster, ref: string, path: string, wholeRepo = false): ProxyTarget {
+  const e = (wholeRepo ? repoHolders(cluster, ref) : holders(cluster, ref))[0] ?? anyHealthy(cluster);
+  return cluster.ops.target(e, path);
+}
+
+/** docker save: an engine that has every image named (any healthy one when none has them all: dockerd's 404). */
+export function saveTarget(cluster: Cluster, names: string[], path: string): ProxyTarget {
+  const e = cluster.healthyEngines().find((x) => names.every((n) => x.resources.nodeImages.some((i) => matchesImageRef(i, n))));
+  return cluster.ops.target(e ?? anyHealthy(cluster), path);
+}
+
+/** POST /commit?container=: on the container's engine, whose image list is re-read before the client has the new ID. */
+export function commitTarget(cluster: Cluster, ref: string, prefix: string, query: string): ProxyTarget {
+  const { node: e, container: c } = cluster.lookup(ref);
+  if (!e.healthy) throw unhealthy(ref, e);
+  const q = new URLSearchParams(query);
+  q.set('container', c.id);
+  return cluster.ops.target(e, `${prefix}/commit?${q}`, async (status) => { if (status >= 200 && status < 300) await refresh(e); });
+}
+
+/** search and auth: any healthy engine answers for the cluster. */
+export function nodeTarget(cluster: Cluster, path: string): ProxyTarget {
+  return cluster.ops.target(anyHealthy(cluster), path);
+}
+
+const refresh = (e: Engine): Promise<void> =>
+  e.resources.refreshImages().catch((err) => { log.debug('image list refresh failed', { node: e.name, error: err.message }); });
+
+/** `node-0, node-1: msg` per distinct message: one line names every node that failed alike. */
+function grouped(failures: Array<{ node: string; message: string }>): string {
+  const by = new Map<string, string[]>();
+  for (const f of failures) {
+    const nodes = by.get(f.message);
+    if (nodes) nodes.push(f.node); else by.set(f.message, [f.node]);
+  }
+  return [...by].map(([message, nodes]) => `${nodes.sort().join(', ')}: ${message}`).join('\n');
+}
+
+function messageOf(body: Buffer): string {
+  const text = body.toString('utf8');
+  try { return JSON.parse(text).message ?? text.trim(); } catch { return text.trim(); }
+}
+
+/**
+ * One call on every healthy engine at once, their JSON-message streams
+ * merged into one (pull, load, import). Waits for every engine's headers:
+ * when all refused (unknown image, bad credentials), throws their error with
+ * the engines' status so the client sees an ordinary error answer.
+ * Otherwise `start()` is called once and each engine's message is passed to
+ * `line()` naming its node: in front of its `id` (`node-1: v1: Pulling from
+ * busybox`), or of its `stream` text. Errors are held back until every
+ * engine is done (the docker CLI stops reading at the first error line) and
+ * then sent as one error line naming the nodes. Image lists are re-read
+ * before returning.
+ */
+export async function fanOut(cluster: Cluster, req: FanOutRequest, start: () => void, line: (msg: object) => void): Promise<void> {
+  const engines = cluster.healthyEngines();
+  if (!engines.length) throw new DockerError('No healthy node available in the cluster', 500);
+  const headers: Record<string, string> = { ...req.headers };
+  const failures: Array<{ node: string; message: string }> = [];
+  const answers = await Promise.all(engines.map(async (e) => {
+    // A copy of the client's body per engine; one an engine no longer reads
+    // is destroyed, or it would hold the client's upload back for the others.
+    const upload = req.body?.();
+    try {
+      const r = await e.transport.clientPool.request({
+        method: 'POST', path: req.path, headers, body: upload, signal: req.signal, headersTimeout: 0, bodyTimeout: 0,
+      });
+      if (r.statusCode >= 200 && r.statusCode < 300) return { e, r };
+      upload?.destroy();
+      const body = Buffer.from(await r.body.arrayBuffer());
+      failures.push({ node: e.name, message: messageOf(body) });
+      return { e, status: r.statusCode };
+    } catch (err) {
+      upload?.destroy();
+      if (req.signal.aborted) return { e, status: 0 };
+      e.markSuspect(err as Error);
+      failures.push({ node: e.name, message: dialErrorText(err) });
+      return { e, status: 500 };
+    }
+  }));
+  const streams = answers.filter((a) => a.r !== undefined);
+  if (!streams.length) {
+    const statuses = new Set(answers.map((a) => a.status));
+    throw new DockerError(grouped(failures), statuses.size === 1 ? [...statuses][0] || 500 : 500);
+  }
+  start();
+  await Promise.all(streams.map(async ({ e, r }) => {
+    let rest = '';
+    let failed = false;
+    const take = (text: string): void => {
+      if (!text.trim()) return;
+      let m: any;
+      try { m = JSON.parse(text); } catch { return; }
+      if (m.error || m.errorDetail) {
+        failed = true;
+        failures.push({ node: e.name, message: m.errorDetail?.message ?? m.error });
+      } else if (typeof m.stream === 'string') {
+        line({ ...m, stream: `${e.name}: ${m.stream}` });
+      } else {
+        line({ ...m, id: m.id ? `${e.name}: ${m.id}` : e.name });
+      }
+    };
+    try {
+      for await (const chunk of r!.body) {
+        const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
+        rest = lines.pop() ?? '';
+        for (const l of lines) take(l);
+      }
+      take(rest);
+    } catch (err) {
+      if (req.signal.aborted) return;
+      if (!failed) failures.push({ node: e.name, message: `interrupted: ${dialErrorText(err)}` });
+    }
+    await refresh(e);
+  }));
+  if (failures.length && !req.signal.aborted) {
+    const message = grouped(failures);
+    line({ errorDetail: { message }, error: message });
+  }
+}
+
+/**
+ * A call on every engine that has the image (tag, rm): all must agree. The
+ * first refusal (dockerd's 409 conflict, say) is passed through as the
+ * engine gave it, after the others answered; without any holder, one
+ * healthy engine answers with dockerd's own 404.
+ */
+async function onHolders(cluster: Cluster, ref: string, method: string, path: string): Promise<Array<{ e: Engine; status: number; body: Buffer }>> {
+  const engines = holders(cluster, ref);
+  if (!engines.length) engines.push(anyHealthy(cluster));
+  const out = await Promise.all(engines.map(async (e) => {
+    try {
+      const r = await e.call(method, path);
+      return { e, status: r.status, body: r.body };
+    } finally {
+      await refresh(e);
+    }
+  }));
+  const bad = out.find((o) => o.status < 200 || o.status >= 300);
+  if (bad) throw new DockerError(messageOf(bad.body), bad.status);
+  return out;
+}
+
+/** POST /images/{name}/tag on every node that has it. */
+export async function tag(cluster: Cluster, ref: string, path: string): Promise<ImageAnswer> {
+  const out = await onHolders(cluster, ref, 'POST', path);
+  return { status: out[0].status, body: null };
+}
+
+/** DELETE /images/{name} on every node that has it: the Untagged/Deleted lists merged, without repeats. */
+export async function remove(cluster: Cluster, ref: string, path: string): Promise<ImageAnswer> {
+  const out = await onHolders(cluster, ref, 'DELETE', path);
+  const seen = new Set<string>();
+  const items: any[] = [];
+  for (const o of out) {
+    for (const item of JSON.parse(o.body.toString('utf8') || '[]') ?? []) {
+      const key = JSON.stringify(item);
+      if (!seen.has(key)) { seen.add(key); items.push(item); }
+    }
+  }
+  return { status: 200, body: items };
+}
+
+/** POST /images/prune on every healthy node: ImagesDeleted concatenated, SpaceReclaimed summed. */
+export async function prune(cluster: Cluster, path: string): Promise<ImageAnswer> {
+  const deleted: any[] = [];
+  let space = 0;
+  const failures: Array<{ node: string; message: string; status: number }> = [];
+  await Promise.all(cluster.healthyEngines().map(async (e) => {
+    try {
+      const r = await e.call('POST', path);
+      if (r.status !== 200) { failures.push({ node: e.name, message: messageOf(r.body), status: r.status }); return; }
+      const body = JSON.parse(r.body.toString('utf8') || '{}');
+      deleted.push(...(body.ImagesDeleted ?? []));
+      space += Number(body.SpaceReclaimed ?? 0);
+    } catch (err) {
+      failures.push({ node: e.name, message: (err as Error).message, status: 500 });
+    } finally {
+      await refresh(e);
+    }
+  }));
+  if (failures.length) throw new DockerError(grouped(failures), failures[0].status);
+  return { status: 200, body: { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space } };
+}
