@@ -148,6 +148,25 @@ describe('docker build through the manager (3 engines)', { skip: skipReason() },
       await c.docker(['rm', '-f', 'pc-1', 'pc-2', 'pc-3', 'pc-4']);
     });
 
+    for (const [cli, label] of [['new', 'CLI 28'], ['old', 'CLI 20.10']] as const) {
+      test(`${label}: a CI pipeline through the manager: login, build, tag, push, pull on every node, run elsewhere, rmi`, T, async () => {
+        const app = `127.0.0.1:${REGISTRY_PORT}/ci-${cli}`;
+        const dk = (args: string[]) => c.docker(args, { cli, ...legacy });
+        const ok = async (args: string[]): Promise<string> => { const r = await dk(args); assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`); return r.stdout; };
+        assert.match(await ok(['login', '-u', 'user', '-p', 'pass', reg.addr]), /Login Succeeded/);
+        await ok(['build', '-q', '-t', `${app}:build`, '--build-arg', 'constraint:node==node-0', ctxDir]);
+        await ok(['tag', `${app}:build`, `${app}:1.0`]);
+        await ok(['push', `${app}:1.0`]);
+        const pull = await ok(['pull', `${app}:1.0`]);
+        for (const n of ['node-0', 'node-1', 'node-2']) assert.match(pull, new RegExp(n), `per-node progress: ${pull}`);
+        assert.deepEqual((await holders(`${app}:1.0`)).sort(), ['node-0', 'node-1', 'node-2']);
+        const out = await ok(['run', '--rm', '-e', 'constraint:node!=node-0', `${app}:1.0`]);
+        assert.equal(out.trim(), 'hello');
+        await ok(['rmi', `${app}:1.0`, `${app}:build`]);
+        assert.deepEqual(await holders(`${app}:1.0`), []);
+      });
+    }
+
     test('without credentials the pull fails quietly and the create gets dockerd\'s own No such image (404)', T, async () => {
       const other = `127.0.0.1:${REGISTRY_PORT}/pc:absent`;
       const r = await raw(c.managerAddr, 'POST', '/v1.41/containers/create?name=pc-noauth', {
