@@ -8,6 +8,7 @@ import type { Cluster } from './cluster.js';
 import type { Engine } from './engine.js';
 import type { FanOutRequest, ImageAnswer, ProxyTarget } from './index.js';
 import { matchesImageRef, repositoryOf } from '../scheduler/images.js';
+import { buildScheduleRequest } from '../scheduler/build.js';
 import { dialErrorText } from './transport.js';
 import { unhealthy } from './operations.js';
 import { DockerError } from '../errors.js';
@@ -90,7 +91,8 @@ function messageOf(body: Buffer): string {
  * before returning.
  */
 export async function fanOut(cluster: Cluster, req: FanOutRequest, start: () => void, line: (msg: object) => void): Promise<void> {
-  const engines = cluster.healthyEngines();
+  const { engines, path } = targetsOf(cluster, req.path);
+  req = { ...req, path };
   if (!engines.length) throw new DockerError('No healthy node available in the cluster', 500);
   const headers: Record<string, string> = { ...req.headers };
   const failures: Array<{ node: string; message: string }> = [];
@@ -218,4 +220,24 @@ export async function prune(cluster: Cluster, path: string): Promise<ImageAnswer
   }));
   if (failures.length) throw new DockerError(grouped(failures), failures[0].status);
   return { status: 200, body: { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space } };
+}
+
+/**
+ * The engines a pull, load or import goes to: every healthy one, or those
+ * matching `constraint=` query parameters (classic's expressions, e.g.
+ * `constraint=node==node-1`, `constraint=storage==ssd`; repeatable). Classic
+ * Swarm had no way to say this (its #1692, #2302); a client that sends
+ * nothing gets classic's every-node behaviour. The parameter is not passed on.
+ */
+function targetsOf(cluster: Cluster, path: string): { engines: Engine[]; path: string } {
+  const qi = path.indexOf('?');
+  const q = new URLSearchParams(qi >= 0 ? path.slice(qi + 1) : '');
+  const constraints = q.getAll('constraint');
+  if (!constraints.length) return { engines: cluster.healthyEngines(), path };
+  q.delete('constraint');
+  const { request } = buildScheduleRequest(undefined, { Env: constraints.map((c) => `constraint:${c}`) });
+  const snapshots = cluster.healthyEngines().map((e) => e.snapshot(cluster.placement.pendingOn(e.addr)));
+  const chosen = new Set(cluster.scheduler.select(request, snapshots).map((n) => n.addr));
+  const qs = q.toString();
+  return { engines: cluster.healthyEngines().filter((e) => chosen.has(e.addr)), path: `${qi >= 0 ? path.slice(0, qi) : path}${qs ? '?' + qs : ''}` };
 }

@@ -214,6 +214,21 @@ describe('images through the manager (registry with auth; 3 engines)', { skip: s
     assert.deepEqual(await perEngine(`${REG}/busybox:v2`), ['', '', '']);
   });
 
+  test('a pull with constraint= query parameters goes only to the matching nodes; none matching: the scheduler\'s message', T, async () => {
+    const one = `${REG}/busybox`;
+    await c.docker(['rmi', '-f', V1]); // whatever earlier tests left
+    assert.deepEqual(await perEngine(V1), ['', '', '']);
+    const r = await raw(c.managerAddr, 'POST', `/images/create?fromImage=${encodeURIComponent(one)}&tag=v1&constraint=${encodeURIComponent('node==node-1')}`, { headers: { 'X-Registry-Auth': authHeader(authconfig) } });
+    assert.equal(r.status, 200, r.body);
+    const ids = r.body.trim().split('\n').map((l) => JSON.parse(l).id as string);
+    assert.ok(ids.every((id) => id.startsWith('node-1')), JSON.stringify(ids));
+    assert.deepEqual((await perEngine(V1)).map((x) => x !== ''), [false, true, false]);
+    const none = await raw(c.managerAddr, 'POST', `/images/create?fromImage=${encodeURIComponent(one)}&tag=v1&constraint=${encodeURIComponent('node==nope')}`);
+    assert.equal(none.status, 500);
+    assert.match(JSON.parse(none.body).message, /Unable to find a node that satisfies the following conditions[\s\S]*\[node==nope\]/);
+    await dk(['rmi', V1]);
+  });
+
   test('docker history from a node that has the image; an unknown one gets dockerd\'s error', T, async () => {
     await dk(['pull', V1]);
     for (const cli of ['new', 'old'] as const) {
