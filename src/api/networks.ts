@@ -28,8 +28,8 @@ export function sendReply(req: Request, res: Response, r: EngineReply): void {
 
 const filtersOf = (req: Request) => parseFilters(new URLSearchParams(requestInfo(req).query).get('filters'));
 
-export function listNetworks(ctx: ApiContext, req: Request, res: Response): void {
-  sendJson(res, 200, ctx.cluster.filterNetworks(filtersOf(req)));
+export async function listNetworks(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  sendJson(res, 200, await ctx.cluster.filterNetworks(filtersOf(req)));
 }
 
 export async function createNetwork(ctx: ApiContext, req: Request, res: Response): Promise<void> {

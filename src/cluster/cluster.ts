@@ -336,7 +336,7 @@ export class Cluster extends EventEmitter {
   eventHistory(since: bigint, until: bigint, filters: Map<string, string[]>): Promise<ClusterEvent[]> { return views.eventHistory(this, since, until, filters); }
 
   // ---- networks and volumes (issue 13): ./networks.ts, ./volumes.ts; `version` is the client's /vX.Y prefix
-  filterNetworks(filters: FilterArgs): any[] { return networks.listNetworks(this, filters); }
+  filterNetworks(filters: FilterArgs): Promise<any[]> { return networks.listNetworks(this, filters); }
   createNetwork(body: any, version: string): Promise<EngineReply> { return networks.createNetwork(this, body, version); }
   inspectNetwork(ref: string, version: string, query: string): Promise<EngineReply> { return networks.inspectNetwork(this, ref, version, query); }
   removeNetwork(ref: string, version: string): Promise<EngineReply> { return networks.removeNetwork(this, ref, version); }

@@ -144,20 +144,28 @@ export async function pruneNetworks(cluster: Cluster, query: string): Promise<st
   return deleted.sort();
 }
 
-const NETWORK_FILTERS = new Set(['driver', 'id', 'label', 'name', 'node', 'scope', 'type']);
+const NETWORK_FILTERS = new Set(['dangling', 'driver', 'id', 'label', 'name', 'node', 'scope', 'type']);
 const BUILTIN = new Set(['bridge', 'host', 'none']);
 
 /** GET /networks: every healthy node's, local ones as node/name; dockerd's filters plus `node`. */
-export function listNetworks(cluster: Cluster, f: FilterArgs): any[] {
+export async function listNetworks(cluster: Cluster, f: FilterArgs): Promise<any[]> {
   validateKeys(f, NETWORK_FILTERS);
   for (const t of f.get('type') ?? []) if (t !== 'custom' && t !== 'builtin') throw new BadRequestError(`invalid filter: 'type'='${t}'`);
   const get = (k: string): string[] | undefined => { const v = f.get(k); return v && v.length ? v : undefined; };
+  const engines = cluster.nodes().filter((e) => e.healthy && (!get('node') || nodeMatches(get('node')!, e)));
+  // `dangling` needs the engines' endpoints, which the cached lists lack: asked of the engines.
+  const dangling = get('dangling');
+  const lists = await Promise.all(engines.map(async (e) => {
+    if (!dangling) return e.resources.networks;
+    const r = await e.call('GET', `/networks?filters=${encodeURIComponent(JSON.stringify({ dangling }))}`);
+    const body = JSON.parse(r.body.toString('utf8') || 'null');
+    if (r.status !== 200) throw new DockerError(body?.message ?? `${e.name}: ${r.status}`, r.status);
+    return (body ?? []) as any[];
+  }));
   const out: any[] = [];
   const seen = new Set<string>();
-  for (const e of cluster.nodes()) {
-    if (!e.healthy) continue;
-    if (get('node') && !nodeMatches(get('node')!, e)) continue;
-    for (const n of e.resources.networks) {
+  for (const [i, e] of engines.entries()) {
+    for (const n of lists[i]!) {
       const local = n.Scope === 'local';
       if (!local && seen.has(n.Id)) continue; // one multi-host network, seen from each node
       const qualified = local ? `${e.name}/${n.Name}` : n.Name;

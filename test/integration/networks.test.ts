@@ -127,7 +127,7 @@ describe('networks and volumes (3 engines)', { skip: skipReason() }, () => {
     assert.match(await fails(['network', 'create', 'node-9/x']), /Unable to find a node that satisfies the following conditions[\s\S]*node==node-9/);
   });
 
-  test('network ls filters: type, name, node, driver, label, id, scope', T, async () => {
+  test('network ls filters: type, name, node, driver, label, id, scope, dangling', T, async () => {
     const ls = async (...f: string[]) => lines(await dk(['network', 'ls', ...f.flatMap((x) => ['--filter', x]), '--format', '{{.Name}}'])).sort();
     assert.deepEqual(await ls('type=custom'), [`${webNode}/web`, 'node-1/pinned', 'node-2/dnet'].sort());
     assert.deepEqual(await ls('type=builtin', 'name=bridge'), NODES.map((n) => `${n}/bridge`));
@@ -139,6 +139,10 @@ describe('networks and volumes (3 engines)', { skip: skipReason() }, () => {
     assert.deepEqual(await ls(`id=${webId.slice(0, 10)}`), [`${webNode}/web`]);
     assert.deepEqual(await ls('name=node-2/dnet'), ['node-2/dnet']);
     assert.deepEqual(await ls('scope=local', 'name=pinned'), ['node-1/pinned']);
+    // dangling: asked of the engines (no container on these custom networks yet)
+    assert.deepEqual(await ls('dangling=true'), [`${webNode}/web`, 'node-1/pinned', 'node-2/dnet'].sort());
+    assert.deepEqual(await ls('dangling=true', 'node=node-1'), ['node-1/pinned']);
+    assert.deepEqual(await ls('dangling=false', 'type=custom'), []);
     assert.deepEqual(lines(await dk(['network', 'ls', '-q', '--filter', 'name=pinned'], { cli: 'old' })).length, 1);
     const bad = await api(c.managerAddr, 'GET', `/networks?filters=${encodeURIComponent('{"nope":["x"]}')}`);
     assert.equal(bad.status, 400);
