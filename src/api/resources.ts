@@ -8,9 +8,10 @@ import { proxy } from './proxy.js';
 import { requestInfo } from './wrapper.js';
 
 /** Images grouped by ID across nodes; tags merged (classic Swarm's view). */
-export function listImages(ctx: ApiContext, req: Request, res: Response): void {
+export async function listImages(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const filters = parseFilters(new URLSearchParams(requestInfo(req).query).get('filters'));
-  sendJson(res, 200, ctx.cluster.listImages(filters.get('node'), filters.get('reference')));
+  const all = /^(1|true)$/i.test(new URLSearchParams(requestInfo(req).query).get('all') ?? '');
+  sendJson(res, 200, await ctx.cluster.listImages(filters, all));
 }
 
 /** Inspect an image on a node that has it. */

@@ -327,7 +327,7 @@ export class Cluster extends EventEmitter {
   nodeStatuses(): NodeStatus[] { return views.nodeStatuses(this); }
   healthyNodes(): NodeView[] { return this.healthyEngines(); }
   sampleInfo(): Record<string, any> { return views.sampleInfo(this); }
-  listImages(nodeFilter?: readonly string[], reference?: readonly string[]): any[] { return views.listImages(this, nodeFilter, reference); }
+  listImages(filters: FilterArgs, all = false): Promise<any[]> { return views.listImages(this, filters, all); }
   imageTarget(name: string, path: string): ProxyTarget { return views.imageTarget(this, name, path); }
 
   // ---- builds (issue 13)

@@ -5,8 +5,8 @@ import type { Engine } from './engine.js';
 import type { ClusterEvent, NodeStatus, ProxyTarget } from './index.js';
 import { matchesImageRef } from '../scheduler/images.js';
 import { eventNano, formatNano } from '../util/time.js';
-import { NotFoundError } from '../errors.js';
-import { nodeMatches } from '../util/dockerfilters.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
 
 function nodeStatus(cluster: Cluster, e: Engine): NodeStatus {
   const n = { total: e.containers.size, running: 0, paused: 0, stopped: 0 };
@@ -36,19 +36,59 @@ export function sampleInfo(cluster: Cluster): Record<string, any> {
   return {};
 }
 
-/** Images grouped by ID across nodes; tags merged (classic Swarm's view). */
-export function listImages(cluster: Cluster, nodeFilter: readonly string[] | undefined, reference: readonly string[] | undefined): any[] {
+const IMAGE_FILTERS = new Set(['before', 'dangling', 'label', 'node', 'reference', 'since']);
+
+/** dockerd's reference filter: a glob on the familiar name, with or without the tag (path.Match: `*` stops at `/`). */
+function referenceMatches(patterns: readonly string[], tags: readonly string[]): boolean {
+  return patterns.some((p) => {
+    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    return tags.some((t) => re.test(t) || (!p.includes(':') && re.test(t.slice(0, t.lastIndexOf(':')))));
+  });
+}
+
+const danglingImage = (img: any): boolean => !(img.RepoTags ?? []).some((t: string) => t !== '<none>:<none>');
+
+/**
+ * Images grouped by ID across nodes, tags and digests merged (classic Swarm's
+ * view), with dockerd's filters (`reference`, `label`, `dangling`, `before`,
+ * `since`) plus `node`. The caches hold top-level images; `all` (intermediate
+ * layers too) is asked of the engines.
+ */
+export async function listImages(cluster: Cluster, filters: FilterArgs, all: boolean): Promise<any[]> {
+  for (const k of filters.keys()) if (!IMAGE_FILTERS.has(k)) throw new BadRequestError(`invalid filter '${k}'`);
+  const get = (k: string): string[] | undefined => { const v = filters.get(k); return v && v.length ? v : undefined; };
+  const dangling = get('dangling');
+  if (dangling && !dangling.every((d) => /^(true|false|1|0)$/i.test(d))) throw new BadRequestError(`invalid filter 'dangling=${dangling[0]}'`);
+  const engines = cluster.healthyEngines().filter((e) => !get('node') || nodeMatches(get('node')!, e));
+  const lists = await Promise.all(engines.map(async (e) => (all ? (await e.json('GET', '/images/json?all=1')) as any[] : e.resources.images)));
+  // before/since name an image; its creation time is the bound (dockerd's 404 when none has it).
+  const bound = (k: 'before' | 'since'): number | undefined => {
+    const ref = get(k)?.[0];
+    if (ref === undefined) return undefined;
+    for (const e of cluster.healthyEngines()) {
+      const hit = e.resources.images.find((img) => matchesImageRef({ id: img.Id, repoTags: img.RepoTags ?? [], repoDigests: img.RepoDigests ?? [] }, ref));
+      if (hit) return hit.Created;
+    }
+    throw new NotFoundError(`No such image: ${ref}`);
+  };
+  const before = bound('before');
+  const since = bound('since');
   const byId = new Map<string, any>();
-  for (const e of cluster.healthyEngines()) {
-    if (nodeFilter?.length && !nodeMatches(nodeFilter, e)) continue;
-    for (const img of e.resources.images) {
-      if (reference?.length && !(img.RepoTags ?? []).some((t: string) => reference.some((r) => t === r || t.split(':')[0] === r))) continue;
+  lists.forEach((list) => {
+    for (const img of list) {
+      const tags: string[] = img.RepoTags ?? [];
+      if (dangling && danglingImage(img) !== /^(true|1)$/i.test(dangling[0]!)) continue;
+      if (get('reference') && !referenceMatches(get('reference')!, tags)) continue;
+      if (get('label') && !matchLabels(get('label')!, img.Labels ?? undefined)) continue;
+      if (before !== undefined && !(img.Created < before)) continue;
+      if (since !== undefined && !(img.Created > since)) continue;
       const seen = byId.get(img.Id);
-      if (!seen) { byId.set(img.Id, { ...img, RepoTags: [...(img.RepoTags ?? [])] }); continue; }
-      for (const t of img.RepoTags ?? []) if (!seen.RepoTags.includes(t)) seen.RepoTags.push(t);
+      if (!seen) { byId.set(img.Id, { ...img, RepoTags: [...tags], RepoDigests: [...(img.RepoDigests ?? [])] }); continue; }
+      for (const t of tags) if (!seen.RepoTags.includes(t)) seen.RepoTags.push(t);
+      for (const d of img.RepoDigests ?? []) if (!seen.RepoDigests.includes(d)) seen.RepoDigests.push(d);
       seen.Containers = Math.max(seen.Containers ?? 0, 0) + Math.max(img.Containers ?? 0, 0);
     }
-  }
+  });
   return [...byId.values()].sort((a, b) => b.Created - a.Created);
 }
 

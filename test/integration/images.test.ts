@@ -301,6 +301,33 @@ describe('images through the manager (registry with auth; 3 engines)', { skip: s
     assert.deepEqual(await perEngine('imported:x'), ['', '', '']);
   });
 
+  test('docker images filters: reference (glob), label, dangling, before/since, node; -a asks the engines', T, async () => {
+    await dk(['create', '--name', 'flt', '-e', 'constraint:node==node-1', 'busybox', 'true']);
+    await dk(['commit', '--change', 'LABEL team=a', 'flt', 'filtered:one']);
+    await new Promise((r) => setTimeout(r, 1100)); // Created has one-second resolution
+    await dk(['commit', 'flt', 'filtered:two']);
+    const danglingId = (await dk(['commit', 'flt'])).trim();
+    const ls = async (...f: string[]) => (await dk(['images', ...f.flatMap((x) => ['--filter', x]), '--format', '{{.Repository}}:{{.Tag}}'])).split('\n').filter(Boolean).sort();
+    assert.deepEqual(await ls('reference=filt*'), ['filtered:one', 'filtered:two']);
+    assert.deepEqual(await ls('reference=filtered:t*'), ['filtered:two']);
+    assert.deepEqual(await ls('label=team=a'), ['filtered:one']);
+    assert.deepEqual(await ls('label=team=a', 'node=node-0'), []);
+    assert.deepEqual(await ls('since=filtered:one', 'reference=filtered'), ['filtered:two']);
+    assert.deepEqual(await ls('before=filtered:two', 'reference=filtered'), ['filtered:one']);
+    const dangling = (await dk(['images', '-q', '--no-trunc', '--filter', 'dangling=true'])).split('\n').filter(Boolean);
+    assert.ok(dangling.includes(danglingId), `${danglingId} in ${dangling}`);
+    assert.ok(!(await ls('dangling=false')).includes('<none>:<none>'));
+    const direct = (await c.docker(['images', '-a', '-q'], { host: c.engines[1]!.addr })).stdout.split('\n').filter(Boolean).length;
+    const merged = (await dk(['images', '-a', '-q'])).split('\n').filter(Boolean).length;
+    assert.ok(merged >= direct, `-a through the manager ${merged} >= node-1's own ${direct}`);
+    const bad = await raw(c.managerAddr, 'GET', `/images/json?filters=${encodeURIComponent('{"nope":["x"]}')}`);
+    assert.equal(bad.status, 400);
+    const missing = await raw(c.managerAddr, 'GET', `/images/json?filters=${encodeURIComponent('{"before":["no-such:img"]}')}`);
+    assert.equal(missing.status, 404);
+    await dk(['rm', 'flt']);
+    await dk(['rmi', 'filtered:one', 'filtered:two', danglingId]);
+  });
+
   test('docker commit on the container\'s node; docker images shows it at once', T, async () => {
     await dk(['create', '--name', 'cm', '-e', 'constraint:node==node-2', 'busybox', 'true']);
     for (const cli of ['new', 'old'] as const) {
