@@ -55,7 +55,12 @@ export async function createNetwork(cluster: Cluster, body: any, version: string
   const engineBody = prefix ? { ...body, Name: raw.slice(slash + 1) } : body;
   const r = await e.call('POST', `${version}/networks/create`, engineBody);
   if (r.status === 201) await quiet(e.resources.refreshNetworks(), 'network create', e);
-  return reply(e, r.status, r.body);
+  const answer = reply(e, r.status, r.body);
+  // dockerd 20.10 without a cluster store talks of swarm mode; say what classic users need.
+  if (r.status >= 400 && body?.Driver === 'overlay' && !e.info?.ClusterStore && answer.body?.message) {
+    answer.body = { message: `overlay networks need engines sharing a cluster store (dockerd --cluster-store and --cluster-advertise), which ${e.name} was not started with; the engine said: ${answer.body.message}` };
+  }
+  return answer;
 }
 
 /**

@@ -127,6 +127,12 @@ describe('networks and volumes (3 engines)', { skip: skipReason() }, () => {
     assert.match(await fails(['network', 'create', 'node-9/x']), /Unable to find a node that satisfies the following conditions[\s\S]*node==node-9/);
   });
 
+  test('an overlay network on engines without a cluster store: refused, saying what is missing', T, async () => {
+    const r = await c.docker(['network', 'create', '-d', 'overlay', 'ov']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /overlay networks need engines sharing a cluster store \(dockerd --cluster-store and --cluster-advertise\), which node-\d was not started with; the engine said: /);
+  });
+
   test('network ls filters: type, name, node, driver, label, id, scope, dangling', T, async () => {
     const ls = async (...f: string[]) => lines(await dk(['network', 'ls', ...f.flatMap((x) => ['--filter', x]), '--format', '{{.Name}}'])).sort();
     assert.deepEqual(await ls('type=custom'), [`${webNode}/web`, 'node-1/pinned', 'node-2/dnet'].sort());
