@@ -8,10 +8,23 @@ import { requestInfo } from './wrapper.js';
 import { streamSettled } from './proxy.js';
 import { sendError } from './errors.js';
 import { BadRequestError } from '../errors.js';
+import { writeRawError } from './hijack.js';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export const BUILDKIT_REFUSED =
   'BuildKit builds are not supported through swarm-classic: build with the legacy builder (DOCKER_BUILDKIT=0), ' +
   'or point BuildKit at one engine';
+
+/** /session and /grpc: BuildKit's first calls. */
+export function buildKitRefused(_ctx: ApiContext, _req: Request, res: Response): void {
+  sendError(res, new BadRequestError(BUILDKIT_REFUSED));
+}
+
+/** The same, when asked as an upgrade (BuildKit's h2c session). */
+export function buildKitRefusedUpgrade(_ctx: ApiContext, _req: IncomingMessage, socket: Duplex): void {
+  writeRawError(socket, 400, BUILDKIT_REFUSED);
+}
 
 export async function build(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const { prefix, query } = requestInfo(req);

@@ -51,6 +51,7 @@ export async function connectNetwork(ctx: ApiContext, req: Request, res: Respons
 }
 
 export async function pruneNetworks(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const deleted = await ctx.cluster.pruneNetworks(requestInfo(req).query);
+  const { query, prefix } = requestInfo(req);
+  const deleted = await ctx.cluster.pruneNetworks(query, prefix);
   sendJson(res, 200, { NetworksDeleted: deleted.length ? deleted : null });
 }

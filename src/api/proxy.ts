@@ -178,7 +178,11 @@ export async function streamSettled(target: ProxyTarget, req: IncomingMessage, r
     res.writeHead(r.statusCode, replyHeaders(r.headers));
     res.flushHeaders();
     try {
-      for await (const chunk of r.body) res.write(chunk);
+      // At the client's pace: a slow reader slows the engine, not our memory.
+      for await (const chunk of r.body) {
+        if (!res.write(chunk) && !res.destroyed) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        if (res.destroyed) throw new Error('client gone');
+      }
     } catch {
       res.destroy(); // the client or the engine went away mid-answer
       return;

@@ -13,7 +13,7 @@ import { listContainers } from './containerlist.js';
 import * as resources from './resources.js';
 import * as images from './images.js';
 import { events } from './events.js';
-import { build } from './build.js';
+import { build, buildKitRefused, buildKitRefusedUpgrade } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
 
@@ -89,6 +89,9 @@ export const ROUTES: Route[] = [
   route('DELETE', '/volumes/(.+)', 'VolumeDelete', volumes.removeVolume),
 
   route('POST', '/build', 'ImageBuild', build),
+  // BuildKit opens these first: the same clear refusal as a version=2 build.
+  route('POST', '/session', 'BuildKitSession', buildKitRefused, buildKitRefusedUpgrade),
+  route('POST', '/grpc', 'BuildKitGrpc', buildKitRefused, buildKitRefusedUpgrade),
 ];
 
 /** The route for a method and a path without its version prefix, with its decoded parameters. */

@@ -27,6 +27,7 @@ export async function removeVolume(ctx: ApiContext, req: Request, res: Response,
 }
 
 export async function pruneVolumes(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const { deleted, space } = await ctx.cluster.pruneVolumes(requestInfo(req).query);
+  const { query, prefix } = requestInfo(req);
+  const { deleted, space } = await ctx.cluster.pruneVolumes(query, prefix);
   sendJson(res, 200, { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space });
 }

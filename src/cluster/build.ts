@@ -60,6 +60,10 @@ export function buildTarget(cluster: Cluster, prefix: string, query: URLSearchPa
   const q = new URLSearchParams(query);
   const rest = fromEnv((built.body.Env ?? []) as string[]);
   if (Object.keys(rest).length) q.set('buildargs', JSON.stringify(rest)); else q.delete('buildargs');
+  // Scheduling labels are for this build only: baked into the image, every
+  // container made from it would inherit them.
+  const kept = Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith('com.docker.swarm.')));
+  if (Object.keys(kept).length) q.set('labels', JSON.stringify(kept)); else q.delete('labels');
   const qs = q.toString();
   return cluster.ops.target(chosen, `${prefix}/build${qs ? '?' + qs : ''}`, async (status) => {
     if (status > 0) await chosen.resources.refreshImages().catch(() => undefined);

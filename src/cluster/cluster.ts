@@ -341,12 +341,12 @@ export class Cluster extends EventEmitter {
   inspectNetwork(ref: string, version: string, query: string): Promise<EngineReply> { return networks.inspectNetwork(this, ref, version, query); }
   removeNetwork(ref: string, version: string): Promise<EngineReply> { return networks.removeNetwork(this, ref, version); }
   connectNetwork(ref: string, action: 'connect' | 'disconnect', body: any, version: string): Promise<EngineReply> { return networks.connectNetwork(this, ref, action, body, version); }
-  pruneNetworks(query: string): Promise<string[]> { return networks.pruneNetworks(this, query); }
+  pruneNetworks(query: string, version = ''): Promise<string[]> { return networks.pruneNetworks(this, query, version); }
   filterVolumes(filters: FilterArgs): Promise<any[]> { return volumes.listVolumes(this, filters); }
   createVolume(body: any, version: string): Promise<EngineReply> { return volumes.createVolume(this, body, version); }
   inspectVolume(ref: string, version: string): Promise<EngineReply> { return volumes.inspectVolume(this, ref, version); }
   removeVolume(ref: string, version: string, query: string): Promise<EngineReply> { return volumes.removeVolume(this, ref, version, query); }
-  pruneVolumes(query: string): Promise<{ deleted: string[]; space: number }> { return volumes.pruneVolumes(this, query); }
+  pruneVolumes(query: string, version = ''): Promise<{ deleted: string[]; space: number }> { return volumes.pruneVolumes(this, query, version); }
   // ---- images (issue 13): see ./images.ts
   /** pull, load, import: on every healthy node, one merged progress stream. */
   imagesEverywhere(req: FanOutRequest, start: () => void, line: (msg: object) => void): Promise<void> { return images.fanOut(this, req, start, line); }

@@ -130,6 +130,15 @@ export class Engine extends EventEmitter {
     }
   }
 
+  /** A call a client started, on the clients' pool without timeouts (see EngineTransport.clientCall). */
+  async clientCall(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
+    try {
+      return await this.transport.clientCall(method, path, body, headers);
+    } catch (err) {
+      throw this.unavailable(dialErrorText(err));
+    }
+  }
+
   /** GET/POST expecting 2xx JSON; other statuses throw EngineAnswerError with the engine's message. */
   async json(method: string, path: string, body?: unknown): Promise<any> {
     const r = await this.call(method, path, body);

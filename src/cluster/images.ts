@@ -7,16 +7,56 @@
 import type { Cluster } from './cluster.js';
 import type { Engine } from './engine.js';
 import type { FanOutRequest, ImageAnswer, ProxyTarget } from './index.js';
-import { matchesImageRef, repositoryOf } from '../scheduler/images.js';
+import { matchesImageRef, repositoryOf, withDefaultTag } from '../scheduler/images.js';
+import type { NodeImage } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
 import { dialErrorText } from './transport.js';
 import { unhealthy } from './operations.js';
 import { DockerError } from '../errors.js';
 import { log } from '../log.js';
 
-/** Healthy engines whose cached list has the image (tag, ID, ID prefix, digest). */
+/** The image `ref` names on one engine, by name only (full ID, tag, digest), as dockerd tries first. */
+function byName(e: Engine, ref: string): NodeImage | undefined {
+  const tagged = withDefaultTag(ref);
+  const full = ref.startsWith('sha256:') ? ref : `sha256:${ref}`;
+  return e.resources.nodeImages.find((i) => i.id === full || i.repoTags.includes(tagged) || i.repoDigests.includes(ref));
+}
+
+/**
+ * Healthy engines that have the image, resolved cluster-wide in dockerd's
+ * order: by name (full ID, tag, digest) wherever any node has that name;
+ * only when none has, by ID prefix, and then only if the prefix names one
+ * image everywhere. (Node by node, `docker rmi db` would also untag, on a
+ * node without `db`, whatever image's ID starts with "db".)
+ */
 export function holders(cluster: Cluster, ref: string): Engine[] {
-  return cluster.healthyEngines().filter((e) => e.resources.nodeImages.some((i) => matchesImageRef(i, ref)));
+  const engines = cluster.healthyEngines();
+  const named = engines.filter((e) => byName(e, ref));
+  if (named.length) return named;
+  const want = ref.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]+$/.test(want)) return [];
+  const hits = engines.flatMap((e) => e.resources.nodeImages.filter((i) => i.id.replace(/^sha256:/, '').startsWith(want)).map((i) => ({ e, id: i.id })));
+  if (new Set(hits.map((h) => h.id)).size > 1) throw new DockerError(`Multiple IDs found with provided prefix: ${ref}`, 500);
+  return [...new Set(hits.map((h) => h.e))];
+}
+
+/** The ID and creation time of what `ref` names on `e`. */
+function imageOn(e: Engine, ref: string): { id: string; created: number } | undefined {
+  const img = byName(e, ref) ?? e.resources.nodeImages.find((i) => matchesImageRef(i, ref));
+  if (!img) return undefined;
+  const raw = e.resources.images.find((x) => x.Id === img.id);
+  return { id: img.id, created: Number(raw?.Created ?? 0) };
+}
+
+/**
+ * Holders of the newest image a name stands for: when nodes disagree on
+ * `app:ci` (built twice, on two nodes), push, save, history and tag must act
+ * on the latest build, not on whichever node comes first.
+ */
+export function newestHolders(cluster: Cluster, ref: string): Engine[] {
+  const hs = holders(cluster, ref).map((e) => ({ e, img: imageOn(e, ref) }));
+  const newest = hs.reduce<{ id: string; created: number } | undefined>((best, h) => (h.img && (!best || h.img.created > best.created) ? h.img : best), undefined);
+  return hs.filter((h) => h.img?.id === newest?.id).map((h) => h.e);
 }
 
 /** Healthy engines with any tag of a repository (`docker push repo` pushes every tag). */
@@ -36,13 +76,16 @@ function anyHealthy(cluster: Cluster): Engine {
  * push's "does not exist locally") text and status.
  */
 export function holderTarget(cluster: Cluster, ref: string, path: string, wholeRepo = false): ProxyTarget {
-  const e = (wholeRepo ? repoHolders(cluster, ref) : holders(cluster, ref))[0] ?? anyHealthy(cluster);
+  const e = (wholeRepo ? repoHolders(cluster, ref) : newestHolders(cluster, ref))[0] ?? anyHealthy(cluster);
   return cluster.ops.target(e, path);
 }
 
 /** docker save: an engine that has every image named (any healthy one when none has them all: dockerd's 404). */
 export function saveTarget(cluster: Cluster, names: string[], path: string): ProxyTarget {
-  const e = cluster.healthyEngines().find((x) => names.every((n) => x.resources.nodeImages.some((i) => matchesImageRef(i, n))));
+  const all = cluster.healthyEngines().filter((x) => names.every((n) => x.resources.nodeImages.some((i) => matchesImageRef(i, n))));
+  // Among those, one with the newest image of the first name (see newestHolders).
+  const newest = names.length ? new Set(newestHolders(cluster, names[0]!)) : new Set<Engine>();
+  const e = all.find((x) => newest.has(x)) ?? all[0];
   return cluster.ops.target(e ?? anyHealthy(cluster), path);
 }
 
@@ -164,12 +207,12 @@ export async function fanOut(cluster: Cluster, req: FanOutRequest, start: () => 
  * engine gave it, after the others answered; without any holder, one
  * healthy engine answers with dockerd's own 404.
  */
-async function onHolders(cluster: Cluster, ref: string, method: string, path: string): Promise<Array<{ e: Engine; status: number; body: Buffer }>> {
-  const engines = holders(cluster, ref);
+async function onHolders(cluster: Cluster, ref: string, method: string, path: string, newest = false): Promise<Array<{ e: Engine; status: number; body: Buffer }>> {
+  const engines = newest ? newestHolders(cluster, ref) : holders(cluster, ref);
   if (!engines.length) engines.push(anyHealthy(cluster));
   const out = await Promise.all(engines.map(async (e) => {
     try {
-      const r = await e.call(method, path);
+      const r = await e.clientCall(method, path);
       return { e, status: r.status, body: r.body };
     } finally {
       await refresh(e);
@@ -182,7 +225,8 @@ async function onHolders(cluster: Cluster, ref: string, method: string, path: st
 
 /** POST /images/{name}/tag on every node that has it. */
 export async function tag(cluster: Cluster, ref: string, path: string): Promise<ImageAnswer> {
-  const out = await onHolders(cluster, ref, 'POST', path);
+  // Only where the newest image of that name is: a tag follows the latest build.
+  const out = await onHolders(cluster, ref, 'POST', path, true);
   return { status: out[0].status, body: null };
 }
 
@@ -207,7 +251,7 @@ export async function prune(cluster: Cluster, path: string): Promise<ImageAnswer
   const failures: Array<{ node: string; message: string; status: number }> = [];
   await Promise.all(cluster.healthyEngines().map(async (e) => {
     try {
-      const r = await e.call('POST', path);
+      const r = await e.clientCall('POST', path);
       if (r.status !== 200) { failures.push({ node: e.name, message: messageOf(r.body), status: r.status }); return; }
       const body = JSON.parse(r.body.toString('utf8') || '{}');
       deleted.push(...(body.ImagesDeleted ?? []));

@@ -53,7 +53,7 @@ export async function createNetwork(cluster: Cluster, body: any, version: string
   const prefix = slash > 0 ? raw.slice(0, slash) : undefined;
   const e = chooseNode(cluster, prefix);
   const engineBody = prefix ? { ...body, Name: raw.slice(slash + 1) } : body;
-  const r = await e.call('POST', `${version}/networks/create`, engineBody);
+  const r = await e.clientCall('POST', `${version}/networks/create`, engineBody);
   if (r.status === 201) await quiet(e.resources.refreshNetworks(), 'network create', e);
   const answer = reply(e, r.status, r.body);
   // dockerd 20.10 without a cluster store talks of swarm mode; say what classic users need.
@@ -104,7 +104,7 @@ export async function inspectNetwork(cluster: Cluster, ref: string, version: str
 
 export async function removeNetwork(cluster: Cluster, ref: string, version: string): Promise<EngineReply> {
   const { node, net } = mustFind(cluster, ref);
-  const r = await node.call('DELETE', `${version}/networks/${net.Id}`);
+  const r = await node.clientCall('DELETE', `${version}/networks/${net.Id}`);
   if (r.status < 300) await quiet(node.resources.refreshNetworks(), 'network rm', node);
   return reply(node, r.status, r.body);
 }
@@ -115,14 +115,22 @@ export async function removeNetwork(cluster: Cluster, ref: string, version: stri
  * is joined on the container's node. The container is sent by its full ID.
  */
 export async function connectNetwork(cluster: Cluster, ref: string, action: 'connect' | 'disconnect', body: any, version: string): Promise<EngineReply> {
-  const { node, net } = mustFind(cluster, ref);
   const cref = typeof body?.Container === 'string' ? body.Container : '';
   const c = cluster.lookup(cref);
+  // A bare name on several nodes (`bridge`, a project network made twice)
+  // means the one on the container's node.
+  let hit: NetRef | undefined;
+  try { hit = findNetwork(cluster, ref); } catch (err) {
+    hit = c.node.resources.networks.filter((n) => n.Name === ref).map((net) => ({ node: c.node, net }))[0];
+    if (!hit) throw err;
+  }
+  if (!hit) throw new NotFoundError(`network ${ref} not found`);
+  const { node, net } = hit;
   if (net.Scope === 'local' && c.node !== node) {
     throw new DockerError(`container ${cref} is on node ${c.node.name} and network ${ref} on node ${node.name}: a local network can only be joined by containers of its node`, 400);
   }
   const e = c.node;
-  const r = await e.call('POST', `${version}/networks/${net.Id}/${action}`, { ...body, Container: c.container.id });
+  const r = await e.clientCall('POST', `${version}/networks/${net.Id}/${action}`, { ...body, Container: c.container.id });
   if (r.status < 300) {
     await Promise.all([quiet(e.refreshContainers([c.container.id]), action, e), quiet(e.resources.refreshNetworks(), action, e)]);
   }
@@ -130,12 +138,12 @@ export async function connectNetwork(cluster: Cluster, ref: string, action: 'con
 }
 
 /** POST /networks/prune on every healthy node; deleted local networks named node/name. */
-export async function pruneNetworks(cluster: Cluster, query: string): Promise<string[]> {
+export async function pruneNetworks(cluster: Cluster, query: string, version = ''): Promise<string[]> {
   const deleted: string[] = [];
   let failure: DockerError | undefined;
   await Promise.all(cluster.healthyEngines().map(async (e) => {
     try {
-      const r = await e.call('POST', `/networks/prune${query}`);
+      const r = await e.clientCall('POST', `${version}/networks/prune${query}`);
       const body = JSON.parse(r.body.toString('utf8') || '{}');
       if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
       const names: string[] = body.NetworksDeleted ?? [];

@@ -6,6 +6,9 @@ import { matchesImageRef, withDefaultTag } from '../scheduler/images.js';
 import { log } from '../log.js';
 import type { Engine } from './engine.js';
 
+/** A pull that sends nothing for this long has stalled: the create goes on (and gets dockerd's 404). */
+const PULL_IDLE_MS = 5 * 60_000;
+
 /** Pulls in flight, by engine address and image reference. */
 const inFlight = new Map<string, Promise<void>>();
 
@@ -46,7 +49,8 @@ async function pull(engine: Engine, ref: string, auth?: string): Promise<void> {
     // the manager's own refreshes use. No body timeout: layers take their time.
     const r = await engine.transport.clientPool.request({
       method: 'POST', path: `/images/create?${pullQuery(ref)}`, headers: auth ? { 'x-registry-auth': auth } : {},
-      headersTimeout: 60_000, bodyTimeout: 0,
+      // dockerd sends progress all along a pull; minutes of silence is a stalled registry.
+      headersTimeout: 60_000, bodyTimeout: PULL_IDLE_MS,
     });
     // The answer is a progress stream; a failure is a line's error (or a non-2xx status).
     const text = Buffer.from(await r.body.arrayBuffer()).toString('utf8');

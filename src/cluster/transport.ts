@@ -282,6 +282,27 @@ export class EngineTransport {
   /** Made on first use: most engines never see a client's buffered call. */
   get clientPool(): Dispatcher { return (this.client ??= this.dialer.clientPool(this.addr)); }
 
+  /**
+   * A call a client started (image rm, prune, volume rm ...): on the clients'
+   * pool, without the manager's timeouts (dockerd may take minutes), so it
+   * never holds a connection the manager's refreshes need.
+   */
+  async clientCall(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers = { 'content-type': 'application/json', ...headers };
+    }
+    try {
+      const res = await this.clientPool.request({ method: method as Dispatcher.HttpMethod, path, body: payload, headers, headersTimeout: 0, bodyTimeout: 0 });
+      const out = Buffer.from(await res.body.arrayBuffer());
+      this.dialer.answered(this.addr);
+      return { status: res.statusCode, headers: res.headers, body: out };
+    } catch (err) {
+      throw this.dialer.explain(this.addr, err);
+    }
+  }
+
   /** A short call of the manager's own. Throws the network error as is. */
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
     let payload: string | Buffer | undefined;

@@ -3,7 +3,7 @@
 import type { Cluster } from './cluster.js';
 import type { Engine } from './engine.js';
 import type { ClusterEvent, NodeStatus, ProxyTarget } from './index.js';
-import { matchesImageRef } from '../scheduler/images.js';
+import { matchesImageRef, repositoryOf } from '../scheduler/images.js';
 import { eventNano, formatNano } from '../util/time.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
@@ -39,10 +39,11 @@ export function sampleInfo(cluster: Cluster): Record<string, any> {
 const IMAGE_FILTERS = new Set(['before', 'dangling', 'label', 'node', 'reference', 'since']);
 
 /** dockerd's reference filter: a glob on the familiar name, with or without the tag (path.Match: `*` stops at `/`). */
-function referenceMatches(patterns: readonly string[], tags: readonly string[]): boolean {
+export function referenceMatches(patterns: readonly string[], tags: readonly string[]): boolean {
   return patterns.some((p) => {
     const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
-    return tags.some((t) => re.test(t) || (!p.includes(':') && re.test(t.slice(0, t.lastIndexOf(':')))));
+    // dockerd's FamiliarMatch: the whole reference, else its name without tag or digest.
+    return tags.some((t) => re.test(t) || re.test(repositoryOf(t)));
   });
 }
 
@@ -78,7 +79,7 @@ export async function listImages(cluster: Cluster, filters: FilterArgs, all: boo
     for (const img of list) {
       const tags: string[] = img.RepoTags ?? [];
       if (dangling && danglingImage(img) !== /^(true|1)$/i.test(dangling[0]!)) continue;
-      if (get('reference') && !referenceMatches(get('reference')!, tags)) continue;
+      if (get('reference') && !referenceMatches(get('reference')!, [...tags, ...(img.RepoDigests ?? [])])) continue;
       if (get('label') && !matchLabels(get('label')!, img.Labels ?? undefined)) continue;
       if (before !== undefined && !(img.Created < before)) continue;
       if (since !== undefined && !(img.Created > since)) continue;

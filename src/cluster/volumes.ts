@@ -24,7 +24,7 @@ export async function createVolume(cluster: Cluster, body: any, version: string)
   const slash = raw.indexOf('/');
   if (slash > 0) {
     const e = chooseNode(cluster, raw.slice(0, slash));
-    const r = await e.call('POST', `${version}/volumes/create`, { ...body, Name: raw.slice(slash + 1) });
+    const r = await e.clientCall('POST', `${version}/volumes/create`, { ...body, Name: raw.slice(slash + 1) });
     if (r.status < 300) await refresh(e);
     return reply(e, r.status, r.body);
   }
@@ -33,7 +33,7 @@ export async function createVolume(cluster: Cluster, body: any, version: string)
   const engineBody = { ...body, Name: raw || randomBytes(32).toString('hex') };
   const replies = await Promise.all(engines.map(async (e) => {
     try {
-      const r = await e.call('POST', `${version}/volumes/create`, engineBody);
+      const r = await e.clientCall('POST', `${version}/volumes/create`, engineBody);
       if (r.status < 300) await refresh(e);
       return reply(e, r.status, r.body);
     } catch (err) {
@@ -72,7 +72,7 @@ export async function removeVolume(cluster: Cluster, ref: string, version: strin
   const { nodes, name } = holders(cluster, ref);
   const targets = nodes.length ? nodes.map((node) => ({ node, name })) : [anyNode(cluster, ref)];
   const replies = await Promise.all(targets.map(async (t) => {
-    const r = await t.node.call('DELETE', `${version}/volumes/${encodeURIComponent(t.name)}${query}`);
+    const r = await t.node.clientCall('DELETE', `${version}/volumes/${encodeURIComponent(t.name)}${query}`);
     if (r.status < 300) await refresh(t.node);
     return reply(t.node, r.status, r.body);
   }));
@@ -80,13 +80,13 @@ export async function removeVolume(cluster: Cluster, ref: string, version: strin
 }
 
 /** POST /volumes/prune on every healthy node: names as node/name, space summed. */
-export async function pruneVolumes(cluster: Cluster, query: string): Promise<{ deleted: string[]; space: number }> {
+export async function pruneVolumes(cluster: Cluster, query: string, version = ''): Promise<{ deleted: string[]; space: number }> {
   const deleted: string[] = [];
   let space = 0;
   let failure: DockerError | undefined;
   await Promise.all(cluster.healthyEngines().map(async (e) => {
     try {
-      const r = await e.call('POST', `/volumes/prune${query}`);
+      const r = await e.clientCall('POST', `${version}/volumes/prune${query}`);
       const body = JSON.parse(r.body.toString('utf8') || '{}');
       if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
       const names: string[] = body.VolumesDeleted ?? [];

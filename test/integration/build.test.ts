@@ -77,6 +77,9 @@ describe('docker build through the manager (3 engines)', { skip: skipReason() },
     const b = await c.docker(['build', '-q', '-t', 'built-label:v1', '--label', 'com.docker.swarm.constraints=["zone==c"]', ctxDir], legacy);
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(await holders('built-label:v1'), ['node-2']);
+    // The scheduling label was for the build only: not baked into the image.
+    const labels = await c.docker(['image', 'inspect', '-f', '{{json .Config.Labels}}', 'built-label:v1'], { host: c.engines[2]!.addr });
+    assert.doesNotMatch(labels.stdout, /com\.docker\.swarm/);
   });
 
   test('an impossible constraint fails with the scheduler\'s message before any upload; nothing is built', T, async () => {
@@ -106,6 +109,9 @@ describe('docker build through the manager (3 engines)', { skip: skipReason() },
     const bk = await raw(c.managerAddr, 'POST', '/v1.41/build?version=2&t=x', { body: '' });
     assert.equal(bk.status, 400);
     assert.match(JSON.parse(bk.body).message, /BuildKit builds are not supported through swarm-classic: build with the legacy builder \(DOCKER_BUILDKIT=0\)/);
+    const session = await raw(c.managerAddr, 'POST', '/session', { body: '', headers: { Connection: 'Upgrade', Upgrade: 'h2c' } });
+    assert.equal(session.status, 400);
+    assert.match(JSON.parse(session.body).message, /BuildKit builds are not supported through swarm-classic/);
     const bad = await raw(c.managerAddr, 'POST', '/v1.41/build?buildargs=%7Bnope', { body: '' });
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.body).message, /^error reading build args: /);
