@@ -11,7 +11,7 @@ import { matchesImageRef, repositoryOf, withDefaultTag } from '../scheduler/imag
 import type { NodeImage } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
 import { dialErrorText } from './transport.js';
-import { unhealthy } from './operations.js';
+import { pruneEverywhere, unhealthy } from './operations.js';
 import { DockerError } from '../errors.js';
 import { log } from '../log.js';
 
@@ -246,23 +246,9 @@ export async function remove(cluster: Cluster, ref: string, path: string): Promi
 
 /** POST /images/prune on every healthy node: ImagesDeleted concatenated, SpaceReclaimed summed. */
 export async function prune(cluster: Cluster, path: string): Promise<ImageAnswer> {
-  const deleted: any[] = [];
-  let space = 0;
-  const failures: Array<{ node: string; message: string; status: number }> = [];
-  await Promise.all(cluster.healthyEngines().map(async (e) => {
-    try {
-      const r = await e.clientCall('POST', path);
-      if (r.status !== 200) { failures.push({ node: e.name, message: messageOf(r.body), status: r.status }); return; }
-      const body = JSON.parse(r.body.toString('utf8') || '{}');
-      deleted.push(...(body.ImagesDeleted ?? []));
-      space += Number(body.SpaceReclaimed ?? 0);
-    } catch (err) {
-      failures.push({ node: e.name, message: (err as Error).message, status: 500 });
-    } finally {
-      await refresh(e);
-    }
-  }));
-  if (failures.length) throw new DockerError(grouped(failures), failures[0].status);
+  const answers = await pruneEverywhere(cluster, path, (e) => refresh(e));
+  const deleted = answers.flatMap(({ body }) => body.ImagesDeleted ?? []);
+  const space = answers.reduce((n, { body }) => n + Number(body.SpaceReclaimed ?? 0), 0);
   return { status: 200, body: { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space } };
 }
 

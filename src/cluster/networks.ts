@@ -11,6 +11,7 @@ import { parseExpr } from '../scheduler/expr.js';
 import { BadRequestError, DockerError, NotFoundError } from '../errors.js';
 import { matchAny, matchLabels, nodeMatches, validateKeys, type FilterArgs } from '../util/dockerfilters.js';
 import { log } from '../log.js';
+import { pruneEverywhere } from './operations.js';
 
 interface NetRef { node: Engine; net: any }
 
@@ -139,22 +140,10 @@ export async function connectNetwork(cluster: Cluster, ref: string, action: 'con
 
 /** POST /networks/prune on every healthy node; deleted local networks named node/name. */
 export async function pruneNetworks(cluster: Cluster, query: string, version = ''): Promise<string[]> {
-  const deleted: string[] = [];
-  let failure: DockerError | undefined;
-  await Promise.all(cluster.healthyEngines().map(async (e) => {
-    try {
-      const r = await e.clientCall('POST', `${version}/networks/prune${query}`);
-      const body = JSON.parse(r.body.toString('utf8') || '{}');
-      if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
-      const names: string[] = body.NetworksDeleted ?? [];
-      deleted.push(...names.map((n) => `${e.name}/${n}`));
-      if (names.length) await quiet(e.resources.refreshNetworks(), 'network prune', e);
-    } catch (err) {
-      failure ??= new DockerError((err as Error).message, 500);
-    }
-  }));
-  if (failure) throw failure;
-  return deleted.sort();
+  const answers = await pruneEverywhere(cluster, `${version}/networks/prune${query}`, async (e, body) => {
+    if (body.NetworksDeleted?.length) await quiet(e.resources.refreshNetworks(), 'network prune', e);
+  });
+  return answers.flatMap(({ e, body }) => ((body.NetworksDeleted ?? []) as string[]).map((n) => `${e.name}/${n}`)).sort();
 }
 
 const NETWORK_FILTERS = new Set(['dangling', 'driver', 'id', 'label', 'name', 'node', 'scope', 'type']);

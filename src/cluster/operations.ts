@@ -154,30 +154,42 @@ export class Operations {
     return { node: e, status: 200, body: data };
   }
 
-  /**
-   * POST /containers/prune on every healthy engine; one merged answer. An
-   * engine that fails is reported by name after the others have pruned.
-   */
+  /** POST /containers/prune on every healthy engine; one merged answer. */
   async prune(search: string): Promise<{ deleted: string[]; space: number }> {
-    const deleted: string[] = [];
-    let space = 0;
-    let failure: DockerError | undefined;
-    await Promise.all(this.cluster.healthyEngines().map(async (e) => {
-      try {
-        const r = await e.call('POST', `/containers/prune${search}`);
-        const body = JSON.parse(r.body.toString('utf8') || '{}');
-        if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
-        const ids: string[] = body.ContainersDeleted ?? [];
-        deleted.push(...ids);
-        space += Number(body.SpaceReclaimed ?? 0);
-        if (ids.length) await e.refreshContainers(ids).catch(() => undefined);
-      } catch (err) {
-        failure ??= new DockerError((err as Error).message, 500);
-      }
-    }));
-    if (failure) throw failure;
-    return { deleted, space };
+    const answers = await pruneEverywhere(this.cluster, `/containers/prune${search}`, async (e, body) => {
+      const ids: string[] = body.ContainersDeleted ?? [];
+      if (ids.length) await e.refreshContainers(ids).catch(() => undefined);
+    });
+    return {
+      deleted: answers.flatMap(({ body }) => body.ContainersDeleted ?? []),
+      space: answers.reduce((n, { body }) => n + Number(body.SpaceReclaimed ?? 0), 0),
+    };
   }
+}
+
+/**
+ * A prune (containers, images, networks, volumes) on every healthy engine,
+ * as a client call: each engine's answer body, after `settle` re-read what
+ * it removed. An engine that fails is reported by name once all answered
+ * (the others' removals stand).
+ */
+export async function pruneEverywhere(cluster: Cluster, path: string, settle: (e: Engine, body: any) => Promise<unknown>): Promise<Array<{ e: Engine; body: any }>> {
+  const answers: Array<{ e: Engine; body: any }> = [];
+  let failure: DockerError | undefined;
+  await Promise.all(cluster.healthyEngines().map(async (e) => {
+    try {
+      const r = await e.clientCall('POST', path);
+      let body: any = {};
+      try { body = JSON.parse(r.body.toString('utf8') || '{}') ?? {}; } catch { body = { message: r.body.toString('utf8').trim() }; }
+      if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
+      answers.push({ e, body });
+      await settle(e, body);
+    } catch (err) {
+      failure ??= new DockerError((err as Error).message, 500);
+    }
+  }));
+  if (failure) throw failure;
+  return answers;
 }
 
 export function isAnyIp(ip: string | undefined): boolean { return !ip || ip === '0.0.0.0' || ip === '::'; }

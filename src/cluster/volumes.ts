@@ -10,6 +10,7 @@ import { chooseNode, reply, splitNodeRef } from './networks.js';
 import { DockerError } from '../errors.js';
 import { matchAny, matchLabels, nodeMatches, validateKeys, type FilterArgs } from '../util/dockerfilters.js';
 import { log } from '../log.js';
+import { pruneEverywhere } from './operations.js';
 
 const refresh = (e: Engine): Promise<unknown> =>
   e.resources.refreshVolumes().catch((err) => log.debug('volume refresh failed', { node: e.name, error: (err as Error).message }));
@@ -81,24 +82,13 @@ export async function removeVolume(cluster: Cluster, ref: string, version: strin
 
 /** POST /volumes/prune on every healthy node: names as node/name, space summed. */
 export async function pruneVolumes(cluster: Cluster, query: string, version = ''): Promise<{ deleted: string[]; space: number }> {
-  const deleted: string[] = [];
-  let space = 0;
-  let failure: DockerError | undefined;
-  await Promise.all(cluster.healthyEngines().map(async (e) => {
-    try {
-      const r = await e.clientCall('POST', `${version}/volumes/prune${query}`);
-      const body = JSON.parse(r.body.toString('utf8') || '{}');
-      if (r.status !== 200) { failure ??= new DockerError(`${e.name}: ${body.message ?? r.status}`, r.status); return; }
-      const names: string[] = body.VolumesDeleted ?? [];
-      deleted.push(...names.map((n) => `${e.name}/${n}`));
-      space += Number(body.SpaceReclaimed ?? 0);
-      if (names.length) await refresh(e);
-    } catch (err) {
-      failure ??= new DockerError((err as Error).message, 500);
-    }
-  }));
-  if (failure) throw failure;
-  return { deleted: deleted.sort(), space };
+  const answers = await pruneEverywhere(cluster, `${version}/volumes/prune${query}`, async (e, body) => {
+    if (body.VolumesDeleted?.length) await refresh(e);
+  });
+  return {
+    deleted: answers.flatMap(({ e, body }) => ((body.VolumesDeleted ?? []) as string[]).map((n) => `${e.name}/${n}`)).sort(),
+    space: answers.reduce((n, { body }) => n + Number(body.SpaceReclaimed ?? 0), 0),
+  };
 }
 
 const VOLUME_FILTERS = new Set(['dangling', 'driver', 'label', 'name', 'node']);
