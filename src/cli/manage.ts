@@ -72,10 +72,12 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
     const primaryHandlers = createHandlers(context);
     const replicaHandlers = createReplicaHandlers(context);
     context.role = 'replica';
+    cluster.setPrimary(false); // only the primary reschedules
     server.swap(replicaHandlers);
     replication = new Replication(discovery, cfg.replication.advertise, cfg.replication.ttlMs);
     replication.on('change', (st: { role: 'primary' | 'replica'; primary?: string }) => {
       context.role = st.role;
+      cluster.setPrimary(st.role === 'primary');
       context.primary = st.primary;
       server.swap(st.role === 'primary' ? primaryHandlers : replicaHandlers);
     });

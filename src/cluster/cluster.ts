@@ -11,6 +11,9 @@ import { Engine, type EngineEvent, type EngineOptions } from './engine.js';
 import { Dialer, type TransportConfig } from './transport.js';
 import type { CachedContainer } from './containers.js';
 import { Placement } from './placement.js';
+import { Rescheduler } from './reschedule.js';
+import { DoubtfulCreates } from './doubtful.js';
+import { probeInterval } from './liveness.js';
 import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
@@ -47,10 +50,19 @@ export class Cluster extends EventEmitter {
   readonly dialer: Dialer;
   readonly placement: Placement;
   readonly ops: Operations;
+  readonly rescheduler: Rescheduler;
+  readonly doubtful = new DoubtfulCreates();
+  /**
+   * Whether this manager acts on the cluster by itself (rescheduling,
+   * removing stale copies). A replica keeps its picture current but never
+   * acts: see setPrimary().
+   */
+  primary = true;
   private readonly byId = new Map<string, Ref>();
   private readonly byShort = new Map<string, string[]>();
   private readonly byName = new Map<string, Set<string>>();
-  private readonly bySwarmId = new Map<string, string>();
+  /** Swarm ID -> container IDs: one, or briefly two while a rescheduled container's old copy is being removed. */
+  private readonly bySwarmId = new Map<string, Set<string>>();
   /** Names held by creates and renames in flight. */
   private readonly pendingNames = new Set<string>();
   private stopDiscovery: (() => void) | null = null;
@@ -61,6 +73,14 @@ export class Cluster extends EventEmitter {
     this.dialer = new Dialer(opts.transport);
     this.placement = new Placement(this);
     this.ops = new Operations(this);
+    this.rescheduler = new Rescheduler(this);
+  }
+
+  /** Primary or replica (HA): a manager that becomes the primary finishes what a former one left half done. */
+  setPrimary(primary: boolean): void {
+    if (this.primary === primary) return;
+    this.primary = primary;
+    if (primary) this.rescheduler.takeOver();
   }
 
   // ---- membership ---------------------------------------------------------
@@ -91,7 +111,12 @@ export class Cluster extends EventEmitter {
   }
 
   addEngine(addr: string): Engine {
-    const e = new Engine(addr, { ...this.opts, duplicateOf: (id, self) => this.duplicateOf(id, self) }, this.dialer);
+    const e = new Engine(addr, {
+      ...this.opts,
+      duplicateOf: (id, self) => this.duplicateOf(id, self),
+      accept: (summary, self) => this.doubtful.accept(self, summary) && this.rescheduler.accept(self, summary),
+      probeIntervalMs: () => probeInterval(this.engines.size),
+    }, this.dialer);
     this.engines.set(addr, e);
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));
     e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
@@ -99,11 +124,13 @@ export class Cluster extends EventEmitter {
       this.versions = null;
       const action = s === 'healthy' ? (prev === 'pending' ? 'engine_connect' : 'engine_reconnect') : 'engine_disconnect';
       if (s === 'pending') return;
-      const now = Date.now();
-      this.emit('event', this.decorate(e, {
-        Type: 'swarm', Action: action, status: action, id: e.id, scope: 'local',
-        Actor: { ID: e.id, Attributes: {} }, time: Math.floor(now / 1000), timeNano: now * 1e6,
-      }));
+      this.emitEvent(e, { Type: 'swarm', Action: action, status: action, id: e.id, scope: 'local', Actor: { ID: e.id, Attributes: {} } });
+      if (s === 'unhealthy' && prev === 'healthy') this.rescheduler.engineLost(e);
+      if (s === 'healthy') {
+        if (prev === 'unhealthy') { this.rescheduler.engineBack(e); void this.doubtful.sweep(e); }
+        // A node joined or returned: containers that found no node before may move now.
+        this.rescheduler.retryLost();
+      }
     });
     log.info('engine added', { addr });
     e.start();
@@ -122,6 +149,7 @@ export class Cluster extends EventEmitter {
     this.engines.delete(addr);
     for (const c of [...e.containers.values()]) this.onContainer(e, 'remove', c);
     this.placement.forget(addr);
+    this.doubtful.forget(addr);
     this.versions = null;
     log.info('engine removed', { addr, node: e.name });
     await e.stop();
@@ -166,6 +194,16 @@ export class Cluster extends EventEmitter {
     return this.versions;
   }
 
+  private emitEvent(e: Engine, ev: EngineEvent): void {
+    const now = Date.now();
+    this.emit('event', this.decorate(e, { ...ev, time: Math.floor(now / 1000), timeNano: now * 1e6 }));
+  }
+
+  /** An event of the manager's own about a container (`reschedule`), in the stream clients follow. */
+  emitSwarmEvent(e: Engine, action: string, id: string, attributes: Record<string, string>): void {
+    this.emitEvent(e, { Type: 'container', Action: action, status: action, id, from: attributes.image ?? '', scope: 'local', Actor: { ID: id, Attributes: attributes } });
+  }
+
   decorate(e: Engine, ev: EngineEvent): ClusterEvent {
     const node = { Name: e.name, Id: e.id, Addr: e.addr, Ip: e.ip };
     const out: ClusterEvent = { ...ev, node };
@@ -188,7 +226,8 @@ export class Cluster extends EventEmitter {
       this.unindexShort(c.id);
       for (const n of c.names) this.unindexName(n, c.id);
       const sid = c.node.labels[SWARM_ID_LABEL];
-      if (sid && this.bySwarmId.get(sid) === c.id) this.bySwarmId.delete(sid);
+      const ids = sid ? this.bySwarmId.get(sid) : undefined;
+      if (ids) { ids.delete(c.id); if (ids.size === 0) this.bySwarmId.delete(sid); }
       return;
     }
     if (kind === 'add') {
@@ -204,7 +243,17 @@ export class Cluster extends EventEmitter {
       s.add(c.id);
     }
     const sid = c.node.labels[SWARM_ID_LABEL];
-    if (sid) this.bySwarmId.set(sid, c.id);
+    if (sid) {
+      const ids = this.bySwarmId.get(sid);
+      if (ids) ids.add(c.id); else this.bySwarmId.set(sid, new Set([c.id]));
+    }
+  }
+
+  /** Every container carrying this Swarm ID (normally one). */
+  copiesOf(sid: string): Ref[] {
+    const out: Ref[] = [];
+    for (const id of this.bySwarmId.get(sid) ?? []) { const r = this.byId.get(id); if (r) out.push(r); }
+    return out;
   }
 
   private unindexShort(id: string): void {
@@ -251,8 +300,11 @@ export class Cluster extends EventEmitter {
     if (direct) return direct;
     const idCands = this.idPrefixMatches(ref);
     if (ref.length === 12 && idCands.length === 1) return this.byId.get(idCands[0]);
-    const sid = this.bySwarmId.get(ref);
-    if (sid) return this.byId.get(sid);
+    if (this.bySwarmId.has(ref)) {
+      // Two copies only while a stale one is being removed: the live one is on a healthy node, and newer.
+      const copies = this.copiesOf(ref).sort((a, b) => Number(b.node.healthy) - Number(a.node.healthy) || b.container.created - a.container.created);
+      if (copies.length) return copies[0];
+    }
     const name = ref.replace(/^\//, '');
     const slash = name.indexOf('/');
     if (slash > 0) {

@@ -5,6 +5,7 @@
 import type { NodeContainer } from '../scheduler/node.js';
 import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.js';
 import { parseDockerTime } from '../util/humanize.js';
+import { hasReschedulePolicy } from '../scheduler/rules.js';
 
 /** A container as cached: the engine's list summary plus what scheduling needs. */
 export interface CachedContainer {
@@ -22,9 +23,21 @@ export interface CachedContainer {
   /** State.StartedAt / FinishedAt in ms (0 unknown): from inspect, then from start/die events. */
   startedAt: number;
   finishedAt: number;
+  /**
+   * The whole inspect answer, kept only for containers that may have to be
+   * recreated elsewhere (reschedule policy on-node-failure): once their
+   * engine is lost it can no longer be asked.
+   */
+  inspect?: any;
 }
 
+/** Decides whether a container new to the cache is taken in (false: a stale or doubtful copy, see ../cluster/reschedule.ts). */
+export type AcceptContainer = (summary: any) => boolean;
+
 export type ContainerChange = (kind: 'add' | 'update' | 'remove', c: CachedContainer, oldNames?: string[]) => void;
+
+/** Containers whose whole inspect is kept: those with reschedule policy on-node-failure. */
+const keepsInspect = (s: any): boolean => hasReschedulePolicy(s?.Labels);
 
 const ownNames = (s: any): string[] =>
   (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/'));
@@ -65,12 +78,13 @@ export class ContainerCache {
    * once (via `inspect`, a few at a time); ids in `scope` that the list lacks
    * are gone.
    */
-  async merge(list: any[], scope: readonly string[], seq: number, inspect: (id: string) => Promise<any>): Promise<void> {
+  async merge(list: any[], scope: readonly string[], seq: number, inspect: (id: string) => Promise<any>, accept: AcceptContainer = () => true): Promise<void> {
     const seen = new Set<string>();
     const fresh: any[] = [];
     for (const s of list) {
-      seen.add(s.Id);
       const c = this.map.get(s.Id);
+      if (!c && !accept(s)) continue;
+      seen.add(s.Id);
       if (!c) fresh.push(s);
       else this.update(c, s, seq);
     }
@@ -92,6 +106,7 @@ export class ContainerCache {
     if (this.map.get(c.id) !== c) return;
     this.subtract(c.node);
     c.node = this.toNode(c.summary, insp);
+    if (keepsInspect(c.summary)) c.inspect = insp;
     this.addUsage(c.node);
     this.nodes = null;
     this.onChange('update', c);
@@ -105,6 +120,26 @@ export class ContainerCache {
     this.subtract(c.node);
     this.nodes = null;
     this.onChange('remove', c);
+  }
+
+  /**
+   * Take a container out of the cache without marking it gone (rescheduled
+   * away from a lost engine): if the engine still has it when it returns, a
+   * refresh offers it again and the cluster decides (see ./reschedule.ts).
+   */
+  hide(id: string): CachedContainer | undefined {
+    const c = this.map.get(id);
+    if (c) this.remove(id, false);
+    return c;
+  }
+
+  /** Put back a container hidden by hide() (its move failed), unless the engine's cache has it again. */
+  restore(c: CachedContainer): void {
+    if (this.map.has(c.id) || this.gone.has(c.id)) return;
+    this.map.set(c.id, c);
+    this.addUsage(c.node);
+    this.nodes = null;
+    this.onChange('add', c);
   }
 
   /** Forget everything (the engine's ID changed): the containers may come back under the new ID. */
@@ -136,6 +171,7 @@ export class ContainerCache {
       startedAt: Math.max(parseDockerTime(insp?.State?.StartedAt), early?.startedAt ?? 0),
       finishedAt: Math.max(parseDockerTime(insp?.State?.FinishedAt), early?.finishedAt ?? 0),
     };
+    if (keepsInspect(s) && insp) c.inspect = insp;
     this.map.set(s.Id, c);
     this.addUsage(node);
     this.nodes = null;

@@ -13,6 +13,7 @@ import { ContainerCache } from './containers.js';
 import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
+import { Liveness, PROBE_SILENCE_MS } from './liveness.js';
 
 export type { EngineEvent } from './eventstream.js';
 export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
@@ -30,6 +31,10 @@ export interface EngineOptions {
    * every container twice, so the second stays pending with an error.
    */
   duplicateOf?: (id: string, self: Engine) => string | undefined;
+  /** Whether a container new to the cache is taken in (stale rescheduled copies and doubtful creates are not). */
+  accept?: (summary: any, self: Engine) => boolean;
+  /** How long a healthy engine may stay silent before it is pinged (./liveness.ts). */
+  probeIntervalMs?: () => number;
 }
 
 const MIN_ENGINE_API = '1.24';
@@ -79,6 +84,8 @@ export class Engine extends EventEmitter {
   private stopped = false;
   private dirty = new Set<string>();
   private readonly flushDirty: () => Promise<void>;
+  private readonly liveness: Liveness;
+  private readonly accept = (s: any): boolean => this.opts.accept?.(s, this) ?? true;
 
   constructor(addr: string, readonly opts: EngineOptions, dialer: Dialer = new Dialer()) {
     super();
@@ -91,8 +98,19 @@ export class Engine extends EventEmitter {
       this.dirty.clear();
       if (ids.length) await this.refreshContainers(ids);
     });
+    this.liveness = new Liveness(this.transport, () => this.opts.probeIntervalMs?.() ?? PROBE_SILENCE_MS, {
+      miss: (err) => {
+        this.recordFailure(err);
+        log.warn('engine did not answer a ping', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });
+      },
+      recovered: () => {
+        this.failures = 0;
+        this.lastError = '';
+        log.info('engine answers pings again', { node: this.name, addr: this.addr });
+      },
+    });
     this.events = new EventStream(this.transport, {
-      onEvent: (ev) => { this.applyEvent(ev); this.emit('event', ev); },
+      onEvent: (ev) => { this.transport.lastAnswerAt = Date.now(); this.applyEvent(ev); this.emit('event', ev); },
       onResumed: () => void this.fullRefresh().catch(() => undefined),
       onReachable: () => {
         if (this.state === 'healthy') return true;
@@ -112,6 +130,9 @@ export class Engine extends EventEmitter {
   }
 
   get healthy(): boolean { return this.state === 'healthy'; }
+
+  /** Healthy but its last ping went unanswered: no new containers go there meanwhile. */
+  get suspect(): boolean { return this.liveness.suspect; }
 
   /** The error for "this engine cannot be reached", naming the node once it is known. */
   unavailable(reason: string): EngineUnavailableError {
@@ -168,6 +189,7 @@ export class Engine extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.liveness.stop();
     this.events.stop();
     await this.transport.close();
   }
@@ -223,7 +245,12 @@ export class Engine extends EventEmitter {
     const prev = this.state;
     this.state = s;
     log.info('engine state changed', { node: this.name, addr: this.addr, from: prev, to: s });
-    if (s === 'unhealthy') this.events.drop();
+    if (s === 'healthy') this.liveness.start(); else this.liveness.stop();
+    if (s === 'unhealthy') {
+      this.events.drop();
+      // Calls still waiting on it (a frozen engine never answers them) end now, saying why.
+      this.transport.abortAll(new Error(`the engine stopped answering (${this.lastError || 'unreachable'}); it was marked unhealthy`));
+    }
     this.emit('state', s, prev);
   }
 
@@ -288,7 +315,7 @@ export class Engine extends EventEmitter {
     const known = [...this.containers.keys()];
     const seq = this.containers.nextSeq();
     const list: any[] = await this.json('GET', '/containers/json?all=1');
-    await this.containers.merge(list, known, seq, this.inspectNew);
+    await this.containers.merge(list, known, seq, this.inspectNew, this.accept);
     await this.resources.loadAll();
   }
 
@@ -297,7 +324,7 @@ export class Engine extends EventEmitter {
     const filters = encodeURIComponent(JSON.stringify({ id: ids }));
     const seq = this.containers.nextSeq();
     const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${filters}`);
-    await this.containers.merge(list, ids, seq, this.inspectNew);
+    await this.containers.merge(list, ids, seq, this.inspectNew, this.accept);
   }
 
   /** Refresh one container soon; calls within one tick are batched into one request. */
@@ -334,7 +361,7 @@ export class Engine extends EventEmitter {
     return {
       id: this.id, name: this.name, addr: this.addr, ip: this.ip,
       labels: this.labels,
-      healthy: this.healthy,
+      healthy: this.healthy && !this.liveness.suspect,
       healthIndicator: Math.max(0, 100 - (this.failures * 100) / this.opts.failureRetry),
       totalCpus: this.totalCpus, totalMemory: this.totalMemory,
       usedCpus, usedMemory,

@@ -6,6 +6,7 @@ import type { Client } from 'undici';
 import type { EngineTransport } from './transport.js';
 import { eventNano, formatNano } from '../util/time.js';
 import { log } from '../log.js';
+import { PROBE_TIMEOUT_MS } from './liveness.js';
 
 export interface EngineEvent {
   Type?: string; Action?: string; status?: string; id?: string; from?: string;
@@ -104,7 +105,7 @@ export class EventStream {
     const delay = Math.min(1000 * 2 ** attempt, this.hooks.maxDelayMs());
     setTimeout(() => {
       if (this.stopped || this.client) return;
-      this.transport.call('GET', '/_ping').then(
+      this.transport.probe(PROBE_TIMEOUT_MS).then(
         () => { if (this.hooks.onReachable()) this.start().catch(() => undefined); },
         (e: Error) => { this.hooks.onUnreachable(e); this.retry(attempt + 1); },
       );

@@ -39,7 +39,11 @@ export class Placement {
     return { cpus, memory };
   }
 
-  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string): Promise<Created> {
+  /**
+   * `opts.swarmId` keeps a container's Swarm ID (rescheduling recreates it
+   * under the same one); otherwise a new one is made.
+   */
+  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string, opts: { swarmId?: string } = {}): Promise<Created> {
     // dockerd's own answers for an empty config and for a missing image.
     if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
       throw new BadRequestError('Config cannot be empty in order to create a container');
@@ -53,7 +57,7 @@ export class Placement {
     const built = buildScheduleRequest(name, body);
     const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
     const request = hinted.request;
-    const swarmId = randomBytes(32).toString('hex');
+    const swarmId = opts.swarmId ?? randomBytes(32).toString('hex');
     const excluded = new Set<string>();
     let lastErr: unknown;
 
@@ -80,6 +84,7 @@ export class Placement {
       this.pending.set(chosen.addr, list);
       // --- end of synchronous section ---
 
+      let sent = false;
       try {
         const engineBody = { ...hinted.body, Labels: { ...(hinted.body.Labels ?? {}), [SWARM_ID_LABEL]: swarmId } };
         const hc = engineBody.HostConfig ? { ...engineBody.HostConfig } : undefined;
@@ -93,7 +98,9 @@ export class Placement {
         const headers: Record<string, string> = authHeader ? { 'x-registry-auth': authHeader } : {};
         // The chosen node lacks the image: pull it there first (the reservation holds meanwhile).
         await ensureImage(chosen, request.image, authHeader);
+        sent = true;
         const res = await chosen.call('POST', `/containers/create${qs ? '?' + qs : ''}`, engineBody, headers);
+        sent = false;
         const text = res.body.toString('utf8');
         let parsed: any;
         try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { message: text }; }
@@ -110,6 +117,8 @@ export class Placement {
         }
         lastErr = new DockerError(parsed.message ?? text, res.status);
       } catch (err) {
+        // Sent but never answered: the engine may still make it; it must not outlive this failure.
+        if (sent) this.cluster.doubtful.add(chosen, swarmId);
         lastErr = err;
         if (attempt >= this.cluster.opts.createRetry) throw err;
       } finally {

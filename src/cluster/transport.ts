@@ -205,7 +205,7 @@ export class Dialer {
   }
 
   /** undici's connector through connect(), so every pool dials the same way. */
-  private connector(addr: string): (opts: unknown, cb: (err: Error | null, socket: net.Socket | null) => void) => void {
+  connector(addr: string): (opts: unknown, cb: (err: Error | null, socket: net.Socket | null) => void) => void {
     return (_opts, cb) => {
       const s = this.connect(addr);
       let done = false;
@@ -269,9 +269,13 @@ export interface CallResult { status: number; headers: Record<string, string | s
 /** One engine's connections, made by the dialer. */
 export class EngineTransport {
   readonly url: string;
-  readonly pool: Pool;
+  /** The manager's pool; replaced by abortAll(). */
+  pool: Pool;
   readonly agent: http.Agent;
   private client: Pool | null = null;
+  private probeClient: Client | null = null;
+  /** When the engine last answered anything (ms): a busy engine needs no liveness probe. */
+  lastAnswerAt = 0;
 
   constructor(readonly addr: string, readonly dialer: Dialer, private readonly requestTimeoutMs = 30_000) {
     this.url = dialer.url(addr);
@@ -281,6 +285,11 @@ export class EngineTransport {
 
   /** Made on first use: most engines never see a client's buffered call. */
   get clientPool(): Dispatcher { return (this.client ??= this.dialer.clientPool(this.addr)); }
+
+  private answered(): void {
+    this.lastAnswerAt = Date.now();
+    this.dialer.answered(this.addr);
+  }
 
   /**
    * A call a client started (image rm, prune, volume rm ...): on the clients'
@@ -296,7 +305,7 @@ export class EngineTransport {
     try {
       const res = await this.clientPool.request({ method: method as Dispatcher.HttpMethod, path, body: payload, headers, headersTimeout: 0, bodyTimeout: 0 });
       const out = Buffer.from(await res.body.arrayBuffer());
-      this.dialer.answered(this.addr);
+      this.answered();
       return { status: res.statusCode, headers: res.headers, body: out };
     } catch (err) {
       throw this.dialer.explain(this.addr, err);
@@ -316,11 +325,51 @@ export class EngineTransport {
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });
       const body = Buffer.from(await res.body.arrayBuffer());
-      this.dialer.answered(this.addr);
+      this.answered();
       return { status: res.statusCode, headers: res.headers, body };
     } catch (err) {
       throw this.dialer.explain(this.addr, err);
     }
+  }
+
+  /**
+   * GET /_ping on a connection of its own, so a pool full of slow calls
+   * never makes a live engine look dead. Rejects after `timeoutMs` without
+   * an answer (a frozen engine accepts TCP but never answers).
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    const client = (this.probeClient ??= new Client(this.url, {
+      pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000, connect: this.dialer.connector(this.addr) as never,
+    }));
+    const timer = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await client.request({ method: 'GET', path: '/_ping', signal: timer, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      await res.body.arrayBuffer();
+      if (res.statusCode !== 200) throw new Error(`/_ping answered HTTP ${res.statusCode}`);
+      this.answered();
+    } catch (err) {
+      // A connection stuck on an unanswered ping is useless: dial afresh next time.
+      if (this.probeClient === client) this.probeClient = null;
+      client.destroy().catch(() => undefined);
+      if (timer.aborted) throw new Error(`no answer to /_ping within ${timeoutMs / 1000} s`, { cause: err });
+      throw this.dialer.explain(this.addr, err);
+    }
+  }
+
+  /**
+   * End every call in flight with `err` (the engine stopped answering):
+   * requests that would otherwise wait out their timeouts, or forever for
+   * clients' calls and streams, fail now. New calls dial afresh.
+   */
+  abortAll(err: Error): void {
+    const old = this.pool;
+    this.pool = this.dialer.managerPool(this.addr);
+    old.destroy(err).catch(() => undefined);
+    this.client?.destroy(err).catch(() => undefined);
+    this.client = null;
+    this.probeClient?.destroy(err).catch(() => undefined);
+    this.probeClient = null;
+    this.agent.destroy();
   }
 
   connect(): net.Socket { return this.dialer.connect(this.addr, { allowHalfOpen: true }); }
@@ -329,6 +378,7 @@ export class EngineTransport {
 
   async close(): Promise<void> {
     this.agent.destroy();
+    this.probeClient?.destroy().catch(() => undefined);
     await Promise.all([this.pool.close(), this.client?.close()].map((p) => p?.catch(() => undefined)));
   }
 }

@@ -32,6 +32,23 @@ const SOURCES = [
   { env: 'reschedule', label: RESCHEDULE_POLICIES_LABEL },
 ] as const;
 
+/**
+ * Whether a container's labels ask for `policy` (classic's
+ * HasReschedulePolicy): the label's JSON array holds it. A label that does
+ * not parse asks for nothing (create refuses such labels; this reads what
+ * engines hold).
+ */
+export function hasReschedulePolicy(labels: Record<string, string> | undefined, policy = 'on-node-failure'): boolean {
+  const raw = labels?.[RESCHEDULE_POLICIES_LABEL];
+  if (!raw) return false;
+  try {
+    const list = JSON.parse(raw);
+    return Array.isArray(list) && list.includes(policy);
+  } catch {
+    return false;
+  }
+}
+
 export function extractRules(body: any): ExtractedRules {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid container config: expected a JSON object');

@@ -1,0 +1,74 @@
+// Liveness of a healthy engine. A frozen engine (SIGSTOP, a hung daemon, a
+// host whose kernel still completes TCP handshakes) closes nothing, so its
+// event stream just goes quiet and every call to it waits out its timeout.
+// An engine that has answered nothing for a while is therefore pinged with
+// a short timeout; misses count as failures, so it turns unhealthy after
+// --engine-failure-retry of them, and it leaves placement at the first.
+import type { EngineTransport } from './transport.js';
+
+/** How long a ping may take before it counts as a miss. */
+export const PROBE_TIMEOUT_MS = 3_000;
+/** Silence after which a healthy engine is pinged (the least interval). */
+export const PROBE_SILENCE_MS = 2_000;
+/** After a miss, the next ping follows this soon. */
+export const PROBE_RETRY_MS = 500;
+/** Cluster-wide cap on idle probes: keeps idle CPU flat at 1,000 engines (one probe per engine every 20 s there). */
+export const PROBES_PER_SECOND = 50;
+
+/** The probe interval for a cluster of `engines`. */
+export function probeInterval(engines: number): number {
+  return Math.max(PROBE_SILENCE_MS, Math.ceil((engines * 1000) / PROBES_PER_SECOND));
+}
+
+export interface LivenessHooks {
+  /** A ping went unanswered (or failed). */
+  miss(err: Error): void;
+  /** A ping was answered after one or more misses. */
+  recovered(): void;
+}
+
+export class Liveness {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** The last ping was missed: keep new containers away until one is answered. */
+  suspect = false;
+
+  constructor(private readonly transport: EngineTransport, private readonly every: () => number, private readonly hooks: LivenessHooks) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.suspect = false;
+    this.schedule(this.every());
+  }
+
+  stop(): void {
+    this.running = false;
+    this.suspect = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    if (!this.running) return;
+    const every = this.every();
+    const quiet = Date.now() - this.transport.lastAnswerAt;
+    if (!this.suspect && quiet < every) { this.schedule(every - quiet); return; }
+    try {
+      await this.transport.probe(PROBE_TIMEOUT_MS);
+      if (this.suspect) { this.suspect = false; if (this.running) this.hooks.recovered(); }
+    } catch (err) {
+      if (!this.running) return;
+      this.suspect = true;
+      this.hooks.miss(err as Error);
+    }
+    if (this.running && !this.timer) this.schedule(this.suspect ? PROBE_RETRY_MS : every);
+  }
+}

@@ -1,0 +1,220 @@
+// Rescheduling (`reschedule:on-node-failure`), as classic Swarm's watchdog
+// did it, made exactly-once. Only the primary acts. When an engine is lost,
+// each of its containers that asks for it is recreated through normal
+// placement (its constraints and affinities live in its labels) with the
+// same name, config, labels and Swarm ID, reattached to those of its
+// user-defined networks that exist on the new node, and started if it was
+// running. The Swarm ID is the key that makes this idempotent: a container
+// whose Swarm ID already lives on another node is not moved again (a
+// failover in the middle neither loses nor doubles it), and when the lost
+// engine returns, the older copy of each such Swarm ID is removed from it.
+import type { Engine } from './engine.js';
+import type { Cluster } from './cluster.js';
+import type { CachedContainer } from './containers.js';
+import { SWARM_ID_LABEL, hasReschedulePolicy } from '../scheduler/rules.js';
+import { DockerError } from '../errors.js';
+import { log } from '../log.js';
+
+/** Network modes that are not a user-defined network. */
+const BUILTIN_NETWORKS = new Set(['', 'default', 'bridge', 'host', 'none']);
+const isUserNetwork = (n: string): boolean => !BUILTIN_NETWORKS.has(n) && !n.startsWith('container:');
+
+/** What recreating a container takes: its name, a create body, its networks and whether to start it. */
+export interface Recreation {
+  name: string;
+  body: any;
+  networks: Array<{ name: string; aliases: string[] }>;
+  running: boolean;
+}
+
+/**
+ * A create body from a container's inspect answer: its Config and
+ * HostConfig as they were, without what the engine made up for that
+ * container (the hostname that is its short ID, default masked paths) and
+ * with user-defined networks left to be connected after the create, on the
+ * node the scheduler chose, where a network of that name exists there.
+ */
+export function recreation(c: CachedContainer): Recreation {
+  const insp = c.inspect ?? {};
+  const config = { ...(insp.Config ?? {}) };
+  if (config.Hostname && String(insp.Id ?? '').startsWith(config.Hostname)) delete config.Hostname;
+  const hostConfig = { ...(insp.HostConfig ?? {}) };
+  delete hostConfig.MaskedPaths;
+  delete hostConfig.ReadonlyPaths;
+  const attached: Record<string, any> = c.summary?.NetworkSettings?.Networks ?? insp.NetworkSettings?.Networks ?? {};
+  const endpoints: Record<string, any> = insp.NetworkSettings?.Networks ?? {};
+  const short = String(insp.Id ?? c.id).slice(0, 12);
+  const networks = Object.keys(attached).filter(isUserNetwork).map((name) => ({
+    name,
+    aliases: ((endpoints[name]?.Aliases ?? []) as string[]).filter((a) => a !== short && a !== c.id),
+  }));
+  if (isUserNetwork(String(hostConfig.NetworkMode ?? ''))) hostConfig.NetworkMode = 'default';
+  return { name: c.names[0] ?? '', body: { ...config, HostConfig: hostConfig }, networks, running: c.summary?.State === 'running' };
+}
+
+export class Rescheduler {
+  /** Swarm IDs being recreated now. */
+  private readonly moving = new Set<string>();
+  /** Containers being removed as stale copies. */
+  private readonly removing = new Set<string>();
+  /** The last failure reported per Swarm ID: said once, not at every retry. */
+  private readonly reported = new Map<string, string>();
+  /** One pass at a time: placement sees each new container before the next is placed. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly cluster: Cluster) {}
+
+  /** An engine was lost (or is still lost when this manager became the primary). */
+  engineLost(e: Engine): void {
+    this.enqueue(async () => {
+      if (!this.cluster.primary || e.healthy || !this.cluster.engines.has(e.addr)) return;
+      const todo = [...e.containers.values()].filter((c) => hasReschedulePolicy(c.summary?.Labels));
+      if (todo.length) log.info('node lost: rescheduling its containers', { node: e.name, containers: todo.length });
+      for (const c of todo) await this.move(e, c);
+    });
+  }
+
+  /** An engine is back: remove its copies of containers rescheduled elsewhere meanwhile. */
+  engineBack(e: Engine): void {
+    this.enqueue(async () => {
+      if (!this.cluster.primary) return;
+      for (const c of [...e.containers.values()]) {
+        const newer = this.newerCopy(e, c.summary);
+        if (newer) this.removeStale(e, c.id, newer);
+      }
+    });
+  }
+
+  /** This manager became the primary: finish what a former primary may have left half done. */
+  takeOver(): void {
+    for (const e of this.cluster.engines.values()) {
+      if (e.healthy) this.engineBack(e);
+      else if (e.state === 'unhealthy') this.engineLost(e);
+    }
+  }
+
+  /** Nodes changed (one joined or returned): containers that could not move before may move now. */
+  retryLost(): void {
+    for (const e of this.cluster.engines.values()) if (e.state === 'unhealthy') this.engineLost(e);
+  }
+
+  /**
+   * The cache's accept hook for a container new to engine `e`: a stale copy
+   * (a newer one with its Swarm ID lives elsewhere) is kept out and removed;
+   * a newer copy makes older ones elsewhere stale.
+   */
+  accept(e: Engine, summary: any): boolean {
+    if (!hasReschedulePolicy(summary?.Labels)) return true;
+    const newer = this.newerCopy(e, summary);
+    if (newer) {
+      if (this.cluster.primary) this.removeStale(e, summary.Id, newer);
+      return !this.cluster.primary;
+    }
+    if (!this.cluster.primary) return true;
+    const created = Number(summary.Created ?? 0) * 1000;
+    for (const old of this.cluster.copiesOf(summary.Labels[SWARM_ID_LABEL])) {
+      if (old.node === e || old.container.created >= created) continue;
+      if (old.node.healthy) this.removeStale(old.node, old.container.id, { node: e, id: summary.Id });
+      else old.node.containers.hide(old.container.id);
+    }
+    return true;
+  }
+
+  /** A copy of this container's Swarm ID on another node, created after it. */
+  private newerCopy(e: Engine, summary: any): { node: Engine; id: string } | undefined {
+    const sid = summary?.Labels?.[SWARM_ID_LABEL];
+    if (!sid || !hasReschedulePolicy(summary.Labels)) return undefined;
+    const created = Number(summary.Created ?? 0) * 1000;
+    for (const other of this.cluster.copiesOf(sid)) {
+      if (other.node !== e && other.container.id !== summary.Id && other.container.created > created) {
+        return { node: other.node, id: other.container.id };
+      }
+    }
+    return undefined;
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    this.queue = this.queue.then(job).catch((err) => { log.error('rescheduling failed', { error: (err as Error).message }); });
+  }
+
+  private async move(from: Engine, c: CachedContainer): Promise<void> {
+    const sid = c.summary?.Labels?.[SWARM_ID_LABEL];
+    if (!sid || this.moving.has(sid) || from.healthy || from.containers.get(c.id) !== c) return;
+    // Moved already (by this manager or a former primary): only hide the old copy.
+    const elsewhere = this.cluster.copiesOf(sid).find((o) => o.node !== from);
+    if (elsewhere) { from.containers.hide(c.id); return; }
+    if (!c.inspect) { this.failed(from, c, sid, 'its configuration was not read before its node was lost'); return; }
+    const plan = recreation(c);
+    this.moving.add(sid);
+    // Out of ps and name lookups first, so the name is free for its new copy (classic did the same).
+    from.containers.hide(c.id);
+    try {
+      const created = await this.cluster.placement.create(plan.name, plan.body, new URLSearchParams(), undefined, { swarmId: sid });
+      if (created.status !== 201) throw new DockerError(created.body?.message ?? `HTTP ${created.status}`, created.status);
+      const to = created.node;
+      const id: string = created.body.Id;
+      this.reported.delete(sid);
+      log.info(`Rescheduled container ${c.id} from ${from.name} to ${to.name} as ${id}`);
+      await this.reattach(to, id, plan.networks);
+      let startError = '';
+      if (plan.running) {
+        log.info(`Container ${c.id} was running, starting container ${id}`);
+        const r = await to.call('POST', `/containers/${id}/start`).catch((err: Error) => ({ status: 0, body: Buffer.from(err.message) }));
+        if (r.status !== 204 && r.status !== 304) {
+          startError = messageOf(r.body);
+          log.error(`Failed to start rescheduled container ${id}: ${startError}`);
+        }
+        await to.refreshContainers([id]).catch(() => undefined);
+      }
+      this.cluster.emitSwarmEvent(to, 'reschedule', id, {
+        name: plan.name, image: plan.body.Image ?? '', 'reschedule.from': from.name, 'reschedule.from.id': c.id, 'reschedule.to': to.name,
+        ...(startError ? { error: `start failed: ${startError}` } : {}),
+      });
+    } catch (err) {
+      from.containers.restore(c);
+      this.failed(from, c, sid, (err as Error).message);
+    } finally {
+      this.moving.delete(sid);
+    }
+  }
+
+  /** Not moved: logged and sent as an event, once per reason (it is retried when nodes change). */
+  private failed(from: Engine, c: CachedContainer, sid: string, reason: string): void {
+    if (this.reported.get(sid) === reason) return;
+    this.reported.set(sid, reason);
+    if (this.reported.size > 10_000) this.reported.delete(this.reported.keys().next().value as string);
+    log.error(`Failed to reschedule container ${c.id}: ${reason}`, { node: from.name, name: c.names[0] ?? '' });
+    this.cluster.emitSwarmEvent(from, 'reschedule', c.id, { name: c.names[0] ?? '', image: c.summary?.Image ?? '', 'reschedule.from': from.name, error: reason });
+  }
+
+  /** Connect the new container to each of its user-defined networks that the new node has. */
+  private async reattach(to: Engine, id: string, networks: Recreation['networks']): Promise<void> {
+    for (const n of networks) {
+      if (!to.resources.nodeNetworks.some((net) => net.name === n.name)) {
+        log.warn('rescheduled container not reattached: the new node has no such network', { node: to.name, container: id, network: n.name });
+        continue;
+      }
+      const r = await to.call('POST', `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases } })
+        .catch((err: Error) => ({ status: 0, body: Buffer.from(err.message) }));
+      if (r.status !== 200) log.warn('rescheduled container not reattached', { node: to.name, container: id, network: n.name, error: messageOf(r.body) });
+    }
+  }
+
+  private removeStale(e: Engine, id: string, keep: { node: Engine; id: string }): void {
+    if (this.removing.has(id) || !e.healthy) return;
+    this.removing.add(id);
+    log.info(`container ${id} was rescheduled on node ${keep.node.name}, removing it`, { node: e.name, kept: keep.id });
+    e.call('DELETE', `/containers/${id}?force=1&v=1`)
+      .then((r) => {
+        if (r.status !== 204 && r.status !== 404) throw new Error(messageOf(r.body));
+        e.containers.remove(id);
+      })
+      .catch((err: Error) => log.error(`Failed to remove duplicate container ${id} on node ${e.name}: ${err.message}`))
+      .finally(() => this.removing.delete(id));
+  }
+}
+
+function messageOf(body: Buffer): string {
+  const text = body.toString('utf8');
+  try { return JSON.parse(text).message ?? text; } catch { return text.trim(); }
+}
