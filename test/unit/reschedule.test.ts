@@ -1,0 +1,142 @@
+// Rescheduling's rules on simulated engines, with two in-process clusters
+// watching the same engines as a primary and a replica would: only the
+// primary moves a container, exactly once, and a replica that becomes the
+// primary neither doubles a move already made nor loses one left undone.
+// (The full flows on real engines: test/integration/reschedule.test.ts.)
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSimulator, type Simulator } from '../../bench/simulator.js';
+import { Cluster } from '../../src/cluster/cluster.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { createFilters, DEFAULT_FILTERS } from '../../filters/index.js';
+import { createStrategy } from '../../strategies/index.js';
+import { recreation } from '../../src/cluster/reschedule.js';
+import { hasReschedulePolicy, SWARM_ID_LABEL } from '../../src/scheduler/rules.js';
+import type { CachedContainer } from '../../src/cluster/containers.js';
+import { eventually } from '../lib/wait.js';
+
+const POLICY = { 'com.docker.swarm.reschedule-policies': '["on-node-failure"]' };
+
+describe('recreation(): a create body from what the engine said', () => {
+  const c = {
+    id: 'abcdef1234567890', names: ['web'],
+    summary: { State: 'running', NetworkSettings: { Networks: { bridge: {}, front: {}, back: {} } } },
+    inspect: {
+      Id: 'abcdef1234567890',
+      Config: { Hostname: 'abcdef123456', Image: 'busybox', Cmd: ['top'], Labels: { a: 'b', ...POLICY } },
+      HostConfig: { NetworkMode: 'front', MaskedPaths: ['/proc/kcore'], ReadonlyPaths: ['/proc/sys'], PortBindings: { '80/tcp': [{ HostPort: '8080' }] } },
+      NetworkSettings: { Networks: { front: { Aliases: ['abcdef123456', 'web', 'www'] }, back: { Aliases: null } } },
+    },
+  } as unknown as CachedContainer;
+
+  test('keeps config, labels and port bindings; drops the made-up hostname and default masked paths', () => {
+    const r = recreation(c);
+    assert.equal(r.name, 'web');
+    assert.equal(r.running, true);
+    assert.deepEqual(r.body.Cmd, ['top']);
+    assert.deepEqual(r.body.Labels, { a: 'b', ...POLICY });
+    assert.equal(r.body.Hostname, undefined);
+    assert.equal(r.body.HostConfig.MaskedPaths, undefined);
+    assert.equal(r.body.HostConfig.ReadonlyPaths, undefined);
+    assert.deepEqual(r.body.HostConfig.PortBindings, { '80/tcp': [{ HostPort: '8080' }] });
+  });
+
+  test('user-defined networks are connected after the create, with their aliases but not the old short ID', () => {
+    const r = recreation(c);
+    assert.equal(r.body.HostConfig.NetworkMode, 'default');
+    assert.deepEqual(r.networks, [{ name: 'front', aliases: ['web', 'www'] }, { name: 'back', aliases: [] }]);
+  });
+
+  test('a hostname the user chose is kept; a stopped container is not started', () => {
+    const r = recreation({ ...c, summary: { State: 'exited' }, inspect: { ...c.inspect, Config: { ...c.inspect.Config, Hostname: 'db1' } } });
+    assert.equal(r.body.Hostname, 'db1');
+    assert.equal(r.running, false);
+  });
+
+  test('hasReschedulePolicy reads the label as classic does', () => {
+    assert.equal(hasReschedulePolicy(POLICY), true);
+    assert.equal(hasReschedulePolicy({ 'com.docker.swarm.reschedule-policies': '["off"]' }), false);
+    assert.equal(hasReschedulePolicy({ 'com.docker.swarm.reschedule-policies': 'on-node-failure' }), false);
+    assert.equal(hasReschedulePolicy(undefined), false);
+  });
+});
+
+describe('exactly once, primary only (simulated engines)', () => {
+  const sims: Simulator[] = [];
+  const clusters: Cluster[] = [];
+  after(async () => {
+    for (const c of clusters) await c.stop();
+    for (const s of sims) await s.stop().catch(() => undefined);
+  });
+
+  const newCluster = (primary: boolean): Cluster => {
+    const c = new Cluster({ refreshMinMs: 300, refreshMaxMs: 600, failureRetry: 2, overcommit: 0.05, createRetry: 0 },
+      new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread')));
+    c.setPrimary(primary);
+    c.setEngines(sims.map((s) => s.addr));
+    clusters.push(c);
+    return c;
+  };
+  /** Containers carrying this Swarm ID on the engines still running, asked directly. */
+  const copies = async (sid: string, live: Simulator[]): Promise<string[]> => {
+    const out: string[] = [];
+    for (const s of live) {
+      const list: any[] = await (await fetch(`http://${s.addr}/containers/json?all=1`)).json();
+      for (const x of list) if (x.Labels?.[SWARM_ID_LABEL] === sid) out.push(`${s.name}:${x.Names[0]}`);
+    }
+    return out;
+  };
+  const healthyAll = (c: Cluster) => eventually(async () => c.healthyEngines().length, (n) => n === sims.length, 10_000, 50);
+
+  test('the primary moves it once; the replica does not; a replica that takes over does not move it again', async () => {
+    for (let i = 0; i < 3; i++) sims.push(await startSimulator({ port: 0, name: `sim-${i}`, containers: 0 }));
+    const primary = newCluster(true);
+    const replica = newCluster(false);
+    await healthyAll(primary);
+    await healthyAll(replica);
+    const made = await primary.createContainer('svc', { Image: 'busybox', Labels: { ...POLICY, 'com.docker.swarm.constraints': '["node==~sim-2"]' } }, new URLSearchParams());
+    assert.equal(made.status, 201);
+    assert.equal(made.node.name, 'sim-2');
+    const sid = primary.findContainer('svc')!.container.node.labels[SWARM_ID_LABEL];
+    await eventually(async () => replica.findContainer('svc'), (x) => !!x, 5000, 50);
+
+    await sims[2].stop();
+    const live = sims.slice(0, 2);
+    const moved = await eventually(() => copies(sid, live), (x) => x.length > 0, 15_000, 100);
+    assert.equal(moved.length, 1, moved.join(' '));
+    // Time for a replica's wrong move, if it made one.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(await copies(sid, live), moved);
+    assert.equal(primary.findContainer('svc')?.node.name, moved[0].split(':')[0]);
+
+    // The primary goes; the replica takes over and sees the move already made.
+    await primary.stop();
+    replica.setPrimary(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(await copies(sid, live), moved);
+    assert.equal(replica.findContainer('svc')?.container.node.labels[SWARM_ID_LABEL], sid);
+  });
+
+  test('a move left undone when the primary went is made by the next primary, once', async () => {
+    const replica = clusters[1];
+    // Now the primary; make it a replica again, with no primary at all for a while.
+    replica.setPrimary(false);
+    const second = newCluster(true);
+    await eventually(async () => second.healthyEngines().length, (n) => n === 2, 10_000, 50);
+    const made = await second.createContainer('svc2', { Image: 'busybox', Labels: { ...POLICY, 'com.docker.swarm.constraints': '["node==~sim-1"]' } }, new URLSearchParams());
+    assert.equal(made.node.name, 'sim-1');
+    const sid = second.findContainer('svc2')!.container.node.labels[SWARM_ID_LABEL];
+    await eventually(async () => replica.findContainer('svc2'), (x) => !!x, 5000, 50);
+    await second.stop(); // the primary dies before the node does
+    await sims[1].stop();
+    const live = sims.slice(0, 1);
+    await eventually(async () => replica.engines.get(sims[1].addr)?.state, (s) => s === 'unhealthy', 10_000, 50);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await copies(sid, live), [], 'a replica moved it');
+    replica.setPrimary(true);
+    const moved = await eventually(() => copies(sid, live), (x) => x.length > 0, 10_000, 100);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(await copies(sid, live), moved);
+    assert.equal(moved.length, 1);
+  });
+});
