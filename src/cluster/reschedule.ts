@@ -201,7 +201,8 @@ export class Rescheduler {
   }
 
   private removeStale(e: Engine, id: string, keep: { node: Engine; id: string }): void {
-    if (this.removing.has(id) || !e.healthy) return;
+    // Tried even while the engine is still being revalidated: a failure is retried at its next refresh.
+    if (this.removing.has(id)) return;
     this.removing.add(id);
     log.info(`container ${id} was rescheduled on node ${keep.node.name}, removing it`, { node: e.name, kept: keep.id });
     e.call('DELETE', `/containers/${id}?force=1&v=1`)

@@ -370,9 +370,19 @@ export class EngineTransport {
     this.probeClient?.destroy(err).catch(() => undefined);
     this.probeClient = null;
     this.agent.destroy();
+    for (const s of this.raw) s.destroy(err);
+    this.raw.clear();
   }
 
-  connect(): net.Socket { return this.dialer.connect(this.addr, { allowHalfOpen: true }); }
+  /** Raw sockets for hijacks (attach, exec): ended by abortAll() like every other call. */
+  private readonly raw = new Set<net.Socket>();
+
+  connect(): net.Socket {
+    const s = this.dialer.connect(this.addr, { allowHalfOpen: true });
+    this.raw.add(s);
+    s.once('close', () => this.raw.delete(s));
+    return s;
+  }
 
   streamClient(): Client { return this.dialer.streamClient(this.addr); }
 

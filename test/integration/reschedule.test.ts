@@ -25,6 +25,7 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
   let eventsOut = '';
   const before2: Record<string, Where> = {};
   const composeDir = fs.mkdtempSync('/tmp/resched-compose-');
+  let killedAt = 0;
 
   const dk = async (args: string[]): Promise<string> => {
     const r = await c.docker(args, { timeoutMs: 60_000 });
@@ -89,6 +90,7 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
     before2.compose = (await where('rs_web_1'))!;
     for (const [k, w] of Object.entries(before2)) assert.equal(w.node, 'node-2', `${k} did not start on node-2`);
     await c.set.stopEngine(2, { kill: true });
+    killedAt = Date.now();
   }, { timeout: 180_000 });
 
   after(async () => {
@@ -98,8 +100,9 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
     fs.rmSync(composeDir, { recursive: true, force: true });
   }, { timeout: 120_000 });
 
-  test('a running container moves with its name, labels and Swarm ID, and is started', T, async () => {
-    const w = await eventually(() => where('rs-plain'), (x) => !!x && x.node !== 'node-2' && x.state === 'running', 60_000, 500);
+  test('a running container moves with its name, labels and Swarm ID, and is started', T, async (t) => {
+    const w = await eventually(() => where('rs-plain'), (x) => !!x && x.node !== 'node-2' && x.state === 'running', 60_000, 250);
+    t.diagnostic(`SIGKILL of node-2 -> rs-plain running on ${w?.node}: ${Date.now() - killedAt} ms (retry 2, refresh 1-2 s; 6 containers to move)`);
     assert.ok(w && w.node !== 'node-2', JSON.stringify(w));
     assert.equal(w.state, 'running');
     assert.notEqual(w.id, before2.plain.id);
