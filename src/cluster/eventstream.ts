@@ -3,7 +3,7 @@
 // `since` after a loss so nothing is missed, with back-off while the engine
 // is away.
 import type { Client } from 'undici';
-import type { EngineTransport } from './transport.js';
+import { ProbeInconclusive, type EngineTransport } from './transport.js';
 import { eventNano, formatNano } from '../util/time.js';
 import { log } from '../log.js';
 import { PROBE_TIMEOUT_MS } from './liveness.js';
@@ -107,7 +107,10 @@ export class EventStream {
       if (this.stopped || this.client) return;
       this.transport.probe(PROBE_TIMEOUT_MS).then(
         () => { if (this.hooks.onReachable()) this.start().catch(() => undefined); },
-        (e: Error) => { this.hooks.onUnreachable(e); this.retry(attempt + 1); },
+        (e: Error) => {
+          if (!(e instanceof ProbeInconclusive)) this.hooks.onUnreachable(e);
+          this.retry(attempt + 1);
+        },
       );
     }, delay).unref();
   }

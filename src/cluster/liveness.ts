@@ -4,7 +4,7 @@
 // An engine that has answered nothing for a while is therefore pinged with
 // a short timeout; misses count as failures, so it turns unhealthy after
 // --engine-failure-retry of them, and it leaves placement at the first.
-import type { EngineTransport } from './transport.js';
+import { ProbeInconclusive, type EngineTransport } from './transport.js';
 
 /** How long a ping may take before it counts as a miss. */
 export const PROBE_TIMEOUT_MS = 3_000;
@@ -66,6 +66,7 @@ export class Liveness {
       if (this.suspect) { this.suspect = false; if (this.running) this.hooks.recovered(); }
     } catch (err) {
       if (!this.running) return;
+      if (err instanceof ProbeInconclusive) { this.schedule(PROBE_RETRY_MS); return; }
       this.suspect = true;
       this.hooks.miss(err as Error);
     }

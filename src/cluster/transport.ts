@@ -264,6 +264,14 @@ export class Dialer {
   }
 }
 
+/** A probe timer that fired this late (ms) means the manager, not the engine, was stalled. */
+const PROBE_STALL_MS = 500;
+
+/** A probe that proves nothing either way (the manager's event loop was stalled). */
+export class ProbeInconclusive extends Error {
+  constructor(lateByMs: number) { super(`ping timer fired ${lateByMs} ms late: the manager was busy`); }
+}
+
 export interface CallResult { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
 /** One engine's connections, made by the dialer. */
@@ -341,9 +349,12 @@ export class EngineTransport {
     const client = (this.probeClient ??= new Client(this.url, {
       pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000, connect: this.dialer.connector(this.addr) as never,
     }));
-    const timer = AbortSignal.timeout(timeoutMs);
+    const abort = new AbortController();
+    const due = Date.now() + timeoutMs;
+    let lateBy = -1;
+    const timer = setTimeout(() => { lateBy = Date.now() - due; abort.abort(); }, timeoutMs);
     try {
-      const res = await client.request({ method: 'GET', path: '/_ping', signal: timer, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const res = await client.request({ method: 'GET', path: '/_ping', signal: abort.signal, headersTimeout: 0, bodyTimeout: 0 });
       await res.body.arrayBuffer();
       if (res.statusCode !== 200) throw new Error(`/_ping answered HTTP ${res.statusCode}`);
       this.answered();
@@ -351,8 +362,13 @@ export class EngineTransport {
       // A connection stuck on an unanswered ping is useless: dial afresh next time.
       if (this.probeClient === client) this.probeClient = null;
       client.destroy().catch(() => undefined);
-      if (timer.aborted) throw new Error(`no answer to /_ping within ${timeoutMs / 1000} s`, { cause: err });
+      // The timer fired late: this process was stalled, and the answer may be
+      // waiting unread. That says nothing about the engine.
+      if (lateBy > PROBE_STALL_MS) throw new ProbeInconclusive(lateBy);
+      if (lateBy >= 0) throw new Error(`no answer to /_ping within ${timeoutMs / 1000} s`, { cause: err });
       throw this.dialer.explain(this.addr, err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
