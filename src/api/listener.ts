@@ -14,6 +14,8 @@ import { unlink } from 'node:fs/promises';
 import type { Handlers } from './app.js';
 import { log } from '../log.js';
 import { MIN_TLS_VERSION, clientCertRefusal, clientRefusalReason, type TlsMaterial } from '../util/tls.js';
+import { apiLimits, checkingInterval, clientErrorAnswer, rawAnswer, type ApiLimits } from './limits.js';
+import { sendJson } from './respond.js';
 
 /** A client has this long to finish its TLS handshake. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -85,10 +87,41 @@ function peerOf(socket: { remoteAddress?: string; remotePort?: number }): string
   return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? '?'}`;
 }
 
+/** Whether a request announces a body (a chunked one counts even if empty). */
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * A body that stops moving for `ms` is cut: 408 if nothing was answered yet,
+ * then the connection closes. Only while the body comes in: a response that
+ * streams for hours (logs -f, events) is never timed.
+ */
+function watchBody(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
+  if (!ms || !hasBody(req)) return;
+  req.setTimeout(ms, () => {
+    if (!res.headersSent && !res.destroyed) {
+      res.shouldKeepAlive = false;
+      res.on('finish', () => req.socket.destroySoon());
+      sendJson(res, 408, { message: `request body idle for more than ${ms / 1000}s` });
+    } else {
+      req.socket.destroy();
+    }
+  });
+  req.once('end', () => req.socket?.setTimeout(0));
+}
+
 /** A listening server for one address, calling `current()` for each request. */
-export async function listen(a: ListenAddr, current: () => Handlers, tlsMaterial?: TlsMaterial): Promise<http.Server> {
-  const httpOpts: http.ServerOptions = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => current().request(req, res);
+export async function listen(a: ListenAddr, current: () => Handlers, tlsMaterial?: TlsMaterial, limits: ApiLimits = apiLimits()): Promise<http.Server> {
+  // No whole-request timeout (requestTimeout 0): uploads may take hours.
+  const httpOpts: http.ServerOptions = {
+    keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: checkingInterval(limits),
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    watchBody(req, res, limits.bodyIdleTimeoutMs);
+    current().request(req, res);
+  };
   let server: http.Server;
   if (tlsMaterial && a.proto === 'tcp') {
     const s = https.createServer({ ...httpOpts, ...serverTlsOptions(tlsMaterial), handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onRequest);
@@ -114,8 +147,17 @@ export async function listen(a: ListenAddr, current: () => Handlers, tlsMaterial
     (socket as net.Socket).allowHalfOpen = true;
     current().upgrade(req, socket, head);
   });
-  // A bad HTTP request (on TLS, after a good handshake: the answer is encrypted).
-  server.on('clientError', (_err, socket) => { try { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); } catch { /* gone */ } });
+  // A request Node's parser refused (malformed, headers too large, headers too
+  // slow); on TLS after a good handshake, so the answer is encrypted. Answered
+  // Docker-style unless a response is already under way on that connection.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (err.code === 'ECONNRESET' || !socket.writable || busy) { socket.destroy(); return; }
+    try { socket.end(rawAnswer(clientErrorAnswer(err.code, limits))); } catch { socket.destroy(); return; }
+    // Closing at once could reset the connection before the client read the
+    // answer (it may still be sending): give it a moment.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
   if (a.proto === 'unix') await unlink(a.path).catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${a.raw}: ${err.message}`)));

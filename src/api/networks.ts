@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
 import type { EngineReply } from '../cluster/index.js';
 import { BadRequestError } from '../errors.js';
-import { parseFilters } from '../util/dockerfilters.js';
+import { parseFilters, type FilterArgs } from '../util/dockerfilters.js';
 import { readBody } from './proxy.js';
 import { sendJson } from './respond.js';
 import { noteNode, requestInfo } from './wrapper.js';
@@ -26,7 +26,17 @@ export function sendReply(req: Request, res: Response, r: EngineReply): void {
   sendJson(res, r.status, r.body);
 }
 
-const filtersOf = (req: Request) => parseFilters(new URLSearchParams(requestInfo(req).query).get('filters'));
+/**
+ * The `filters` of a listing. `dangling` is asked of the engines (networks,
+ * volumes): a value dockerd refuses is refused here and never sent, as
+ * images do in cluster/views.ts.
+ */
+export function filtersOf(req: Request): FilterArgs {
+  const filters = parseFilters(new URLSearchParams(requestInfo(req).query).get('filters'));
+  const bad = (filters.get('dangling') ?? []).find((d) => !/^(true|false|1|0)$/i.test(d));
+  if (bad !== undefined) throw new BadRequestError(`invalid filter 'dangling=${bad}'`);
+  return filters;
+}
 
 export async function listNetworks(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   sendJson(res, 200, await ctx.cluster.filterNetworks(filtersOf(req)));

@@ -3,13 +3,12 @@
 // nodes that have it; prune on every node. Engine answers pass through.
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
-import { parseFilters } from '../util/dockerfilters.js';
 import { sendJson } from './respond.js';
 import { requestInfo } from './wrapper.js';
-import { jsonBody, sendReply } from './networks.js';
+import { filtersOf, jsonBody, sendReply } from './networks.js';
 
 export async function listVolumes(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const filters = parseFilters(new URLSearchParams(requestInfo(req).query).get('filters'));
+  const filters = filtersOf(req);
   sendJson(res, 200, { Volumes: await ctx.cluster.filterVolumes(filters), Warnings: null });
 }
 

@@ -12,10 +12,16 @@ export function parseFilters(raw: string | null | undefined): FilterArgs {
   let obj: unknown;
   try { obj = JSON.parse(raw); } catch (e) { throw new BadRequestError(`invalid filter: ${(e as Error).message}`); }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new BadRequestError('invalid filter: expected a JSON object');
+  // dockerd (filters.FromJSON) takes a map of booleans or a list of strings
+  // per key; anything else in a value is an error, not a filter that
+  // matches nothing. (dockerd also refuses the two forms mixed in one
+  // object; accepted here, as before.)
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    if (Array.isArray(v)) out.set(k, v.map(String));
-    else if (v && typeof v === 'object') out.set(k, Object.entries(v as Record<string, unknown>).filter(([, b]) => b).map(([s]) => s));
-    else throw new BadRequestError(`invalid filter: value of "${k}" must be a list or map`);
+    if (v === null) out.set(k, []);
+    else if (Array.isArray(v) && v.every((s) => typeof s === 'string')) out.set(k, v as string[]);
+    else if (typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((b) => b === null || typeof b === 'boolean')) {
+      out.set(k, Object.entries(v as Record<string, unknown>).filter(([, b]) => b).map(([s]) => s));
+    } else throw new BadRequestError(`invalid filter: value of "${k}" must be a list of strings or a map of booleans`);
   }
   return out;
 }
