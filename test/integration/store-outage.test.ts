@@ -179,12 +179,12 @@ function storeOutage(name: string, block: number, skip: () => string | undefined
       const took = Date.now() - t0;
       assert.equal(now, 'Role: primary');
       // Requests through the new primary succeed again.
-      await eventually(async () => recs.filter((r) => r.client.endsWith('via replica') && r.start > t0 + took && r.ok).length, (n) => n >= 2, 20_000, 200);
+      await eventually(async () => recs.filter((r) => r.client.endsWith('via replica') && r.start > t0 + took && r.ok).length, (n) => n >= 2, 45_000, 200);
       // The old primary restarted comes back as a replica; its clients are served again.
       manage(primaryAddr);
-      assert.equal(await eventually(() => role(primaryAddr), (r) => r === `Role: replica, Primary: ${replicaAddr}`, 20_000), `Role: replica, Primary: ${replicaAddr}`);
+      assert.equal(await eventually(() => role(primaryAddr), (r) => r === `Role: replica, Primary: ${replicaAddr}`, 45_000), `Role: replica, Primary: ${replicaAddr}`);
       const back = Date.now();
-      await eventually(async () => recs.filter((r) => r.client.endsWith('via primary') && r.start > back && r.ok).length, (n) => n >= 2, 20_000, 200);
+      await eventually(async () => recs.filter((r) => r.client.endsWith('via primary') && r.start > back && r.ok).length, (n) => n >= 2, 45_000, 200);
       stop = true;
       await Promise.all(load);
 
