@@ -9,6 +9,7 @@ import { BadRequestError } from '../errors.js';
 import { parseFilters, validateKeys, matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
 import { eventNano } from '../util/time.js';
 import { requestInfo } from './wrapper.js';
+import { onEndStream } from './streams.js';
 
 const EVENT_FILTERS = new Set(['container', 'event', 'image', 'label', 'type', 'volume', 'network', 'daemon', 'plugin', 'node', 'scope', 'config', 'secret', 'service']);
 
@@ -98,6 +99,7 @@ export async function events(ctx: ApiContext, req: Request, res: Response): Prom
   const historyOnly = until !== undefined && until <= now;
   if (!historyOnly) ctx.cluster.on('event', onEvent);
   res.on('close', finish);
+  onEndStream(res, finish); // a shutdown ends the stream with its last chunk
 
   if (since !== undefined) {
     const history = await ctx.cluster.eventHistory(since, cutoff, filters);

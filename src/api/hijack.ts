@@ -13,6 +13,7 @@ import type net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DIALED, type ProxyTarget } from '../cluster/index.js';
+import { onEndStream } from './streams.js';
 
 /** Serialize the client's request line and headers for the engine. */
 function requestHead(req: IncomingMessage, path: string, addr: string): string {
@@ -56,6 +57,15 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   });
   client.on('end', () => { clientEnded = true; upstream.end(); maybeFinish(); });
   upstream.on('end', () => { upstreamEnded = true; client.end(); maybeFinish(); });
+  // A shutdown: the client gets the output so far and a FIN (not a reset);
+  // the pair goes when the client closes its side, or at the grace's end.
+  onEndStream(client, () => {
+    upstreamEnded = true;
+    upstream.unpipe(client);
+    client.end();
+    upstream.destroy();
+    maybeFinish();
+  });
   client.on('error', (e) => finish(e));
   upstream.on('error', (e) => {
     if (!upstream.bytesRead && !finished && !(client as net.Socket).destroyed) {
@@ -70,7 +80,7 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   upstream.on('close', () => { if (!upstreamEnded) finish(); });
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error' };
+const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** Answer an upgrade request that we could not route with a plain HTTP error. */
 export function writeRawError(socket: Duplex, status: number, message: string): void {

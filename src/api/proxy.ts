@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { ProxyTarget } from '../cluster/index.js';
 import { sendError } from './errors.js';
 import { noteNode } from './wrapper.js';
+import { onEndStream } from './streams.js';
 
 const proxyServer = httpProxy.createProxyServer({ xfwd: false, proxyTimeout: 0, timeout: 0 });
 
@@ -28,7 +29,14 @@ proxyServer.on('proxyRes', (proxyRes, _req, res) => {
   proxyRes.socket?.setNoDelay(true);
   // The engine (or the primary) went away mid-answer: end the client's side
   // too, or `logs -f` and `events` would wait forever on a dead stream.
-  proxyRes.on('close', () => { if (!proxyRes.complete) (res as ServerResponse).destroy(); });
+  proxyRes.on('close', () => { if (!proxyRes.complete && !(res as ServerResponse).writableEnded) (res as ServerResponse).destroy(); });
+  // A shutdown ends a stream (logs -f, stats) with its last chunk, not a cut.
+  onEndStream(res, () => {
+    const r = res as ServerResponse;
+    proxyRes.unpipe(r);
+    if (!r.writableEnded) r.end();
+    proxyRes.destroy();
+  });
   process.nextTick(() => {
     const r = res as ServerResponse;
     if (!r.headersSent && !r.destroyed) r.flushHeaders();

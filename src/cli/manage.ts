@@ -21,8 +21,20 @@ export interface Manager {
   cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication;
   /** Re-read the TLS files (SIGHUP); keeps the old ones and throws if the new ones do not load. */
   reloadTls(): void;
-  stop(): Promise<void>;
+  /**
+   * Stop: with `graceMs`, gracefully (no new connections, long streams ended
+   * cleanly, requests in flight given up to graceMs, the leader lock let go
+   * at once); without, everything cut at once.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
+
+/**
+ * SIGTERM/SIGINT: requests in flight get DRAIN_MS to finish; the process is
+ * gone by SHUTDOWN_GRACE_MS in any case (the rest lets go of engines and store).
+ */
+export const SHUTDOWN_GRACE_MS = 10_000;
+export const DRAIN_MS = 8_000;
 
 /** Read the TLS files, refusing bad ones with classic's texts (a config error: no stack). */
 function loadTls(files: TlsFiles): TlsMaterial {
@@ -45,7 +57,7 @@ export async function startManager(cfg: ManageConfig): Promise<Manager> {
   const tokenServer = cfg.tokenServer ? await startTokenServer(cfg.tokenServer) : undefined;
   try {
     const mgr = await startParts(cfg, withEmbeddedTokenUrl(cfg, tokenServer));
-    return { ...mgr, async stop() { await mgr.stop(); await tokenServer?.close(); } };
+    return { ...mgr, async stop(graceMs?: number) { await mgr.stop(graceMs); await tokenServer?.close(); } };
   } catch (err) {
     await tokenServer?.close();
     throw err;
@@ -102,9 +114,12 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       cluster.dialer.setTls(m);
       context.tlsCert = { file: cfg.tls.cert, notAfter: m.certInfo.notAfter };
     },
-    async stop() {
-      await replication?.stop();
-      await server.close();
+    async stop(graceMs?: number) {
+      // Stops listening at once (the rest of close() waits for what is in flight).
+      const drained = server.close(graceMs);
+      // Let go of the leader lock now: a replica takes over at once, not after the TTL.
+      await replication?.stop().catch((err: Error) => log.warn('leader election: could not let go of the lock', { error: err.message }));
+      await drained;
       await cluster.stop();
       await discovery.close?.();
     },
@@ -165,7 +180,7 @@ export const manageCommand: CommandModule = {
     process.on('SIGHUP', reload);
     const mgr = await startManager(cfg);
     live.mgr = mgr;
-    exitOnSignal(() => mgr.stop(), 5000);
+    exitOnSignal(() => mgr.stop(DRAIN_MS), SHUTDOWN_GRACE_MS);
     if (live.hupPending) reload();
     await new Promise(() => undefined); // run until signalled
   },

@@ -40,7 +40,7 @@ import { Agent, request } from 'undici';
 import { log } from '../log.js';
 import { parseDuration } from '../util/duration.js';
 import {
-  checkAddr, checkEntry, DiscoveryError, LEADER_KEY, NODES_KEY,
+  checkAddr, checkEntry, DiscoveryError, EntryError, LEADER_KEY, NODES_KEY,
   type Discovery, type DiscoveryOptions, type LockStore,
 } from './discovery.js';
 import { readStoreTls, storeTlsProblem, TLS_OPTIONS, type StoreTls } from './storetls.js';
@@ -336,7 +336,7 @@ export class ConsulDiscovery implements Discovery, LockStore {
       const badKey = bad.join(',');
       if (badKey !== lastBad) {
         lastBad = badKey;
-        if (bad.length) onError(new DiscoveryError(`consul discovery: ignoring entries whose value is not host:port: ${badKey}`));
+        if (bad.length) onError(new EntryError(`consul discovery: ignoring entries whose value is not host:port: ${badKey}`));
       }
       const list = [...addrs].sort();
       const key = list.join(',');

@@ -31,6 +31,52 @@ export interface DiscoveryOptions {
 
 export class DiscoveryError extends Error {}
 
+/** A bad entry in the store (reported, skipped): not the store failing. */
+export class EntryError extends DiscoveryError {}
+
+/**
+ * Hold back drops right after the store was away. The first lists after an
+ * outage may lack entries whose registration lapsed meanwhile (a ZooKeeper
+ * session the restarted server expired before its join could resume it, a
+ * lease) although their join is alive and registers again on its next
+ * heartbeat. So for `settleMs` from the first list after a store error, an
+ * entry missing from the list is kept; then the list is taken as it is.
+ * Additions go through at once. Returns the wrapped callbacks.
+ */
+export function settleAfterOutage(
+  onEntries: (addrs: string[]) => void, onError: (err: Error) => void, settleMs: number,
+  onHold: (missing: string[]) => void = () => undefined,
+): { entries: (addrs: string[]) => void; error: (err: Error) => void; stop: () => void } {
+  let delivered: string[] | undefined;
+  let latest: string[] = [];
+  let failed = false;
+  let settleUntil = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const deliver = (addrs: string[]): void => {
+    if (delivered && delivered.join(',') === addrs.join(',')) return;
+    delivered = addrs;
+    onEntries(addrs);
+  };
+  const entries = (addrs: string[]): void => {
+    latest = addrs;
+    if (failed && delivered) { failed = false; settleUntil = Date.now() + settleMs; }
+    failed = false;
+    const missing = Date.now() < settleUntil && delivered ? delivered.filter((a) => !addrs.includes(a)) : [];
+    if (!missing.length) { deliver(addrs); return; }
+    onHold(missing);
+    deliver([...new Set([...addrs, ...missing])].sort());
+    if (!timer) {
+      timer = setTimeout(() => { timer = undefined; deliver(latest); }, Math.max(0, settleUntil - Date.now()));
+      timer.unref();
+    }
+  };
+  const error = (err: Error): void => {
+    if (!(err instanceof EntryError)) failed = true;
+    onError(err);
+  };
+  return { entries, error, stop: () => clearTimeout(timer) };
+}
+
 /**
  * Expand classic Swarm's range form: `10.0.0.[10:12]:2375` or
  * `192.168.1.2:[2:4]375`. At most one range per entry, as classic allows.

@@ -31,7 +31,7 @@
 import * as path from 'node:path';
 import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import {
-  DiscoveryError, LEADER_KEY, NODES_KEY, checkAddr, checkEntry,
+  DiscoveryError, EntryError, LEADER_KEY, NODES_KEY, checkAddr, checkEntry,
   type Discovery, type DiscoveryOptions, type LockStore,
 } from './discovery.js';
 import { readStoreTls, storeTlsProblem, type StoreTls } from './storetls.js';
@@ -265,7 +265,7 @@ function addrsOf(kvs: Snapshot, bad: (err: Error) => void): string[] {
     try {
       out.add(checkEntry(e.value));
     } catch (err) {
-      bad(new DiscoveryError(`etcd discovery: ignoring key "${k}": ${(err as Error).message}`));
+      bad(new EntryError(`etcd discovery: ignoring key "${k}": ${(err as Error).message}`));
     }
   }
   return [...out].sort();

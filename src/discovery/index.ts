@@ -1,6 +1,7 @@
 // Discovery backends by scheme name. A value without a scheme is a nodes
 // list, as in classic Swarm (`127.0.0.1:5000,127.0.0.1:5001`).
-import { DiscoveryError, type Discovery, type DiscoveryOptions } from './discovery.js';
+import { DiscoveryError, settleAfterOutage, type Discovery, type DiscoveryOptions } from './discovery.js';
+import { log } from '../log.js';
 import { NodesDiscovery } from './nodes.js';
 import { FileDiscovery } from './file.js';
 import { TokenDiscovery, TOKEN_OPTS } from './token.js';
@@ -40,5 +41,23 @@ export function createDiscovery(uri: string, o: DiscoveryOptions): Discovery {
   const make = Object.prototype.hasOwnProperty.call(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
   if (!make) throw new DiscoveryError(`unsupported discovery scheme "${scheme}"`);
   if (scheme === 'nodes' || scheme === 'file') checkOptions(scheme, o, []);
-  return make(rest, o);
+  return settled(make(rest, o), o.heartbeatMs);
+}
+
+/**
+ * Every backend's watch, with drops held back for two heartbeats after the
+ * store was away (see settleAfterOutage): joins whose entries lapsed during
+ * the outage register again on their next heartbeat, and their engines are
+ * not dropped and re-added meanwhile.
+ */
+function settled(d: Discovery, heartbeatMs: number): Discovery {
+  const watch = d.watch.bind(d);
+  const settleMs = 2 * Math.max(heartbeatMs, 1000);
+  d.watch = (onEntries, onError) => {
+    const s = settleAfterOutage(onEntries, onError, settleMs, (missing) =>
+      log.info('discovery: the store answers again; nodes missing from its list are kept while their joins register again', { missing: missing.join(','), ms: settleMs }));
+    const stop = watch(s.entries, s.error);
+    return () => { s.stop(); stop(); };
+  };
+  return d;
 }

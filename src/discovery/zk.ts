@@ -30,7 +30,7 @@
 import { EventEmitter } from 'node:events';
 import * as zookeeper from 'node-zookeeper-client';
 import type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
-import { DiscoveryError, LEADER_KEY, NODES_KEY, checkAddr, checkEntry } from './discovery.js';
+import { DiscoveryError, EntryError, LEADER_KEY, NODES_KEY, checkAddr, checkEntry } from './discovery.js';
 import { log } from '../log.js';
 
 /** `--discovery-opt` keys zk:// knows (the TLS ones only to refuse them by name). */
@@ -411,7 +411,7 @@ export class ZkDiscovery implements Discovery, LockStore {
         }
       }
       const badKey = bad.sort().join(',');
-      if (bad.length && badKey !== lastBad) onError(new DiscoveryError(`zk discovery: ignoring invalid entries under ${path}: ${badKey}`));
+      if (bad.length && badKey !== lastBad) onError(new EntryError(`zk discovery: ignoring invalid entries under ${path}: ${badKey}`));
       lastBad = badKey;
       const list = [...new Set(addrs)].sort();
       const key = list.join(',');

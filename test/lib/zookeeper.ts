@@ -37,6 +37,10 @@ export interface ZooKeeper {
   resume(): void;
   /** Stop (keeping the data: sessions and znodes survive) and start again on the same port. */
   restart(): Promise<void>;
+  /** Stop, keeping the data (an outage: connections refused); start() brings it back. */
+  halt(): Promise<void>;
+  /** Start again after halt(), on the same data; resolves when it answers. */
+  start(): Promise<void>;
   /** Stop the server and remove its data. */
   stop(): Promise<void>;
 }
@@ -168,6 +172,8 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
     pause() { proc?.kill('SIGSTOP'); paused = true; },
     resume() { proc?.kill('SIGCONT'); paused = false; },
     async restart() { await halt(); await launch(); },
+    halt: () => halt(),
+    async start() { if (proc) throw new Error('ZooKeeper is running'); await launch(); },
     async stop() {
       await halt();
       fs.rmSync(dir, { recursive: true, force: true });
