@@ -140,9 +140,14 @@ export class Rescheduler {
   private async move(from: Engine, c: CachedContainer): Promise<void> {
     const sid = c.summary?.Labels?.[SWARM_ID_LABEL];
     if (!sid || this.moving.has(sid) || from.healthy || from.containers.get(c.id) !== c) return;
-    // Moved already (by this manager or a former primary): only hide the old copy.
-    const elsewhere = this.cluster.copiesOf(sid).find((o) => o.node !== from);
-    if (elsewhere) { from.containers.hide(c.id); return; }
+    const others = this.cluster.copiesOf(sid).filter((o) => o.container !== c);
+    // Moved already (by this manager or a former primary): a copy as new or newer on a
+    // healthy node. Or a newer copy on another lost node, which is the one to move.
+    // (An older copy on a healthy node is a stale one being removed: this one still moves.)
+    if (others.some((o) => o.node !== from && o.container.created >= c.created)) {
+      from.containers.hide(c.id);
+      return;
+    }
     if (!c.inspect) { this.failed(from, c, sid, 'its configuration was not read before its node was lost'); return; }
     const plan = recreation(c);
     this.moving.add(sid);
