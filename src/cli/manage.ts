@@ -115,6 +115,8 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       context.tlsCert = { file: cfg.tls.cert, notAfter: m.certInfo.notAfter };
     },
     async stop(graceMs?: number) {
+      // No more acting on its own (rescheduling, stale copies) once it lets go of the lock.
+      cluster.setPrimary(false);
       // Stops listening at once (the rest of close() waits for what is in flight).
       const drained = server.close(graceMs);
       // Let go of the leader lock now: a replica takes over at once, not after the TTL.

@@ -73,7 +73,7 @@ export class Cluster extends EventEmitter {
     this.dialer = new Dialer(opts.transport);
     this.placement = new Placement(this);
     this.ops = new Operations(this);
-    this.rescheduler = new Rescheduler(this);
+    this.rescheduler = new Rescheduler(this, () => this.opts.refreshMinMs);
   }
 
   /** Primary or replica (HA): a manager that becomes the primary finishes what a former one left half done. */
@@ -125,7 +125,7 @@ export class Cluster extends EventEmitter {
       const action = s === 'healthy' ? (prev === 'pending' ? 'engine_connect' : 'engine_reconnect') : 'engine_disconnect';
       if (s === 'pending') return;
       this.emitEvent(e, { Type: 'swarm', Action: action, status: action, id: e.id, scope: 'local', Actor: { ID: e.id, Attributes: {} } });
-      if (s === 'unhealthy' && prev === 'healthy') this.rescheduler.engineLost(e);
+      if (s === 'unhealthy') this.rescheduler.engineLost(e);
       if (s === 'healthy') {
         if (prev === 'unhealthy') { this.rescheduler.engineBack(e); void this.doubtful.sweep(e); }
         // A node joined or returned: containers that found no node before may move now.
@@ -148,8 +148,11 @@ export class Cluster extends EventEmitter {
     if (!e) return;
     this.engines.delete(addr);
     for (const c of [...e.containers.values()]) this.onContainer(e, 'remove', c);
+    // Nothing of it may come back into the index (a refresh or a failed move in flight).
+    e.removeAllListeners('container');
     this.placement.forget(addr);
     this.doubtful.forget(addr);
+    this.rescheduler.forget(addr);
     this.versions = null;
     log.info('engine removed', { addr, node: e.name });
     await e.stop();
@@ -157,6 +160,7 @@ export class Cluster extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopDiscovery?.();
+    this.rescheduler.stop();
     await this.ops.closePeers();
     await Promise.all([...this.engines.values()].map((e) => e.stop()));
   }

@@ -25,6 +25,18 @@ export class DoubtfulCreates {
     void this.sweep(e);
   }
 
+  /**
+   * Before another create with this Swarm ID goes to `e` (a rescheduled
+   * container retried where an attempt got no answer): remove what the
+   * unanswered one made, and stop watching, so the new one is kept. `e`
+   * answers now, so it has read the old request by then.
+   */
+  async settle(e: Engine, swarmId: string): Promise<void> {
+    if (!this.watched(e.addr, swarmId)) return;
+    await this.sweepOne(e, swarmId);
+    this.byEngine.get(e.addr)?.delete(swarmId);
+  }
+
   /** The cache's accept hook: false (and removed) for a container of a doubtful create. */
   accept(e: Engine, summary: any): boolean {
     const sid = summary?.Labels?.[SWARM_ID_LABEL];
@@ -39,13 +51,19 @@ export class DoubtfulCreates {
     if (!m) return;
     for (const sid of [...m.keys()]) {
       if (!this.watched(e.addr, sid)) continue;
-      const filters = encodeURIComponent(JSON.stringify({ label: [`${SWARM_ID_LABEL}=${sid}`] }));
-      try {
-        const list: any[] = await e.json('GET', `/containers/json?all=1&filters=${filters}`);
-        for (const s of list) this.remove(e, s.Id);
-      } catch {
-        return; // not answering yet: swept again when it is healthy, and caught by accept() meanwhile
-      }
+      // Not answering yet: swept again when it is healthy, and caught by accept() meanwhile.
+      if (!(await this.sweepOne(e, sid))) return;
+    }
+  }
+
+  private async sweepOne(e: Engine, sid: string): Promise<boolean> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [`${SWARM_ID_LABEL}=${sid}`] }));
+    try {
+      const list: any[] = await e.json('GET', `/containers/json?all=1&filters=${filters}`);
+      await Promise.all(list.map((s) => this.remove(e, s.Id)));
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -61,10 +79,10 @@ export class DoubtfulCreates {
     return false;
   }
 
-  private remove(e: Engine, id: string): void {
-    if (this.removing.has(id)) return;
+  private remove(e: Engine, id: string): Promise<void> {
+    if (this.removing.has(id)) return Promise.resolve();
     this.removing.add(id);
-    e.call('DELETE', `/containers/${id}?force=1&v=1`)
+    return e.call('DELETE', `/containers/${id}?force=1&v=1`)
       .then((r) => {
         if (r.status === 204 || r.status === 404) {
           log.info('removed a container whose create the client was told had failed', { node: e.name, id });

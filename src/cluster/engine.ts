@@ -121,9 +121,9 @@ export class Engine extends EventEmitter {
         void this.refreshLoopTick();
         return false;
       },
-      // Only while it still counts as healthy: after that the refresh loop
-      // alone counts failures and backs off (two counters doubled the count).
-      onUnreachable: (e) => { if (this.state === 'healthy') this.markSuspect(e); },
+      // Failures are counted by the liveness pings while it is healthy and by
+      // the refresh loop after that: a third counter would count one outage twice.
+      onUnreachable: () => undefined,
       maxDelayMs: () => this.opts.refreshMinMs,
       name: () => this.name,
     });

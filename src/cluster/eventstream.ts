@@ -105,7 +105,7 @@ export class EventStream {
     const delay = Math.min(1000 * 2 ** attempt, this.hooks.maxDelayMs());
     setTimeout(() => {
       if (this.stopped || this.client) return;
-      this.transport.probe(PROBE_TIMEOUT_MS).then(
+      this.transport.probe(PROBE_TIMEOUT_MS, true).then(
         () => { if (this.hooks.onReachable()) this.start().catch(() => undefined); },
         (e: Error) => {
           if (!(e instanceof ProbeInconclusive)) this.hooks.onUnreachable(e);

@@ -41,9 +41,10 @@ export class Placement {
 
   /**
    * `opts.swarmId` keeps a container's Swarm ID (rescheduling recreates it
-   * under the same one); otherwise a new one is made.
+   * under the same one); otherwise a new one is made. `opts.retries`
+   * overrides swarm.createretry.
    */
-  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string, opts: { swarmId?: string } = {}): Promise<Created> {
+  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string, opts: { swarmId?: string; retries?: number } = {}): Promise<Created> {
     // dockerd's own answers for an empty config and for a missing image.
     if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
       throw new BadRequestError('Config cannot be empty in order to create a container');
@@ -58,10 +59,11 @@ export class Placement {
     const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
     const request = hinted.request;
     const swarmId = opts.swarmId ?? randomBytes(32).toString('hex');
+    const retries = opts.retries ?? this.cluster.opts.createRetry;
     const excluded = new Set<string>();
     let lastErr: unknown;
 
-    for (let attempt = 0; attempt <= this.cluster.opts.createRetry; attempt++) {
+    for (let attempt = 0; attempt <= retries; attempt++) {
       // --- synchronous section: decide and reserve ---
       const release = name ? this.cluster.claimName(name) : () => undefined;
       let chosen: Engine;
@@ -98,6 +100,7 @@ export class Placement {
         const headers: Record<string, string> = authHeader ? { 'x-registry-auth': authHeader } : {};
         // The chosen node lacks the image: pull it there first (the reservation holds meanwhile).
         await ensureImage(chosen, request.image, authHeader);
+        await this.cluster.doubtful.settle(chosen, swarmId);
         sent = true;
         const res = await chosen.call('POST', `/containers/create${qs ? '?' + qs : ''}`, engineBody, headers);
         sent = false;
@@ -112,7 +115,7 @@ export class Placement {
           return { node: chosen, status: 201, body: parsed };
         }
         // The engine refused: its answer is final unless a retry may help.
-        if (attempt >= this.cluster.opts.createRetry || res.status < 500) {
+        if (attempt >= retries || res.status < 500) {
           return { node: chosen, status: res.status, body: parsed };
         }
         lastErr = new DockerError(parsed.message ?? text, res.status);
@@ -120,7 +123,7 @@ export class Placement {
         // Sent but never answered: the engine may still make it; it must not outlive this failure.
         if (sent) this.cluster.doubtful.add(chosen, swarmId);
         lastErr = err;
-        if (attempt >= this.cluster.opts.createRetry) throw err;
+        if (attempt >= retries) throw err;
       } finally {
         const l = this.pending.get(chosen.addr);
         if (l) {

@@ -15,6 +15,12 @@ import { SWARM_ID_LABEL, hasReschedulePolicy } from '../scheduler/rules.js';
 import { DockerError } from '../errors.js';
 import { log } from '../log.js';
 
+/** Create attempts per move (on other nodes after the first): the node chosen may be failing too. */
+const MOVE_RETRIES = 2;
+/** Back-off for containers that found no node: 10 s, doubling, at most 5 min. */
+const RETRY_MIN_MS = 10_000;
+const RETRY_MAX_MS = 5 * 60_000;
+
 /** Network modes that are not a user-defined network. */
 const BUILTIN_NETWORKS = new Set(['', 'default', 'bridge', 'host', 'none']);
 const isUserNetwork = (n: string): boolean => !BUILTIN_NETWORKS.has(n) && !n.startsWith('container:');
@@ -53,6 +59,10 @@ export function recreation(c: CachedContainer): Recreation {
 }
 
 export class Rescheduler {
+  /** Per lost engine: the timer of its next pass (grace, then back-off). */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Per lost engine with containers that could not move: the current back-off. */
+  private readonly backoff = new Map<string, number>();
   /** Swarm IDs being recreated now. */
   private readonly moving = new Set<string>();
   /** Containers being removed as stale copies. */
@@ -62,20 +72,54 @@ export class Rescheduler {
   /** One pass at a time: placement sees each new container before the next is placed. */
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly cluster: Cluster) {}
+  /** `graceMs`: how long an engine stays Unhealthy before its containers move (--engine-refresh-min-interval). */
+  constructor(private readonly cluster: Cluster, private readonly graceMs: () => number) {}
 
-  /** An engine was lost (or is still lost when this manager became the primary). */
+  stop(): void { for (const addr of [...this.timers.keys()]) this.forget(addr); }
+
+  /**
+   * An engine turned Unhealthy (or still is when this manager became the
+   * primary). Its containers move once it has stayed so for the grace (a
+   * dockerd restart or a short network blip must not duplicate them), then
+   * again after a back-off for those that could not move.
+   */
   engineLost(e: Engine): void {
+    if (this.timers.has(e.addr)) return;
+    this.later(e, this.graceMs());
+  }
+
+  /** Stop watching an engine (it is back, or gone from discovery). */
+  forget(addr: string): void {
+    clearTimeout(this.timers.get(addr));
+    this.timers.delete(addr);
+    this.backoff.delete(addr);
+  }
+
+  private later(e: Engine, ms: number): void {
+    clearTimeout(this.timers.get(e.addr));
+    const t = setTimeout(() => { this.timers.delete(e.addr); this.pass(e); }, ms);
+    t.unref();
+    this.timers.set(e.addr, t);
+  }
+
+  private pass(e: Engine): void {
     this.enqueue(async () => {
-      if (!this.cluster.primary || e.healthy || !this.cluster.engines.has(e.addr)) return;
+      if (!this.cluster.primary || e.healthy || this.cluster.engines.get(e.addr) !== e) return;
       const todo = [...e.containers.values()].filter((c) => hasReschedulePolicy(c.summary?.Labels));
       if (todo.length) log.info('node lost: rescheduling its containers', { node: e.name, containers: todo.length });
-      for (const c of todo) await this.move(e, c);
+      let stuck = 0;
+      for (const c of todo) if (!(await this.move(e, c))) stuck++;
+      if (!stuck || !this.cluster.primary || e.healthy) { this.backoff.delete(e.addr); return; }
+      // Some found no node: try again later (and whenever a node joins or returns).
+      const wait = Math.min((this.backoff.get(e.addr) ?? RETRY_MIN_MS / 2) * 2, RETRY_MAX_MS);
+      this.backoff.set(e.addr, wait);
+      this.later(e, wait);
     });
   }
 
   /** An engine is back: remove its copies of containers rescheduled elsewhere meanwhile. */
   engineBack(e: Engine): void {
+    this.forget(e.addr);
     this.enqueue(async () => {
       if (!this.cluster.primary) return;
       for (const c of [...e.containers.values()]) {
@@ -95,7 +139,10 @@ export class Rescheduler {
 
   /** Nodes changed (one joined or returned): containers that could not move before may move now. */
   retryLost(): void {
-    for (const e of this.cluster.engines.values()) if (e.state === 'unhealthy') this.engineLost(e);
+    for (const e of this.cluster.engines.values()) {
+      // Only engines past their grace: those still in it move when it ends.
+      if (e.state === 'unhealthy' && this.backoff.has(e.addr)) this.later(e, 0);
+    }
   }
 
   /**
@@ -111,9 +158,9 @@ export class Rescheduler {
       return !this.cluster.primary;
     }
     if (!this.cluster.primary) return true;
-    const created = Number(summary.Created ?? 0) * 1000;
+    const created = Number(summary.Created ?? 0);
     for (const old of this.cluster.copiesOf(summary.Labels[SWARM_ID_LABEL])) {
-      if (old.node === e || old.container.created >= created) continue;
+      if (old.node === e || Math.floor(old.container.created / 1000) >= created) continue;
       if (old.node.healthy) this.removeStale(old.node, old.container.id, { node: e, id: summary.Id });
       else old.node.containers.hide(old.container.id);
     }
@@ -124,9 +171,10 @@ export class Rescheduler {
   private newerCopy(e: Engine, summary: any): { node: Engine; id: string } | undefined {
     const sid = summary?.Labels?.[SWARM_ID_LABEL];
     if (!sid || !hasReschedulePolicy(summary.Labels)) return undefined;
-    const created = Number(summary.Created ?? 0) * 1000;
+    // Whole seconds on both sides: the list gives no more (copies made in one second are left alone).
+    const created = Number(summary.Created ?? 0);
     for (const other of this.cluster.copiesOf(sid)) {
-      if (other.node !== e && other.container.id !== summary.Id && other.container.created > created) {
+      if (other.node !== e && other.container.id !== summary.Id && Math.floor(other.container.created / 1000) > created) {
         return { node: other.node, id: other.container.id };
       }
     }
@@ -137,50 +185,68 @@ export class Rescheduler {
     this.queue = this.queue.then(job).catch((err) => { log.error('rescheduling failed', { error: (err as Error).message }); });
   }
 
-  private async move(from: Engine, c: CachedContainer): Promise<void> {
+  /** Move one container; false when it could not (and should be tried again later). */
+  private async move(from: Engine, c: CachedContainer): Promise<boolean> {
     const sid = c.summary?.Labels?.[SWARM_ID_LABEL];
-    if (!sid || this.moving.has(sid) || from.healthy || from.containers.get(c.id) !== c) return;
-    const others = this.cluster.copiesOf(sid).filter((o) => o.container !== c);
-    // Moved already (by this manager or a former primary): a copy as new or newer on a
-    // healthy node. Or a newer copy on another lost node, which is the one to move.
-    // (An older copy on a healthy node is a stale one being removed: this one still moves.)
-    if (others.some((o) => o.node !== from && o.container.created >= c.created)) {
+    if (!sid || this.moving.has(sid) || from.healthy || from.containers.get(c.id) !== c) return true;
+    const others = this.cluster.copiesOf(sid).filter((o) => o.container !== c && o.node !== from && o.container.created >= c.created);
+    // Moved already (by this manager or a former primary), or a newer copy on another lost
+    // node is the one to move. (An older copy elsewhere is a stale one being removed.)
+    if (others.length) {
       from.containers.hide(c.id);
-      return;
+      // A former primary may have died between its create and its start: finish the move.
+      const copy = others.find((o) => o.node.healthy && o.container.summary?.State === 'created');
+      if (copy && c.summary?.State === 'running') await this.start(copy.node as Engine, copy.container.id, c.id);
+      return true;
     }
-    if (!c.inspect) { this.failed(from, c, sid, 'its configuration was not read before its node was lost'); return; }
+    if (!c.inspect) { this.failed(from, c, sid, 'its configuration was not read before its node was lost'); return false; }
     const plan = recreation(c);
     this.moving.add(sid);
     // Out of ps and name lookups first, so the name is free for its new copy (classic did the same).
     from.containers.hide(c.id);
+    const putBack = (): void => { if (this.cluster.engines.get(from.addr) === from) from.containers.restore(c); };
     try {
-      const created = await this.cluster.placement.create(plan.name, plan.body, new URLSearchParams(), undefined, { swarmId: sid });
+      if (!this.cluster.primary) { putBack(); return true; }
+      const created = await this.cluster.placement.create(plan.name, plan.body, new URLSearchParams(), undefined, { swarmId: sid, retries: MOVE_RETRIES });
       if (created.status !== 201) throw new DockerError(created.body?.message ?? `HTTP ${created.status}`, created.status);
       const to = created.node;
       const id: string = created.body.Id;
+      // The node came back (or this manager stopped being the primary) while the new copy
+      // was being made: the old one stands, the new one goes.
+      if (from.healthy || !this.cluster.primary || this.cluster.engines.get(from.addr) !== from) {
+        log.info('node back during a move: the new copy is removed', { node: from.name, container: c.id, copy: id });
+        await to.call('DELETE', `/containers/${id}?force=1`).then(() => to.containers.remove(id), () => undefined);
+        putBack();
+        return true;
+      }
       this.reported.delete(sid);
       log.info(`Rescheduled container ${c.id} from ${from.name} to ${to.name} as ${id}`);
       await this.reattach(to, id, plan.networks);
-      let startError = '';
-      if (plan.running) {
-        log.info(`Container ${c.id} was running, starting container ${id}`);
-        const r = await to.call('POST', `/containers/${id}/start`).catch((err: Error) => ({ status: 0, body: Buffer.from(err.message) }));
-        if (r.status !== 204 && r.status !== 304) {
-          startError = messageOf(r.body);
-          log.error(`Failed to start rescheduled container ${id}: ${startError}`);
-        }
-        await to.refreshContainers([id]).catch(() => undefined);
-      }
+      const startError = plan.running ? await this.start(to, id, c.id) : '';
       this.cluster.emitSwarmEvent(to, 'reschedule', id, {
         name: plan.name, image: plan.body.Image ?? '', 'reschedule.from': from.name, 'reschedule.from.id': c.id, 'reschedule.to': to.name,
         ...(startError ? { error: `start failed: ${startError}` } : {}),
       });
+      return true;
     } catch (err) {
-      from.containers.restore(c);
+      putBack();
       this.failed(from, c, sid, (err as Error).message);
+      return false;
     } finally {
       this.moving.delete(sid);
     }
+  }
+
+  /** Start a moved container (the old one was running); '' or the engine's error. */
+  private async start(to: Engine, id: string, oldId: string): Promise<string> {
+    if (!this.cluster.primary) return 'this manager is no longer the primary';
+    log.info(`Container ${oldId} was running, starting container ${id}`);
+    const r = await to.call('POST', `/containers/${id}/start`).catch((err: Error) => ({ status: 0, body: Buffer.from(err.message) }));
+    await to.refreshContainers([id]).catch(() => undefined);
+    if (r.status === 204 || r.status === 304) return '';
+    const why = messageOf(r.body);
+    log.error(`Failed to start rescheduled container ${id}: ${why}`);
+    return why;
   }
 
   /** Not moved: logged and sent as an event, once per reason (it is retried when nodes change). */
@@ -210,7 +276,8 @@ export class Rescheduler {
     if (this.removing.has(id)) return;
     this.removing.add(id);
     log.info(`container ${id} was rescheduled on node ${keep.node.name}, removing it`, { node: e.name, kept: keep.id });
-    e.call('DELETE', `/containers/${id}?force=1&v=1`)
+    // Its anonymous volumes are kept: they may hold the only copy of its data.
+    e.call('DELETE', `/containers/${id}?force=1`)
       .then((r) => {
         if (r.status !== 204 && r.status !== 404) throw new Error(messageOf(r.body));
         e.containers.remove(id);

@@ -345,10 +345,12 @@ export class EngineTransport {
    * never makes a live engine look dead. Rejects after `timeoutMs` without
    * an answer (a frozen engine accepts TCP but never answers).
    */
-  async probe(timeoutMs: number): Promise<void> {
-    const client = (this.probeClient ??= new Client(this.url, {
+  async probe(timeoutMs: number, dedicated = false): Promise<void> {
+    const make = (): Client => new Client(this.url, {
       pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000, connect: this.dialer.connector(this.addr) as never,
-    }));
+    });
+    // `dedicated`: a one-off connection (the event stream's retries), so two probers never share one.
+    const client = dedicated ? make() : (this.probeClient ??= make());
     const abort = new AbortController();
     const due = Date.now() + timeoutMs;
     let lateBy = -1;
@@ -369,6 +371,7 @@ export class EngineTransport {
       throw this.dialer.explain(this.addr, err);
     } finally {
       clearTimeout(timer);
+      if (dedicated) client.close().catch(() => undefined);
     }
   }
 
@@ -385,6 +388,10 @@ export class EngineTransport {
     this.client = null;
     this.probeClient?.destroy(err).catch(() => undefined);
     this.probeClient = null;
+    // Streams through http-proxy: their sockets carry the reason, so the client's error names it.
+    for (const list of [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)]) {
+      for (const sock of list ?? []) sock.destroy(err);
+    }
     this.agent.destroy();
     for (const s of this.raw) s.destroy(err);
     this.raw.clear();

@@ -65,10 +65,10 @@ export function settleAfterOutage(
     if (!missing.length) { deliver(addrs); return; }
     onHold(missing);
     deliver([...new Set([...addrs, ...missing])].sort());
-    if (!timer) {
-      timer = setTimeout(() => { timer = undefined; deliver(latest); }, Math.max(0, settleUntil - Date.now()));
-      timer.unref();
-    }
+    // (Re-)armed for the current window: a second outage inside it moves the end.
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = undefined; deliver(latest); }, Math.max(0, settleUntil - Date.now()));
+    timer.unref();
   };
   const error = (err: Error): void => {
     if (!(err instanceof EntryError)) failed = true;
