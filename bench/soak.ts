@@ -1,20 +1,20 @@
-// Soak: create/start/stop/rm cycles through the manager on 3 real engines.
+// Soak: create/start/${o.exec ? 'exec/' : ''}stop/rm cycles through the manager on 3 real engines.
 //
-//   node dist/bench/soak.js [--cycles 10000] [--clients 4] [--warmup 500] [--max-minutes M]
+//   node dist/bench/soak.js [--cycles 10000] [--clients 4] [--warmup 500] [--max-minutes M] [--exec]
 //
-// Root; cluster block 11 (slots 110-112, engines 25000-25002, manager 25050),
+// Root; cluster block 11 (slots 110-112; clusterBlock(11): engines 24700-24702, manager 24750),
 // the bench block: run one bench at a time. The manager runs in a child of its
 // own (bench/mgrhost.ts), so its RSS and fd count are sampled alone, and its
 // reservations, in-flight names and exec records can be read at the end.
 // Each cycle: create `busybox sleep 600` with a unique name, start, stop?t=0,
-// rm. --max-minutes stops starting cycles after M minutes (the summary then
+// rm (--exec: an exec of `true` between start and stop). --max-minutes stops starting cycles after M minutes (the summary then
 // covers the cycles done and projects the full run).
 import { Pool } from 'undici';
 import { ms, num, kb, percentile, table, uptimeLoad } from './lib.js';
 import { arg, call, namesWithLabel, startBenchCluster } from './realcluster.js';
 
-export type Op = 'create' | 'start' | 'stop' | 'rm';
-export const OPS: Op[] = ['create', 'start', 'stop', 'rm'];
+export type Op = 'create' | 'start' | 'exec' | 'stop' | 'rm';
+export const OPS: Op[] = ['create', 'start', 'exec', 'stop', 'rm'];
 
 export interface Sample { cycle: number; sec: number; rss: number; fds: number }
 export interface SoakError { cycle: number; op: Op; status: number; message: string }
@@ -56,7 +56,7 @@ export function duplicates(names: string[]): string[] {
   return [...dup];
 }
 
-export interface SoakOptions { cycles: number; clients: number; warmup: number; maxMinutes?: number; sampleEvery?: number; log?: (s: string) => void }
+export interface SoakOptions { cycles: number; clients: number; warmup: number; maxMinutes?: number; exec?: boolean; sampleEvery?: number; log?: (s: string) => void }
 
 export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: boolean }> {
   const say = o.log ?? ((s: string) => process.stdout.write(s + '\n'));
@@ -67,7 +67,7 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
   const loadStart = uptimeLoad();
   try {
     const mp = new Pool(`http://${mgr.addr}`, { connections: o.clients, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
-    const lat: Record<Op | 'cycle', number[]> = { create: [], start: [], stop: [], rm: [], cycle: [] };
+    const lat: Record<Op | 'cycle', number[]> = { create: [], start: [], exec: [], stop: [], rm: [], cycle: [] };
     const errors: SoakError[] = [];
     const names: string[] = [];
     const ids: string[] = [];
@@ -109,6 +109,14 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
         ids.push(created.Id);
         const id = created.Id as string;
         let ok = (await timed('start', i, 'POST', `/v1.41/containers/${id}/start`, undefined, [204])) !== undefined;
+        if (o.exec && ok) {
+          // Create and start as one timed op: what `docker exec -d` costs.
+          const b = performance.now();
+          const n = lat.exec.length;
+          const ex = await timed('exec', i, 'POST', `/v1.41/containers/${id}/exec`, { Cmd: ['true'] }, [201]);
+          ok = ex?.Id !== undefined && (await timed('exec', i, 'POST', `/v1.41/exec/${ex.Id}/start`, { Detach: true }, [200])) !== undefined;
+          lat.exec.splice(n, lat.exec.length - n, performance.now() - b);
+        }
         ok = (await timed('stop', i, 'POST', `/v1.41/containers/${id}/stop?t=0`, undefined, [204, 304])) !== undefined && ok;
         // After a failure the rm must still go (force), so nothing is left behind.
         ok = (await timed('rm', i, 'DELETE', `/v1.41/containers/${id}${ok ? '' : '?force=1'}`, undefined, [204])) !== undefined && ok;
@@ -166,10 +174,10 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
     ];
     const pass = criteria.every(([, ok]) => ok);
     const out = [
-      `Soak: ${num(done)} create/start/stop/rm cycles through the manager on 3 real dockerd 20.10 engines, ${o.clients} clients${stop}.`,
-      `Duration ${wall.toFixed(1)} s, ${(done / wall).toFixed(2)} cycles/s (${((done * 4) / wall).toFixed(1)} requests/s). Load (uptime) at start: ${loadStart}; at the end: ${loadEnd}.`,
+      `Soak: ${num(done)} create/start/${o.exec ? 'exec/' : ''}stop/rm cycles through the manager on 3 real dockerd 20.10 engines, ${o.clients} clients${stop}.`,
+      `Duration ${wall.toFixed(1)} s, ${(done / wall).toFixed(2)} cycles/s (${((done * (o.exec ? 6 : 4)) / wall).toFixed(1)} requests/s). Load (uptime) at start: ${loadStart}; at the end: ${loadEnd}.`,
       '',
-      table(['op', 'n', 'p50 ms', 'p99 ms', 'max ms'], [...OPS, 'cycle' as const].map((op) => {
+      table(['op', 'n', 'p50 ms', 'p99 ms', 'max ms'], [...OPS.filter((op) => op !== 'exec' || o.exec), 'cycle' as const].map((op) => {
         const s = [...lat[op]].sort((a, b) => a - b);
         return [op, num(s.length), ms(percentile(s, 50)), ms(percentile(s, 99)), ms(s[s.length - 1] ?? NaN)];
       })),
@@ -192,7 +200,7 @@ if (require.main === module) {
   const mm = process.argv.indexOf('--max-minutes');
   runSoak({
     cycles: arg('--cycles', 10_000), clients: arg('--clients', 4), warmup: arg('--warmup', 500),
-    maxMinutes: mm >= 0 ? Number(process.argv[mm + 1]) : undefined,
+    maxMinutes: mm >= 0 ? Number(process.argv[mm + 1]) : undefined, exec: process.argv.includes('--exec'),
   })
     .then((r) => { process.stdout.write('\n' + r.report + '\n'); process.exit(r.pass ? 0 : 1); })
     .catch((err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(2); });
