@@ -49,9 +49,13 @@ async function handle(m: any): Promise<Record<string, unknown>> {
     case 'start':
       mgr = await startManager(parseManageConfig(m.argv));
       return {};
-    case 'state':
+    case 'state': {
       if (!mgr) throw new Error('manager not started');
+      // Forked with --expose-gc: a full collection first gives the live heap.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (m.gc && gc) gc();
       return { state: bookkeeping(mgr) };
+    }
     case 'stop':
       await mgr?.stop();
       mgr = undefined;
@@ -75,7 +79,8 @@ export interface ManagerHost {
   pid: number;
   addr: string;
   logFile: string;
-  state(): Promise<ManagerBookkeeping>;
+  /** gc: a full collection first (heapUsed is then the live heap). */
+  state(gc?: boolean): Promise<ManagerBookkeeping>;
   /** VmRSS from /proc (no IPC round trip). */
   vmRss(): number;
   fds(): number;
@@ -86,7 +91,7 @@ export interface ManagerHost {
 export async function startManagerHost(o: { argv: Record<string, unknown>; addr: string; logFile: string }): Promise<ManagerHost> {
   fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
   const out = fs.openSync(o.logFile, 'w');
-  const child: ChildProcess = fork(__filename, [], { stdio: ['ignore', out, out, 'ipc'] });
+  const child: ChildProcess = fork(__filename, [], { stdio: ['ignore', out, out, 'ipc'], execArgv: ['--expose-gc'] });
   fs.closeSync(out);
   let seq = 0;
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
@@ -116,7 +121,7 @@ export async function startManagerHost(o: { argv: Record<string, unknown>; addr:
   const proc = (f: string): string => fs.readFileSync(`/proc/${child.pid}/${f}`, 'utf8');
   return {
     pid: child.pid!, addr: o.addr, logFile: o.logFile,
-    state: async () => (await call({ cmd: 'state' })).state,
+    state: async (gc = false) => (await call({ cmd: 'state', gc })).state,
     vmRss: () => { const m = /VmRSS:\s+(\d+) kB/.exec(proc('status')); return m ? Number(m[1]) * 1024 : NaN; },
     fds: () => { try { return fs.readdirSync(`/proc/${child.pid}/fd`).length; } catch { return NaN; } },
     async stop() {

@@ -74,6 +74,7 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
     const samples: Sample[] = [];
     let next = 0;
     let done = 0;
+    let heapAtWarmup = NaN;
     const t0 = performance.now();
     const stopAt = o.maxMinutes ? Date.now() + o.maxMinutes * 60_000 : Infinity;
     const sec = (): number => (performance.now() - t0) / 1000;
@@ -122,6 +123,7 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
         ok = (await timed('rm', i, 'DELETE', `/v1.41/containers/${id}${ok ? '' : '?force=1'}`, undefined, [204])) !== undefined && ok;
         if (ok) lat.cycle.push(performance.now() - a);
         done++;
+        if (done === o.warmup) heapAtWarmup = (await mgr.state(true)).heapUsed;
         if (done % sampleEvery === 0) samples.push({ cycle: done, sec: sec(), rss: mgr.vmRss(), fds: mgr.fds() });
         if (done % 500 === 0) {
           const rate = done / sec();
@@ -149,7 +151,7 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
     const viaMgr = await namesWithLabel(cp, 'com.swarm-classic.bench');
     const mgrAll = ((await call(cp, 'GET', '/v1.41/containers/json?all=1')).body as any[]).length;
     await cp.close();
-    const book = await mgr.state();
+    const book = await mgr.state(true);
     const engineOrphans = perEngine.flatMap((e) => e.ours.map((n) => `${e.name}/${n}`));
     const engineAll = perEngine.reduce((n, e) => n + e.all, 0);
     const dups = duplicates(names);
@@ -182,7 +184,7 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
         return [op, num(s.length), ms(percentile(s, 50)), ms(percentile(s, 99)), ms(s[s.length - 1] ?? NaN)];
       })),
       '',
-      `Manager (pid ${mgr.pid}) sampled every ${sampleEvery} cycles: RSS start ${kb(samples[0].rss)}, warm-up ${kb(rss.base)}, end ${kb(rss.end)}; fds start ${samples[0].fds}, warm-up ${fd.base}, end ${fd.end}.`,
+      `Manager (pid ${mgr.pid}) sampled every ${sampleEvery} cycles: RSS start ${kb(samples[0].rss)}, warm-up ${kb(rss.base)}, end ${kb(rss.end)}; fds start ${samples[0].fds}, warm-up ${fd.base}, end ${fd.end}. Live heap (after a full GC): warm-up ${kb(heapAtWarmup)}, end ${kb(book.heapUsed)}.`,
       `RSS/fd samples (cycle: RSS, fds): ${samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 12)) === 0 || i === samples.length - 1).map((s) => `${s.cycle}: ${kb(s.rss)}, ${s.fds}`).join('; ')}`,
       '',
       table(['criterion', 'result', 'figures'], criteria.map(([n, ok, f]) => [n, pf(ok), f])),
