@@ -4,8 +4,9 @@
 //           publish IP, so one per engine fits (3);
 //   name    one container name: 1;
 //   memory  the engines' reservable memory is filled (one created container
-//           per engine, `-m` up to what is left) so exactly FREE[i] more
-//           `-m 16m` containers fit on engine i (sum: 4).
+//           per engine, `-m` up to what is left, counting classic's <1 %
+//           rounding slack) so exactly FREE[i] more `-m 16m` containers fit
+//           on engine i (sum: 4).
 // Each racer has its own keep-alive connection, opened before the round; all
 // 16 creates go out together, each winner is started. Exactly the feasible
 // number must be created and started every round; between rounds the winners
@@ -78,15 +79,22 @@ export async function runRace(o: { rounds: number; clients: number; log?: (s: st
     const st = await mgr.state();
     for (const [i, e] of c.engines.entries()) {
       const n = st.nodes.find((x) => x.addr === e.addr)!;
-      const fill = n.totalMemory - n.reservedMemory - FREE[i] * UNIT - UNIT / 2;
-      const r = await call(mp, 'POST', `/v1.41/containers/create?name=${runId}-fill-${i}`, {
-        Image: 'busybox', Cmd: ['true'], Env: [`constraint:node==${e.name}`],
-        Labels: { 'com.swarm-classic.bench': `${runId}-fill` }, HostConfig: { Memory: fill, NetworkMode: 'none' },
-      });
-      if (r.status !== 201) throw new Error(`filling ${e.name} with -m ${fill}: HTTP ${r.status} ${r.text}`);
+      // Classic's integer percentages let a node take up to <1 % over its
+      // total (src/scheduler/weighted.ts): the edge is 1.01 × total.
+      const fill = Math.floor(n.totalMemory * 1.01) - n.reservedMemory - FREE[i] * UNIT - UNIT / 2;
+      // In pieces: a request larger than a node's total never fits.
+      for (let left = fill, k = 0; left > 0; k++) {
+        const piece = Math.min(left, Math.floor(n.totalMemory / 2));
+        left -= piece;
+        const r = await call(mp, 'POST', `/v1.41/containers/create?name=${runId}-fill-${i}-${k}`, {
+          Image: 'busybox', Cmd: ['true'], Env: [`constraint:node==${e.name}`],
+          Labels: { 'com.swarm-classic.bench': `${runId}-fill` }, HostConfig: { Memory: piece, NetworkMode: 'none' },
+        });
+        if (r.status !== 201) throw new Error(`filling ${e.name} with -m ${piece}: HTTP ${r.status} ${r.text}`);
+      }
     }
     const filled = await mgr.state();
-    say(`memory filled (created, not started): ${filled.nodes.map((n, i) => `${n.name} ${((n.totalMemory - n.reservedMemory) / UNIT).toFixed(2)} units of 16 MiB free (want ${FREE[i]}.5)`).join(', ')}`);
+    say(`memory filled (created, not started): ${filled.nodes.map((n, i) => `${n.name} ${((n.totalMemory * 1.01 - n.reservedMemory) / UNIT).toFixed(2)} units of 16 MiB free (want ${FREE[i]}.5)`).join(', ')}`);
     say(`race ${runId}: ${o.rounds} rounds × ${RESOURCES.join(', ')}, ${o.clients} clients; load at start: ${loadStart}`);
 
     const results: RoundResult[] = [];
