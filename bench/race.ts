@@ -116,7 +116,7 @@ export async function runRace(o: { rounds: number; clients: number; log?: (s: st
           const ids: string[] = [];
           for (const a of answers) {
             if (a.status === 201) { ids.push(a.body.Id); continue; }
-            const k = `${a.status}: ${String(a.body?.message ?? a.text).replace(/[0-9a-f]{64}/g, '<id>').replace(new RegExp(runId + '[-\\w]*', 'g'), '<name>').slice(0, 120)}`;
+            const k = `${a.status}: ${String(a.body?.message ?? a.text).replace(/\s+/g, ' ').replace(/[0-9a-f]{64}/g, '<id>').replace(new RegExp(runId + '[-\\w]*', 'g'), '<name>').slice(0, 120)}`;
             losers[k] = (losers[k] ?? 0) + 1;
           }
           const started = await Promise.all(ids.map((id) => call(mp, 'POST', `/v1.41/containers/${id}/start`)));
