@@ -270,3 +270,8 @@ export function tarOf(name: string, data: Buffer): Buffer {
   const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
   return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
 }
+
+/** The 1/5/15-minute load averages (`uptime`), e.g. "0.52 0.61 0.70". */
+export function uptimeLoad(): string {
+  try { return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '); } catch { return '?'; }
+}

@@ -3,7 +3,11 @@
 //   node dist/bench/placement.js
 //   node dist/bench/api.js [--real]
 //   node dist/bench/scale.js [--engines 1000] [--prof]
-// Figures and how to read them: docs/performance.md.
+// Figures and how to read them: docs/performance.md. Load and soak (issue 14):
+//   node dist/bench/soak.js [--cycles 10000] [--clients 4]   (root; 3 real engines, block 11; ~1 h)
+//   node dist/bench/race.js [--rounds 20] [--clients 16]     (root; 3 real engines, block 11)
+// soak and race share block 11 with api --real and tls: one at a time.
+// Their figures: docs/reliability.md ("Load and soak").
 import { runPlacementBench } from './placement.js';
 import { runApiBench } from './api.js';
 
