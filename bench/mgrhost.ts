@@ -29,16 +29,12 @@ let mgr: Manager | undefined;
 function bookkeeping(m: Manager): ManagerBookkeeping {
   const c = m.cluster;
   const engines = [...c.engines.values()];
-  // pendingNames and the exec map are private to src/cluster and have no
-  // read-only accessor yet: element access reads them without changing them.
-  const pendingNames = (c['pendingNames'] as Set<string>).size;
-  const execRecords = ((c.ops as any)['execs'] as Map<string, string>).size;
+  const { reservations, pendingNames, execRecords } = c.bookkeeping();
   const mem = process.memoryUsage();
   return {
     rss: mem.rss, heapUsed: mem.heapUsed,
     fds: fs.readdirSync('/proc/self/fd').length,
-    reservations: engines.reduce((n, e) => n + c.placement.pendingOn(e.addr).length, 0),
-    pendingNames, execRecords,
+    reservations, pendingNames, execRecords,
     cachedContainers: engines.reduce((n, e) => n + e.containers.nodeContainers().length, 0),
     nodes: engines.map((e) => ({ name: e.name, addr: e.addr, healthy: e.healthy, totalMemory: e.totalMemory, reservedMemory: c.placement.reserved(e).memory })),
   };

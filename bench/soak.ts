@@ -20,17 +20,23 @@ export const OPS: Op[] = ['create', 'start', 'exec', 'stop', 'rm'];
 export interface Sample { cycle: number; sec: number; rss: number; fds: number }
 export interface SoakError { cycle: number; op: Op; status: number; message: string }
 
-/** RSS after warm-up: every later sample within ±limit of the first one at or after `warmup` cycles. */
+/**
+ * RSS after warm-up is flat: the median of the last tenth of the samples
+ * after warm-up is within ±limit of the median of the first tenth. Medians,
+ * because V8 hands memory back in steps (a single low sample is not a leak,
+ * nor is a single high one); the range is reported beside.
+ */
 export function rssVerdict(samples: Sample[], warmup: number, limitPct = 10): { base: number; end: number; endPct: number; minPct: number; maxPct: number; pass: boolean } {
   const after = samples.filter((s) => s.cycle >= warmup);
   if (!after.length) return { base: NaN, end: NaN, endPct: NaN, minPct: NaN, maxPct: NaN, pass: false };
-  const base = after[0].rss;
+  const tenth = Math.max(1, Math.floor(after.length / 10));
+  const median = (xs: number[]): number => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
+  const base = median(after.slice(0, tenth).map((s) => s.rss));
+  const end = median(after.slice(-tenth).map((s) => s.rss));
   const pct = (v: number): number => ((v - base) / base) * 100;
   const pcts = after.map((s) => pct(s.rss));
-  const end = after[after.length - 1].rss;
-  const minPct = Math.min(...pcts);
-  const maxPct = Math.max(...pcts);
-  return { base, end, endPct: pct(end), minPct, maxPct, pass: minPct >= -limitPct && maxPct <= limitPct };
+  const endPct = pct(end);
+  return { base, end, endPct, minPct: Math.min(...pcts), maxPct: Math.max(...pcts), pass: Math.abs(endPct) <= limitPct };
 }
 
 /**
@@ -164,7 +170,7 @@ export async function runSoak(o: SoakOptions): Promise<{ report: string; pass: b
     const pf = (b: boolean): string => (b ? 'PASS' : 'FAIL');
     const criteria: Array<[string, boolean, string]> = [
       ['zero errors', errors.length === 0, `${errors.length} errors`],
-      ['RSS within ±10 % after warm-up', rss.pass, `${kb(rss.base)} at cycle ${o.warmup} → ${kb(rss.end)} at the end (${rss.endPct.toFixed(1)} %); range ${rss.minPct.toFixed(1)} % .. +${rss.maxPct.toFixed(1)} %`],
+      ['RSS within ±10 % after warm-up (medians of the first and last tenth)', rss.pass, `${kb(rss.base)} after cycle ${o.warmup} → ${kb(rss.end)} at the end (${rss.endPct.toFixed(1)} %); range ${rss.minPct.toFixed(1)} % .. +${rss.maxPct.toFixed(1)} %`],
       ['fd count flat after warm-up', fd.pass, `${fd.base} at warm-up, ${fd.end} at the end, range ${fd.min}..${fd.max}, median growth first→last tenth ${fd.growth}`],
       ['no orphans on the engines', engineOrphans.length === 0, engineOrphans.length ? engineOrphans.slice(0, 10).join(', ') : 'none (each engine asked directly)'],
       ['manager ps -a agrees with the engines', viaMgr.length === 0 && mgrAll === engineAll && book.cachedContainers === engineAll,

@@ -227,6 +227,7 @@ export class Cluster extends EventEmitter {
     if (kind !== 'update') this.sorted = null;
     if (kind === 'remove') {
       this.byId.delete(c.id);
+      this.ops.forgetContainer(c.id);
       this.unindexShort(c.id);
       for (const n of c.names) this.unindexName(n, c.id);
       const sid = c.node.labels[SWARM_ID_LABEL];
@@ -277,6 +278,13 @@ export class Cluster extends EventEmitter {
   }
 
   get containerCount(): number { return this.byId.size; }
+
+  /** What must drain to zero when nothing is in flight (benches, tests): reservations, names held, exec records. */
+  bookkeeping(): { reservations: number; pendingNames: number; execRecords: number } {
+    let reservations = 0;
+    for (const e of this.engines.values()) reservations += this.placement.pendingOn(e.addr).length;
+    return { reservations, pendingNames: this.pendingNames.size, execRecords: this.ops.execRecords };
+  }
 
   private sorted: Ref[] | null = null;
 

@@ -34,6 +34,8 @@ export function unhealthy(ref: string, e: Engine): DockerError {
 export class Operations {
   /** Exec instance ID -> engine address, for execs created through us. */
   private readonly execs = new Map<string, string>();
+  /** Container ID -> its exec instances, so they are forgotten with it. */
+  private readonly execsOf = new Map<string, string[]>();
   /** Connections to other managers (a replica's primary), through the same dialer as engines. */
   private readonly peers = new Map<string, EngineTransport>();
 
@@ -109,7 +111,7 @@ export class Operations {
     const { node: e, container: c } = this.owner(ref);
     return this.target(e, `${version}/containers/${c.id}/exec${query}`, async (status, body) => {
       if (status !== 201 || !body) return;
-      try { this.rememberExec(JSON.parse(body.toString('utf8')).Id, e); } catch { /* relayed as is */ }
+      try { this.rememberExec(JSON.parse(body.toString('utf8')).Id, e, c.id); } catch { /* relayed as is */ }
     });
   }
 
@@ -120,11 +122,26 @@ export class Operations {
     return this.target(e, path);
   }
 
-  private rememberExec(id: string, e: Engine): void {
+  private rememberExec(id: string, e: Engine, containerId?: string): void {
     this.execs.set(id, e.addr);
+    if (containerId) {
+      const list = this.execsOf.get(containerId);
+      if (list) list.push(id); else this.execsOf.set(containerId, [id]);
+    }
     // Exec instances are short-lived; keep the map bounded.
     if (this.execs.size > 10_000) this.execs.delete(this.execs.keys().next().value as string);
   }
+
+  /** A container is gone: dockerd drops its exec instances with it, and so do we. */
+  forgetContainer(id: string): void {
+    const list = this.execsOf.get(id);
+    if (!list) return;
+    this.execsOf.delete(id);
+    for (const x of list) this.execs.delete(x);
+  }
+
+  /** Exec instances remembered (for benches and tests: nothing should outlive its container). */
+  get execRecords(): number { return this.execs.size; }
 
   /** The engine that owns an exec instance: remembered, or found by asking every healthy engine. */
   private async findExec(id: string): Promise<Engine> {

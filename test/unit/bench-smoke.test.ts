@@ -17,7 +17,11 @@ test('bench/soak verdicts: RSS band, flat fds, unique names', async () => {
   const steady = [s(0, 80, 30), s(500, 100, 40), s(1000, 104, 41), s(1500, 97, 39), s(2000, 102, 40)];
   assert.equal(rssVerdict(steady, 500).pass, true);
   assert.equal(rssVerdict(steady, 500).base, 100 * mb, 'the warm-up sample is the base, not the start');
-  assert.equal(rssVerdict([...steady, s(2500, 111, 40)], 500).pass, false);
+  assert.equal(rssVerdict([...steady, s(2500, 111, 40)], 500).pass, false, 'ends 11 % up');
+  const dip = Array.from({ length: 20 }, (_, i) => s(500 + i * 100, i === 7 ? 80 : 100 + (i % 3), 40));
+  assert.equal(rssVerdict(dip, 500).pass, true, 'one low sample (memory handed back) is not a leak');
+  const climb = Array.from({ length: 20 }, (_, i) => s(500 + i * 100, 100 + i, 40));
+  assert.equal(rssVerdict(climb, 500).pass, false, 'a steady climb of 19 % is');
   assert.equal(rssVerdict([s(0, 80, 30)], 500).pass, false, 'no sample after warm-up: no verdict');
   assert.equal(fdVerdict(steady, 500).pass, true);
   const leak = Array.from({ length: 20 }, (_, i) => s(500 + i * 100, 100, 40 + i));
