@@ -93,13 +93,16 @@ function hasBody(req: http.IncomingMessage): boolean {
 }
 
 /**
- * A body that stops moving for `ms` is cut: 408 if nothing was answered yet,
- * then the connection closes. Only while the body comes in: a response that
+ * A body that stops moving for `ms` while the manager reads it is cut: 408
+ * if nothing was answered yet, then the connection closes. Only while the body comes in: a response that
  * streams for hours (logs -f, events) is never timed.
  */
 function watchBody(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
   if (!ms || !hasBody(req)) return;
   req.setTimeout(ms, () => {
+    // Paused: the engine it is piped to is slow to take it (backpressure). Not the
+    // client's idleness; the timer runs again once data moves.
+    if (req.isPaused() || req.readableFlowing === false) return;
     if (!res.headersSent && !res.destroyed) {
       res.shouldKeepAlive = false;
       res.on('finish', () => req.socket.destroySoon());
