@@ -140,3 +140,64 @@ describe('exactly once, primary only (simulated engines)', () => {
     assert.equal(moved.length, 1);
   });
 });
+
+describe('half-done moves and failing targets (simulated engines)', () => {
+  const sims: Simulator[] = [];
+  const clusters: Cluster[] = [];
+  after(async () => {
+    for (const c of clusters) await c.stop();
+    for (const s of sims) await s.stop().catch(() => undefined);
+  });
+  const newCluster = (primary: boolean): Cluster => {
+    const c = new Cluster({ refreshMinMs: 300, refreshMaxMs: 600, failureRetry: 2, overcommit: 0.05, createRetry: 0 },
+      new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread')));
+    c.setPrimary(primary);
+    c.setEngines(sims.map((s) => s.addr));
+    clusters.push(c);
+    return c;
+  };
+  const copies = async (sid: string, s: Simulator): Promise<string[]> => {
+    const list: any[] = await (await fetch(`http://${s.addr}/containers/json?all=1`)).json();
+    return list.filter((x) => x.Labels?.[SWARM_ID_LABEL] === sid).map((x) => `${x.Names[0]} ${x.State}`);
+  };
+
+  test('a primary that died between create and start: the next one starts the copy, makes no other', async () => {
+    for (let i = 0; i < 3; i++) sims.push(await startSimulator({ port: 0, name: `half-${i}`, containers: 0 }));
+    const primary = newCluster(true);
+    const replica = newCluster(false);
+    await eventually(async () => primary.healthyEngines().length + replica.healthyEngines().length, (n) => n === 6, 10_000, 50);
+    const made = await primary.createContainer('svc', { Image: 'busybox', Labels: { ...POLICY, 'com.docker.swarm.constraints': '["node==half-2"]' } }, new URLSearchParams());
+    assert.equal(made.status, 201);
+    const sid = primary.findContainer('svc')!.container.node.labels[SWARM_ID_LABEL];
+    sims[2].startContainer(made.body.Id);
+    await eventually(async () => replica.findContainer('svc')?.container.summary.State, (s) => s === 'running', 5000, 50);
+    await primary.stop();
+    // What the dead primary got done: the copy on half-0, same name and Swarm ID, never started.
+    const r = await fetch(`http://${sims[0].addr}/containers/create?name=svc`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Image: 'busybox', Labels: { ...POLICY, [SWARM_ID_LABEL]: sid } }),
+    });
+    assert.equal(r.status, 201);
+    await sims[2].stop();
+    await eventually(async () => replica.engines.get(sims[2].addr)?.state, (s) => s === 'unhealthy', 10_000, 50);
+    replica.setPrimary(true);
+    const got = await eventually(() => copies(sid, sims[0]), (x) => x.includes('/svc running'), 10_000, 100);
+    assert.deepEqual(got, ['/svc running']);
+    assert.deepEqual(await copies(sid, sims[1]), []);
+  });
+
+  test('the node chosen for a move fails too: the move goes to one that works', async () => {
+    const c = clusters[1]; // the primary now; half-0 and half-1 left
+    sims.push(await startSimulator({ port: 0, name: 'half-3', containers: 0 }));
+    c.setEngines([sims[0].addr, sims[1].addr, sims[3].addr]);
+    await eventually(async () => c.healthyEngines().length, (n) => n === 3, 10_000, 50);
+    const made = await c.createContainer('svc2', { Image: 'busybox', Labels: { ...POLICY, 'com.docker.swarm.constraints': '["node==~half-3"]' } }, new URLSearchParams());
+    assert.equal(made.node.name, 'half-3');
+    const sid = c.findContainer('svc2')!.container.node.labels[SWARM_ID_LABEL];
+    // half-1 dies at the moment half-3 is declared lost, before the manager notices it.
+    const e3 = c.engines.get(sims[3].addr)!;
+    e3.on('state', (s: string) => { if (s === 'unhealthy') void sims[1].stop(); });
+    await sims[3].stop();
+    const got = await eventually(() => copies(sid, sims[0]), (x) => x.length > 0, 15_000, 100);
+    assert.deepEqual(got, ['/svc2 created']);
+  });
+});
