@@ -100,9 +100,10 @@ function hasBody(req: http.IncomingMessage): boolean {
 function watchBody(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
   if (!ms || !hasBody(req)) return;
   req.setTimeout(ms, () => {
-    // Paused: the engine it is piped to is slow to take it (backpressure). Not the
-    // client's idleness; the timer runs again once data moves.
-    if (req.isPaused() || req.readableFlowing === false) return;
+    // Data waits unread: the engine it is piped to is slow to take it
+    // (backpressure), which is not the client's idleness; the timer runs again
+    // once data moves.
+    if (req.readableLength > 0) return;
     if (!res.headersSent && !res.destroyed) {
       res.shouldKeepAlive = false;
       res.on('finish', () => req.socket.destroySoon());
