@@ -57,3 +57,43 @@ test('filters: values must be lists of strings or maps of booleans', () => {
     assert.throws(() => parseFilters(bad), /invalid filter: value of "\w+" must be a list of strings or a map of booleans/, bad);
   }
 });
+
+test('body idle timeout: a stalled body the manager reads gets 408; one held back by a slow consumer is not cut', async () => {
+  const net = await import('node:net');
+  const { listen, parseHost } = await import('../../src/api/listener.js');
+  const limits = { ...DEFAULT_LIMITS, bodyIdleTimeoutMs: 300 };
+  let reader = true;
+  const server = await listen(parseHost('tcp://127.0.0.1:0'), () => ({
+    request: (req, res) => {
+      if (reader) {
+        // Reads what comes (as readBody does), answers once the body ends.
+        void (async () => { for await (const chunk of req) void chunk; if (!res.headersSent) res.end('{}'); })().catch(() => undefined);
+      } else {
+        // A consumer that takes nothing (an engine applying backpressure): the data waits unread.
+        req.pause();
+        setTimeout(() => { if (!res.headersSent) res.end('{"slow":true}'); }, 1200);
+      }
+    },
+    upgrade: (_req, socket) => socket.destroy(),
+  }), undefined, limits);
+  const port = (server.address() as { port: number }).port;
+  const send = (body: string) => new Promise<string>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(`POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length + 10}\r\n\r\n${body}`));
+    let out = '';
+    s.on('data', (d) => { out += d; });
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+    setTimeout(() => s.destroy(), 2000);
+  });
+  try {
+    assert.match(await send('{"a":'), /^HTTP\/1\.1 408 /);
+    reader = false;
+    const big = 'x'.repeat(256 * 1024); // more than the stream buffers take: some of it waits unread
+    const answer = await send(big);
+    assert.doesNotMatch(answer, /408/, answer.slice(0, 200));
+    assert.match(answer, /"slow":true/);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+});
