@@ -61,14 +61,17 @@ describe('recreation(): a create body from what the engine said', () => {
   });
 });
 
-describe('exactly once, primary only (simulated engines)', () => {
+/**
+ * Simulated engines and in-process clusters watching all of them (fast
+ * refresh: the rescheduling grace is 0.3 s), stopped after the suite.
+ */
+function simulatedWorld(): { sims: Simulator[]; clusters: Cluster[]; newCluster: (primary: boolean) => Cluster } {
   const sims: Simulator[] = [];
   const clusters: Cluster[] = [];
   after(async () => {
     for (const c of clusters) await c.stop();
     for (const s of sims) await s.stop().catch(() => undefined);
   });
-
   const newCluster = (primary: boolean): Cluster => {
     const c = new Cluster({ refreshMinMs: 300, refreshMaxMs: 600, failureRetry: 2, overcommit: 0.05, createRetry: 0 },
       new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread')));
@@ -77,6 +80,11 @@ describe('exactly once, primary only (simulated engines)', () => {
     clusters.push(c);
     return c;
   };
+  return { sims, clusters, newCluster };
+}
+
+describe('exactly once, primary only (simulated engines)', () => {
+  const { sims, clusters, newCluster } = simulatedWorld();
   /** Containers carrying this Swarm ID on the engines still running, asked directly. */
   const copies = async (sid: string, live: Simulator[]): Promise<string[]> => {
     const out: string[] = [];
@@ -142,20 +150,7 @@ describe('exactly once, primary only (simulated engines)', () => {
 });
 
 describe('half-done moves and failing targets (simulated engines)', () => {
-  const sims: Simulator[] = [];
-  const clusters: Cluster[] = [];
-  after(async () => {
-    for (const c of clusters) await c.stop();
-    for (const s of sims) await s.stop().catch(() => undefined);
-  });
-  const newCluster = (primary: boolean): Cluster => {
-    const c = new Cluster({ refreshMinMs: 300, refreshMaxMs: 600, failureRetry: 2, overcommit: 0.05, createRetry: 0 },
-      new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread')));
-    c.setPrimary(primary);
-    c.setEngines(sims.map((s) => s.addr));
-    clusters.push(c);
-    return c;
-  };
+  const { sims, clusters, newCluster } = simulatedWorld();
   const copies = async (sid: string, s: Simulator): Promise<string[]> => {
     const list: any[] = await (await fetch(`http://${s.addr}/containers/json?all=1`)).json();
     return list.filter((x) => x.Labels?.[SWARM_ID_LABEL] === sid).map((x) => `${x.Names[0]} ${x.State}`);
