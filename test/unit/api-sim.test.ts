@@ -26,12 +26,17 @@ after(async () => {
   for (const s of sims) await s.stop();
 });
 
-test('ps -a over 800 containers: streamed in chunks, valid JSON, node-qualified names, live status', async () => {
+test('ps -a over 800 containers: kept chunks, valid JSON, node-qualified names, live status', async () => {
   const r = await fetch(`${base}/v1.41/containers/json?all=1`);
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-type'), 'application/json');
-  assert.equal(r.headers.get('content-length'), null, 'a large list is chunked');
-  const list: any[] = await r.json();
+  const text = await r.text();
+  assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(text), 'Content-Length, as dockerd sends it');
+  const list: any[] = JSON.parse(text);
+  // Nothing changed but the clock: the same items (a status text may have aged in between).
+  const noStatus = (t: string): string => t.replace(/"Status":"[^"]*"/g, '');
+  const again = await (await fetch(`${base}/v1.41/containers/json?all=1`)).text();
+  assert.equal(noStatus(again), noStatus(text));
   assert.equal(list.length, 800);
   assert.ok(list.every((c) => /^\/sim-[ab]\//.test(c.Names[0])), list[0].Names[0]);
   for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].Created >= list[i].Created, 'newest first');

@@ -1,0 +1,193 @@
+// The bytes of a `docker ps` answer, kept between requests. 30,000 items are
+// 24-28 MB of JSON; rendering them per request (status texts, JSON, UTF-8)
+// cost ~0.3 CPU-s, so concurrent listings queued on the CPU. Here the list is
+// cut into chunks at content-defined boundaries (an item whose ID hashes to 0
+// ends a chunk), so adding or removing one container changes one chunk and
+// leaves the others' bytes as they were. A request walks the items it shows,
+// checks each against its chunk's record (same container, summary, node name,
+// IP and health, start/finish times) and re-renders only the chunks that
+// differ or whose status texts ("Up 5 minutes") have aged. Chunk buffers are
+// immutable, so concurrent requests share them.
+import { isAnyIp, type CachedContainer, type ContainerEntry, type NodeView } from '../cluster/index.js';
+import { containerStatus, statusStableFor } from '../util/humanize.js';
+
+/** Mean items per chunk (~1 KB each): 1 in CHUNK_ITEMS IDs ends a chunk. */
+const CHUNK_ITEMS = 256;
+
+/** The engine's list item as a cluster list item: node-qualified names, node IP for wildcard bindings. */
+export function renderItem(e: NodeView, summary: any): any {
+  const s = { ...summary };
+  s.Names = (summary.Names ?? []).map((n: string) => `/${e.name}${n.startsWith('/') ? n : '/' + n}`);
+  if (Array.isArray(summary.Ports)) {
+    s.Ports = summary.Ports.map((p: any) => (p.IP !== undefined && isAnyIp(p.IP) ? { ...p, IP: e.ip } : p));
+  }
+  return s; // Status is filled in per call: liveStatus()
+}
+
+export function liveStatus(e: NodeView, c: CachedContainer, now: number): string {
+  if (!e.healthy) return 'Host Down';
+  return containerStatus(c.summary.State ?? '', c.summary.Status ?? '', c, now);
+}
+
+/** Until when liveStatus() gives the same text (ms since the epoch). */
+function statusValidUntil(e: NodeView, c: CachedContainer, now: number): number {
+  if (!e.healthy) return Infinity;
+  const s = c.summary;
+  switch (s.State) {
+    case 'running': case 'paused':
+      return c.startedAt ? now + statusStableFor(now - c.startedAt) : Infinity;
+    case 'exited': case 'restarting':
+      return c.finishedAt ? now + statusStableFor(now - c.finishedAt) : Infinity;
+    default:
+      return Infinity;
+  }
+}
+
+/**
+ * One item as UTF-8, in two halves around "Status" (recomputed when it ages).
+ * Cached per container while its summary and the node's name and IP stay the
+ * same. Own allocations, not the shared 8 KB pool, so one stale item never
+ * pins a pool slab.
+ */
+interface Item { summary: unknown; name: string; ip: string; head: Buffer; tail: Buffer }
+const items = new WeakMap<CachedContainer, Item>();
+const STATUS_MARK = '\u0000swarm-status\u0000';
+
+function slowBuffer(s: string): Buffer {
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(s));
+  buf.write(s, 0);
+  return buf;
+}
+
+function itemFor(e: NodeView, c: CachedContainer): Item {
+  const hit = items.get(c);
+  if (hit && hit.summary === c.summary && hit.name === e.name && hit.ip === e.ip) return hit;
+  const obj = renderItem(e, c.summary);
+  obj.Status = STATUS_MARK;
+  const json = JSON.stringify(obj);
+  const mark = JSON.stringify(STATUS_MARK);
+  const at = json.indexOf(mark);
+  const item = { summary: c.summary, name: e.name, ip: e.ip, head: slowBuffer(json.slice(0, at)), tail: slowBuffer(json.slice(at + mark.length)) };
+  items.set(c, item);
+  return item;
+}
+
+/** What a chunk was rendered from, item by item: any difference means re-render. */
+interface Stamp {
+  c: CachedContainer; summary: unknown; node: NodeView;
+  name: string; ip: string; healthy: boolean; startedAt: number; finishedAt: number;
+}
+
+interface Chunk { stamps: Stamp[]; buf: Buffer; validUntil: number }
+
+function stampOf(r: ContainerEntry): Stamp {
+  const { node: e, container: c } = r;
+  return { c, summary: c.summary, node: e, name: e.name, ip: e.ip, healthy: e.healthy, startedAt: c.startedAt, finishedAt: c.finishedAt };
+}
+
+function same(s: Stamp | undefined, r: ContainerEntry): boolean {
+  const { node: e, container: c } = r;
+  return s !== undefined && s.c === c && s.summary === c.summary && s.node === e && s.name === e.name && s.ip === e.ip
+    && s.healthy === e.healthy && s.startedAt === c.startedAt && s.finishedAt === c.finishedAt;
+}
+
+/** Does this ID end a chunk? The last two hex digits are uniform for Docker's random IDs. */
+function endsChunk(id: string): boolean {
+  const h = parseInt(id.slice(-2), 16);
+  if (!Number.isNaN(h)) return h % CHUNK_ITEMS === 0;
+  let x = 2166136261;
+  for (let i = 0; i < id.length; i++) x = Math.imul(x ^ id.charCodeAt(i), 16777619);
+  return (x >>> 0) % CHUNK_ITEMS === 0;
+}
+
+function renderChunk(list: readonly ContainerEntry[], from: number, to: number, now: number): Chunk {
+  const stamps: Stamp[] = [];
+  const parts: Array<{ item: Item; status: string }> = [];
+  let size = 0;
+  let validUntil = Infinity;
+  for (let i = from; i < to; i++) {
+    const r = list[i];
+    const item = itemFor(r.node, r.container);
+    const status = JSON.stringify(liveStatus(r.node, r.container, now));
+    parts.push({ item, status });
+    size += item.head.length + Buffer.byteLength(status) + item.tail.length + 1; // + the comma before it
+    validUntil = Math.min(validUntil, statusValidUntil(r.node, r.container, now));
+    stamps.push(stampOf(r));
+  }
+  const buf = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const { item, status } of parts) {
+    buf[at++] = 0x2c; // ','
+    at += item.head.copy(buf, at);
+    at += buf.write(status, at);
+    at += item.tail.copy(buf, at);
+  }
+  return { stamps, buf, validUntil };
+}
+
+/** Rendering budget per loop turn: a cold render of 30,000 items yields in between. */
+const SLICE_MS = 4;
+
+/**
+ * A list's chunks, kept for the next request of the same kind (`ps`, `ps -a`).
+ * Chunks are keyed by their first container's ID; a request keeps the ones it
+ * used and drops the rest.
+ */
+export class ListBody {
+  private chunks = new Map<string, Chunk>();
+
+  /**
+   * The body for `list` (already in `ps` order): '[' + items + ']\n' as
+   * buffers to write in order, and their total length.
+   */
+  async render(list: readonly ContainerEntry[], o: { isGone?: () => boolean; now?: number } = {}): Promise<{ parts: Buffer[]; length: number } | undefined> {
+    const now = o.now ?? Date.now();
+    const next = new Map<string, Chunk>();
+    const parts: Buffer[] = [];
+    let length = 0;
+    let sliceStart = performance.now();
+    for (let i = 0; i < list.length;) {
+      const first = list[i].container.id;
+      const old = this.chunks.get(first);
+      let ok = old !== undefined && now < old.validUntil;
+      let k = i;
+      for (;;) {
+        const r = list[k];
+        if (ok && !same(old!.stamps[k - i], r)) ok = false;
+        k++;
+        if (k === list.length || endsChunk(r.container.id)) break;
+      }
+      let chunk: Chunk;
+      if (ok && old!.stamps.length === k - i) chunk = old!;
+      else {
+        chunk = renderChunk(list, i, k, now);
+        if (performance.now() - sliceStart > SLICE_MS) {
+          // Let other requests and engine events in between chunks.
+          await new Promise((r) => setImmediate(r));
+          if (o.isGone?.()) return undefined;
+          sliceStart = performance.now();
+        }
+      }
+      next.set(first, chunk);
+      parts.push(chunk.buf);
+      length += chunk.buf.length;
+      i = k;
+    }
+    this.chunks = next;
+    return { parts, length };
+  }
+}
+
+const OPEN = Buffer.from('[');
+const EMPTY = Buffer.from('[]\n');
+const CLOSE = Buffer.from(']\n');
+
+/**
+ * The answer's bytes from ListBody parts: each chunk starts with a comma, so
+ * the first one's comma is swapped for the opening bracket (a view, no copy).
+ */
+export function frame(parts: Buffer[], length: number): { parts: Buffer[]; length: number } {
+  if (!parts.length) return { parts: [EMPTY], length: EMPTY.length };
+  const out = [OPEN, parts[0].subarray(1), ...parts.slice(1), CLOSE];
+  return { parts: out, length: length - 1 + OPEN.length + CLOSE.length };
+}
