@@ -1,7 +1,7 @@
 // GET /containers/json: the cluster picks the containers (./../cluster/list.ts);
 // this renders them as dockerd does, with node-qualified names (bytes kept
 // between requests: ./listbody.ts), and writes large lists with back-pressure.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './context.js';
 import type { ContainerEntry } from '../cluster/index.js';
 import { parseFilters } from '../util/dockerfilters.js';
@@ -21,7 +21,7 @@ function keptFor(ctx: ApiContext): { all: ListBody; running: ListBody } {
   return k;
 }
 
-export async function listContainers(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+export async function listContainers(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const q = new URLSearchParams(requestInfo(req).query);
   const filters = parseFilters(q.get('filters'));
   // Legacy before/since query parameters are filters too.
@@ -53,7 +53,7 @@ export async function listContainers(ctx: ApiContext, req: Request, res: Respons
  * Content-Length, waiting for the socket to drain so that a slow or vanished
  * client stops the work.
  */
-async function sendList(res: Response, body: ListBody, entries: readonly ContainerEntry[]): Promise<void> {
+async function sendList(res: ServerResponse, body: ListBody, entries: readonly ContainerEntry[]): Promise<void> {
   const r = await body.render(entries, { isGone: () => res.destroyed });
   if (!r) return;
   const { parts, length } = frame(r.parts, r.length);
@@ -67,7 +67,7 @@ async function sendList(res: Response, body: ListBody, entries: readonly Contain
 }
 
 /** Resolves true when the response can take more, false if the client went away. */
-function drained(res: Response): Promise<boolean> {
+function drained(res: ServerResponse): Promise<boolean> {
   if (res.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (ok: boolean) => (): void => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };

@@ -144,3 +144,22 @@ test('a rename whose client goes away mid-request releases the name it claimed',
   assert.notEqual(r.status, 409, JSON.stringify(body));
   assert.equal(r.status, 201, JSON.stringify(body));
 });
+
+test('the routes served without Express pass the same wrapper: version headers, refused versions, HEAD, bad escapes', async () => {
+  const ping = await fetch(`${base}/_ping`);
+  assert.equal(await ping.text(), 'OK');
+  assert.ok(ping.headers.get('api-version'));
+  assert.match(ping.headers.get('server') ?? '', /^Docker\/swarm\//);
+  const head = await fetch(`${base}/_ping`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), '0');
+  for (const path of ['/v9.99/_ping', '/v9.99/info', '/v9.99/containers/json']) {
+    const r = await fetch(base + path);
+    assert.equal(r.status, 400, path);
+    assert.match((await r.json()).message, /^client version 9\.99 is too new/);
+  }
+  const old = await fetch(`${base}/v1.0/info`);
+  assert.equal(old.status, 400);
+  const bad = await fetch(`${base}/containers/%E0%A4%A/json`);
+  assert.equal(bad.status, 400);
+});
