@@ -44,20 +44,18 @@ function statusValidUntil(e: NodeView, c: CachedContainer, now: number): number 
 }
 
 /**
- * One item as UTF-8, in two halves around "Status" (recomputed when it ages).
- * Cached per container while its summary and the node's name and IP stay the
- * same. Own allocations, not the shared 8 KB pool, so one stale item never
- * pins a pool slab.
+ * One item as UTF-8, in two halves around "Status" (recomputed when it ages),
+ * as offsets into a buffer: the chunk that last rendered it, so the bytes are
+ * held once, by the chunks. Cached per container while its summary and the
+ * node's name and IP stay the same.
  */
-interface Item { summary: unknown; name: string; ip: string; head: Buffer; tail: Buffer }
+interface Item {
+  summary: unknown; name: string; ip: string;
+  buf: Buffer; head: number; mid: number; tail: number; end: number;
+}
 const items = new WeakMap<CachedContainer, Item>();
 const STATUS_MARK = '\u0000swarm-status\u0000';
-
-function slowBuffer(s: string): Buffer {
-  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(s));
-  buf.write(s, 0);
-  return buf;
-}
+const MARK_JSON = JSON.stringify(STATUS_MARK);
 
 function itemFor(e: NodeView, c: CachedContainer): Item {
   const hit = items.get(c);
@@ -65,9 +63,10 @@ function itemFor(e: NodeView, c: CachedContainer): Item {
   const obj = renderItem(e, c.summary);
   obj.Status = STATUS_MARK;
   const json = JSON.stringify(obj);
-  const mark = JSON.stringify(STATUS_MARK);
-  const at = json.indexOf(mark);
-  const item = { summary: c.summary, name: e.name, ip: e.ip, head: slowBuffer(json.slice(0, at)), tail: slowBuffer(json.slice(at + mark.length)) };
+  const at = json.indexOf(MARK_JSON);
+  const buf = Buffer.from(json.slice(0, at) + json.slice(at + MARK_JSON.length));
+  const mid = Buffer.byteLength(json.slice(0, at));
+  const item = { summary: c.summary, name: e.name, ip: e.ip, buf, head: 0, mid, tail: mid, end: buf.length };
   items.set(c, item);
   return item;
 }
@@ -110,17 +109,23 @@ function renderChunk(list: readonly ContainerEntry[], from: number, to: number, 
     const item = itemFor(r.node, r.container);
     const status = JSON.stringify(liveStatus(r.node, r.container, now));
     parts.push({ item, status });
-    size += item.head.length + Buffer.byteLength(status) + item.tail.length + 1; // + the comma before it
+    size += item.mid - item.head + Buffer.byteLength(status) + item.end - item.tail + 1; // + the comma before it
     validUntil = Math.min(validUntil, statusValidUntil(r.node, r.container, now));
     stamps.push(stampOf(r));
   }
+  // Own allocation, not the shared 8 KB pool: a kept chunk never pins a slab.
   const buf = Buffer.allocUnsafeSlow(size);
   let at = 0;
   for (const { item, status } of parts) {
     buf[at++] = 0x2c; // ','
-    at += item.head.copy(buf, at);
+    const head = at;
+    at += item.buf.copy(buf, at, item.head, item.mid);
+    const mid = at;
     at += buf.write(status, at);
-    at += item.tail.copy(buf, at);
+    const tail = at;
+    at += item.buf.copy(buf, at, item.tail, item.end);
+    // From now on the item's bytes are this chunk's: the old buffer can go.
+    Object.assign(item, { buf, head, mid, tail, end: at });
   }
   return { stamps, buf, validUntil };
 }
