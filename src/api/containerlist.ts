@@ -3,7 +3,6 @@
 // between requests: ./listbody.ts), and writes large lists with back-pressure.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './context.js';
-import type { ContainerEntry } from '../cluster/index.js';
 import { parseFilters } from '../util/dockerfilters.js';
 import { sendJson } from './respond.js';
 import { ListBody, frame, liveStatus, renderItem } from './listbody.js';
@@ -14,10 +13,10 @@ import { requestInfo } from './wrapper.js';
  * (./listbody.ts): those are what clients poll. Filtered listings are
  * rendered from the same per-item cache but not kept.
  */
-const kept = new WeakMap<ApiContext, { all: ListBody; running: ListBody }>();
+const keptBodies = new WeakMap<ApiContext, { all: ListBody; running: ListBody }>();
 function keptFor(ctx: ApiContext): { all: ListBody; running: ListBody } {
-  let k = kept.get(ctx);
-  if (!k) kept.set(ctx, (k = { all: new ListBody(), running: new ListBody() }));
+  let k = keptBodies.get(ctx);
+  if (!k) keptBodies.set(ctx, (k = { all: new ListBody(), running: new ListBody() }));
   return k;
 }
 
@@ -27,16 +26,17 @@ export async function listContainers(ctx: ApiContext, req: IncomingMessage, res:
   // Legacy before/since query parameters are filters too.
   for (const k of ['before', 'since']) if (q.get(k)) filters.set(k, [q.get(k)!]);
   const size = q.get('size') === '1' || q.get('size') === 'true';
-  const { entries, sized } = await ctx.cluster.listContainers({
-    all: q.get('all') === '1' || q.get('all') === 'true',
-    limit: parseInt(q.get('limit') ?? '-1', 10),
-    filters, size,
-  });
+  const all = q.get('all') === '1' || q.get('all') === 'true';
+  const limit = parseInt(q.get('limit') ?? '-1', 10);
+  const kept = !filters.size && !size && !(limit > 0) ? keptFor(ctx)[all ? 'all' : 'running'] : undefined;
+  // Read before the walk: a change during it makes the next request walk again.
+  const version = ctx.cluster.containersVersion();
+  const again = kept?.reuse(version);
+  if (again) { await sendParts(res, again); return; }
+  const { entries, sized } = await ctx.cluster.listContainers({ all, limit, filters, size });
   if (!sized) {
-    const plain = !filters.size && !(parseInt(q.get('limit') ?? '-1', 10) > 0);
-    const all = q.get('all') === '1' || q.get('all') === 'true';
-    const body = plain ? keptFor(ctx)[all ? 'all' : 'running'] : new ListBody();
-    await sendList(res, body, entries);
+    const r = await (kept ?? new ListBody()).render(entries, { isGone: () => res.destroyed, version: kept ? version : undefined });
+    if (r) await sendParts(res, r);
     return;
   }
   const now = Date.now();
@@ -53,9 +53,7 @@ export async function listContainers(ctx: ApiContext, req: IncomingMessage, res:
  * Content-Length, waiting for the socket to drain so that a slow or vanished
  * client stops the work.
  */
-async function sendList(res: ServerResponse, body: ListBody, entries: readonly ContainerEntry[]): Promise<void> {
-  const r = await body.render(entries, { isGone: () => res.destroyed });
-  if (!r) return;
+async function sendParts(res: ServerResponse, r: { parts: Buffer[]; length: number }): Promise<void> {
   const { parts, length } = frame(r.parts, r.length);
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json');

@@ -14,12 +14,15 @@ import { containerStatus, statusStableFor } from '../util/humanize.js';
 /** Mean items per chunk (~1 KB each): 1 in CHUNK_ITEMS IDs ends a chunk. */
 const CHUNK_ITEMS = 256;
 
+// Bound once: through the facade's compiled re-export every call is a getter.
+const anyIp = isAnyIp;
+
 /** The engine's list item as a cluster list item: node-qualified names, node IP for wildcard bindings. */
 export function renderItem(e: NodeView, summary: any): any {
   const s = { ...summary };
   s.Names = (summary.Names ?? []).map((n: string) => `/${e.name}${n.startsWith('/') ? n : '/' + n}`);
   if (Array.isArray(summary.Ports)) {
-    s.Ports = summary.Ports.map((p: any) => (p.IP !== undefined && isAnyIp(p.IP) ? { ...p, IP: e.ip } : p));
+    s.Ports = summary.Ports.map((p: any) => (p.IP !== undefined && anyIp(p.IP) ? { ...p, IP: e.ip } : p));
   }
   return s; // Status is filled in per call: liveStatus()
 }
@@ -140,14 +143,43 @@ const SLICE_MS = 4;
  */
 export class ListBody {
   private chunks = new Map<string, Chunk>();
+  /** The last whole answer's chunks in order, with the containers version it was rendered at and its nodes' names. */
+  private last?: { version: number; order: Chunk[]; nodes: Array<[NodeView, string, string]> };
+
+  /**
+   * The last answer again, if no container or node changed since: the same
+   * containers version (../cluster/cluster.ts containersVersion) and no node
+   * renamed. No walk over the containers: only the chunks whose status texts
+   * aged are rendered again, from what they were rendered from.
+   */
+  reuse(version: number, now = Date.now()): { parts: Buffer[]; length: number } | undefined {
+    const l = this.last;
+    if (!l || l.version !== version) return undefined;
+    for (const [n, name, ip] of l.nodes) if (n.name !== name || n.ip !== ip) return undefined;
+    const parts: Buffer[] = [];
+    let length = 0;
+    for (let i = 0; i < l.order.length; i++) {
+      let chunk = l.order[i];
+      if (now >= chunk.validUntil) {
+        const entries = chunk.stamps.map((st) => ({ node: st.node, container: st.c }) as ContainerEntry);
+        chunk = l.order[i] = renderChunk(entries, 0, entries.length, now);
+        this.chunks.set(entries[0].container.id, chunk);
+      }
+      parts.push(chunk.buf);
+      length += chunk.buf.length;
+    }
+    return { parts, length };
+  }
 
   /**
    * The body for `list` (already in `ps` order): '[' + items + ']\n' as
-   * buffers to write in order, and their total length.
+   * buffers to write in order, and their total length. With `version`, it
+   * can be reused by reuse() until that version changes.
    */
-  async render(list: readonly ContainerEntry[], o: { isGone?: () => boolean; now?: number } = {}): Promise<{ parts: Buffer[]; length: number } | undefined> {
+  async render(list: readonly ContainerEntry[], o: { isGone?: () => boolean; now?: number; version?: number } = {}): Promise<{ parts: Buffer[]; length: number } | undefined> {
     const now = o.now ?? Date.now();
     const next = new Map<string, Chunk>();
+    const order: Chunk[] = [];
     const parts: Buffer[] = [];
     let length = 0;
     let sliceStart = performance.now();
@@ -174,11 +206,17 @@ export class ListBody {
         }
       }
       next.set(first, chunk);
+      order.push(chunk);
       parts.push(chunk.buf);
       length += chunk.buf.length;
       i = k;
     }
     this.chunks = next;
+    if (o.version !== undefined) {
+      const nodes = new Map<NodeView, [NodeView, string, string]>();
+      for (const r of list) if (!nodes.has(r.node)) nodes.set(r.node, [r.node, r.node.name, r.node.ip]);
+      this.last = { version: o.version, order, nodes: [...nodes.values()] };
+    }
     return { parts, length };
   }
 }

@@ -138,6 +138,7 @@ describe('kept ps body', () => {
       fc.record({ k: fc.constant('start'), at: fc.nat() }),
       fc.record({ k: fc.constant('health'), at: fc.nat() }),
       fc.record({ k: fc.constant('time'), ms: fc.integer({ min: 0, max: 7_200_000 }) }),
+      fc.record({ k: fc.constant('time'), ms: fc.integer({ min: 0, max: 2_000 }) }),
     );
     await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 30 }), fc.integer({ min: 0, max: 900 }), async (ops, size) => {
       const nodes = [node('a'), node('bb'), node('ccc')];
@@ -145,7 +146,9 @@ describe('kept ps body', () => {
       let list: Entry[] = Array.from({ length: size }, (_, i) => ({ node: nodes[i % 3], container: container(next++, i % 4 ? 'running' : 'exited', T0 - i * 61_000) })).sort(newestFirst);
       const body = new ListBody();
       let now = T0;
+      let version = 0;
       for (const o of ops as any[]) {
+        if (o.k !== 'time') version++; // as the cluster bumps containersVersion on every change
         const pick = (): Entry | undefined => list[o.at % Math.max(1, list.length)];
         switch (o.k) {
           case 'add': list = [...list, { node: nodes[o.at % 3], container: container(next++, o.state, now - (o.at % 100_000)) }].sort(newestFirst); break;
@@ -155,8 +158,35 @@ describe('kept ps body', () => {
           case 'health': nodes[o.at % 3].healthy = !nodes[o.at % 3].healthy; break;
           case 'time': now += o.ms; break;
         }
-        assert.equal((await kept(body, list, now)).text, reference(list, now));
+        // As the API does: the kept answer if nothing changed, else a walk.
+        const again = body.reuse(version, now);
+        const r = again ?? await body.render(list, { now, version });
+        const f = frame(r!.parts, r!.length);
+        assert.equal(Buffer.concat(f.parts).toString('utf8'), reference(list, now), again ? 'reused' : 'rendered');
       }
-    }), { seed: 15, numRuns: 60 });
+    }), { seed: 15, numRuns: 80 });
+  });
+});
+
+describe('kept ps body: reuse without a walk', () => {
+  it('only while the containers version and the node names hold; aged texts re-rendered from the kept stamps', async () => {
+    const n1 = node('n1');
+    const list: Entry[] = [{ node: n1, container: container(1, 'running', T0 - 59_500) }, { node: n1, container: container(2, 'exited', T0 - 7_000_000) }];
+    const body = new ListBody();
+    assert.equal(body.reuse(7, T0), undefined, 'nothing rendered yet');
+    const r = await body.render(list, { now: T0, version: 7 });
+    const same = body.reuse(7, T0 + 100)!;
+    assert.deepEqual(same.parts, r!.parts, 'same version, texts still good');
+    assert.ok(same.parts.every((p, i) => p === r!.parts[i]), 'the same buffers');
+    assert.equal(body.reuse(8, T0 + 100), undefined, 'a container or node changed');
+    const aged = body.reuse(7, T0 + 600)!;
+    const text = Buffer.concat(frame(aged.parts, aged.length).parts).toString();
+    assert.equal(text, reference(list, T0 + 600));
+    assert.match(text, /Up About a minute/);
+    n1.name = 'renamed';
+    assert.equal(body.reuse(7, T0 + 700), undefined, 'a node was renamed');
+    const unversioned = new ListBody();
+    await unversioned.render(list, { now: T0 });
+    assert.equal(unversioned.reuse(0, T0), undefined, 'a render without a version is never reused whole');
   });
 });
