@@ -29,13 +29,16 @@ export async function listContainers(ctx: ApiContext, req: IncomingMessage, res:
   const all = q.get('all') === '1' || q.get('all') === 'true';
   const limit = parseInt(q.get('limit') ?? '-1', 10);
   const kept = !filters.size && !size && !(limit > 0) ? keptFor(ctx)[all ? 'all' : 'running'] : undefined;
-  // Read before the walk: a change during it makes the next request walk again.
-  const version = ctx.cluster.containersVersion();
-  const again = kept?.reuse(version);
-  if (again) { await sendParts(res, again); return; }
+  if (kept) {
+    // Read before the walk: a change during it makes the next request walk again.
+    const version = ctx.cluster.containersVersion();
+    const r = await kept.shared(version, async () => (await ctx.cluster.listContainers({ all, limit, filters, size })).entries);
+    if (r) await sendParts(res, r);
+    return;
+  }
   const { entries, sized } = await ctx.cluster.listContainers({ all, limit, filters, size });
   if (!sized) {
-    const r = await (kept ?? new ListBody()).render(entries, { isGone: () => res.destroyed, version: kept ? version : undefined });
+    const r = await new ListBody().render(entries, { isGone: () => res.destroyed });
     if (r) await sendParts(res, r);
     return;
   }

@@ -171,6 +171,25 @@ export class ListBody {
     return { parts, length };
   }
 
+  private pending?: { version: number; result: Promise<{ parts: Buffer[]; length: number } | undefined> };
+
+  /**
+   * The answer at `version`: reused, or rendered from `list()` once however
+   * many identical requests arrive while that render runs.
+   */
+  async shared(version: number, list: () => Promise<readonly ContainerEntry[]>): Promise<{ parts: Buffer[]; length: number } | undefined> {
+    const again = this.reuse(version);
+    if (again) return again;
+    if (this.pending?.version === version) {
+      const r = await this.pending.result;
+      if (r) return r;
+    }
+    const result = list().then((entries) => this.render(entries, { version }));
+    const mine = { version, result };
+    this.pending = mine;
+    try { return await result; } finally { if (this.pending === mine) this.pending = undefined; }
+  }
+
   /**
    * The body for `list` (already in `ps` order): '[' + items + ']\n' as
    * buffers to write in order, and their total length. With `version`, it

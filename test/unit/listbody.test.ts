@@ -190,3 +190,20 @@ describe('kept ps body: reuse without a walk', () => {
     assert.equal(unversioned.reuse(0, T0), undefined, 'a render without a version is never reused whole');
   });
 });
+
+describe('kept ps body: identical requests share one render', () => {
+  it('8 at once walk the containers once and get the same buffers; a new version walks again', async () => {
+    const n1 = node('n1');
+    const list: Entry[] = Array.from({ length: 1500 }, (_, i) => ({ node: n1, container: container(i, 'running', T0 - 86_400_000 - i) }));
+    const body = new ListBody();
+    let walks = 0;
+    const walk = async (): Promise<Entry[]> => { walks++; await new Promise((r) => setImmediate(r)); return list; };
+    const rs = await Promise.all(Array.from({ length: 8 }, () => body.shared(3, walk)));
+    assert.equal(walks, 1);
+    for (const r of rs) assert.ok(r!.parts.every((p, i) => p === rs[0]!.parts[i]));
+    await body.shared(3, walk);
+    assert.equal(walks, 1, 'reused');
+    await body.shared(4, walk);
+    assert.equal(walks, 2, 'a change: walked again');
+  });
+});
