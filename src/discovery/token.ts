@@ -16,7 +16,7 @@
 //                                 that URL, scheme included (our token server speaks http).
 // Watch polls GET every heartbeat; an outage keeps the last list (errors go to onError).
 import type { Discovery, DiscoveryOptions } from './discovery.js';
-import { request as undiciRequest } from 'undici';
+import type * as Undici from 'undici';
 import { DiscoveryError, checkEntry } from './discovery.js';
 
 /** The `--discovery-opt` keys token:// takes. */
@@ -72,6 +72,12 @@ interface Answer { status: number; text: string }
  * a DiscoveryError naming the URL and the cause. (undici's request, not
  * fetch: fetch refuses the ports browsers block, 6000 or 10080 among them.)
  */
+// undici's index (fetch, WebSocket, mocks, caches: ~5 MB RSS beyond its
+// Pool and Client) is required only when a token is looked up; `swarm manage`
+// loads this module through the CLI without one.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const undiciRequest: typeof Undici.request = (...args) => (require('undici') as typeof Undici).request(...args);
+
 async function request(method: 'GET' | 'POST', url: string, body?: string, signal?: AbortSignal): Promise<Answer> {
   try {
     const res = await undiciRequest(url, {
