@@ -67,17 +67,17 @@ const MAX_ANSWER = 4 << 20;
 
 interface Answer { status: number; text: string }
 
-/**
- * One request, its answer read whole; a network failure or a timeout becomes
- * a DiscoveryError naming the URL and the cause. (undici's request, not
- * fetch: fetch refuses the ports browsers block, 6000 or 10080 among them.)
- */
 // undici's index (fetch, WebSocket, mocks, caches: ~5 MB RSS beyond its
 // Pool and Client) is required only when a token is looked up; `swarm manage`
 // loads this module through the CLI without one.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const undiciRequest: typeof Undici.request = (...args) => (require('undici') as typeof Undici).request(...args);
 
+/**
+ * One request, its answer read whole; a network failure or a timeout becomes
+ * a DiscoveryError naming the URL and the cause. (undici's request, not
+ * fetch: fetch refuses the ports browsers block, 6000 or 10080 among them.)
+ */
 async function request(method: 'GET' | 'POST', url: string, body?: string, signal?: AbortSignal): Promise<Answer> {
   try {
     const res = await undiciRequest(url, {
