@@ -2,9 +2,19 @@
 // generator (forge's pure-JS one takes seconds), X.509 structure and SHA-256
 // signatures from node-forge.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import { CertError } from './errors.js';
 import { checkDnsName, ipBytes } from './names.js';
+
+let forgeLib: typeof forge | undefined;
+/**
+ * node-forge (~10 MB RSS), required on first use: `swarm manage` imports this
+ * module through the CLI but issues no certificate.
+ */
+function lib(): typeof forge {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (forgeLib ??= require('node-forge'));
+}
 
 /** A certificate and its private key, both PEM (the key PKCS#1, as docker-machine writes it). */
 export interface KeyPair { cert: string; key: string }
@@ -70,8 +80,8 @@ function newKey(bits = DEFAULT_KEY_BITS): { pem: string; key: forge.pki.rsa.Priv
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const key = forge.pki.privateKeyFromPem(privateKey);
-  return { pem: privateKey, key, pub: forge.pki.setRsaPublicKey(key.n, key.e) };
+  const key = lib().pki.privateKeyFromPem(privateKey);
+  return { pem: privateKey, key, pub: lib().pki.setRsaPublicKey(key.n, key.e) };
 }
 
 /**
@@ -88,11 +98,11 @@ function serialNumber(): string {
 /** A CN as UTF8String: forge's default PrintableString cannot carry '_' and Go rejects it then. */
 function subject(commonName: string): forge.pki.CertificateField[] {
   if (!commonName || commonName.length > 64) throw new CertError(`bad common name "${commonName}": want 1 to 64 characters`);
-  return [{ shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as number as forge.asn1.Class }];
+  return [{ shortName: 'CN', value: commonName, valueTagClass: lib().asn1.Type.UTF8 as number as forge.asn1.Class }];
 }
 
 function baseCert(pub: forge.pki.rsa.PublicKey, v: Validity): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
+  const cert = lib().pki.createCertificate();
   cert.publicKey = pub;
   cert.serialNumber = serialNumber();
   cert.validity.notBefore = v.notBefore;
@@ -113,8 +123,8 @@ export function createCA(opts: CaOptions = {}): KeyPair {
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(key, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: pem };
+  cert.sign(key, lib().md.sha256.create());
+  return { cert: lib().pki.certificateToPem(cert), key: pem };
 }
 
 /** Parse a CA pair, checking it is a CA and that the key is its key. */
@@ -122,8 +132,8 @@ export function parseCA(ca: KeyPair): { cert: forge.pki.Certificate; key: forge.
   let cert: forge.pki.Certificate;
   let key: forge.pki.rsa.PrivateKey;
   try {
-    cert = forge.pki.certificateFromPem(ca.cert);
-    key = forge.pki.privateKeyFromPem(ca.key);
+    cert = lib().pki.certificateFromPem(ca.cert);
+    key = lib().pki.privateKeyFromPem(ca.key);
   } catch (e) {
     throw new CertError(`unreadable CA certificate or key: ${(e as Error).message}`);
   }
@@ -141,14 +151,14 @@ export function parseCA(ca: KeyPair): { cert: forge.pki.Certificate; key: forge.
  */
 function issuerOf(ca: forge.pki.Certificate): forge.pki.CertificateField[] {
   return ca.subject.attributes.map((a) => (
-    (a.valueTagClass as number) === forge.asn1.Type.UTF8 ? { ...a, value: forge.util.decodeUtf8(String(a.value)) } : { ...a }
+    (a.valueTagClass as number) === lib().asn1.Type.UTF8 ? { ...a, value: lib().util.decodeUtf8(String(a.value)) } : { ...a }
   ));
 }
 
 /** The CA's key identifier: its subjectKeyIdentifier extension, or the same hash computed. */
 function caKeyId(ca: forge.pki.Certificate): string {
   const ski = ca.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
-  return ski?.subjectKeyIdentifier ? forge.util.hexToBytes(ski.subjectKeyIdentifier) : ca.generateSubjectKeyIdentifier().getBytes();
+  return ski?.subjectKeyIdentifier ? lib().util.hexToBytes(ski.subjectKeyIdentifier) : ca.generateSubjectKeyIdentifier().getBytes();
 }
 
 /** A leaf certificate signed by `ca`: CA:false, digitalSignature + keyEncipherment, EKUs, SANs. */
@@ -175,6 +185,6 @@ export function issueCert(ca: KeyPair, opts: CertOptions): KeyPair {
   ];
   if (altNames.length) exts.push({ name: 'subjectAltName', altNames });
   cert.setExtensions(exts);
-  cert.sign(parent.key, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: pem };
+  cert.sign(parent.key, lib().md.sha256.create());
+  return { cert: lib().pki.certificateToPem(cert), key: pem };
 }

@@ -5,9 +5,16 @@ import { log } from '../log.js';
 import { NodesDiscovery } from './nodes.js';
 import { FileDiscovery } from './file.js';
 import { TokenDiscovery, TOKEN_OPTS } from './token.js';
-import { EtcdDiscovery, ETCD_OPTIONS } from './etcd.js';
-import { ConsulDiscovery, CONSUL_OPTS } from './consul.js';
-import { ZkDiscovery, ZK_OPTIONS } from './zk.js';
+
+// The store backends are required on first use of their scheme, not at start:
+// etcd3 brings gRPC and protobufjs (~23 MB RSS, 0.4 s to load) and
+// node-zookeeper-client ~9 MB, which a manager on nodes:// or file:// never
+// needs. Synchronous (createDiscovery is), hence require(); types stay static.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const etcd = (): typeof import('./etcd.js') => require('./etcd.js');
+const consul = (): typeof import('./consul.js') => require('./consul.js');
+const zk = (): typeof import('./zk.js') => require('./zk.js');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export type { Discovery, DiscoveryOptions, LockStore } from './discovery.js';
 export { DiscoveryError, isLockStore } from './discovery.js';
@@ -19,9 +26,9 @@ export const BACKENDS: Record<string, DiscoveryFactory> = {
   nodes: (rest) => new NodesDiscovery(rest),
   file: (rest, o) => new FileDiscovery(rest, o.heartbeatMs),
   token: (rest, o) => { checkOptions('token', o, TOKEN_OPTS); return new TokenDiscovery(rest, o); },
-  etcd: (rest, o) => { checkOptions('etcd', o, ETCD_OPTIONS); return new EtcdDiscovery(rest, o); },
-  consul: (rest, o) => { checkOptions('consul', o, CONSUL_OPTS); return new ConsulDiscovery(rest, o); },
-  zk: (rest, o) => { checkOptions('zk', o, ZK_OPTIONS); return new ZkDiscovery(rest, o); },
+  etcd: (rest, o) => { const m = etcd(); checkOptions('etcd', o, m.ETCD_OPTIONS); return new m.EtcdDiscovery(rest, o); },
+  consul: (rest, o) => { const m = consul(); checkOptions('consul', o, m.CONSUL_OPTS); return new m.ConsulDiscovery(rest, o); },
+  zk: (rest, o) => { const m = zk(); checkOptions('zk', o, m.ZK_OPTIONS); return new m.ZkDiscovery(rest, o); },
 };
 
 /** Options every backend accepts; a backend adds its own. */

@@ -16,7 +16,7 @@
 //                                 that URL, scheme included (our token server speaks http).
 // Watch polls GET every heartbeat; an outage keeps the last list (errors go to onError).
 import type { Discovery, DiscoveryOptions } from './discovery.js';
-import { request as undiciRequest } from 'undici';
+import type * as Undici from 'undici';
 import { DiscoveryError, checkEntry } from './discovery.js';
 
 /** The `--discovery-opt` keys token:// takes. */
@@ -66,6 +66,12 @@ export function parseTokenTarget(rest: string, opts: ReadonlyMap<string, string>
 const MAX_ANSWER = 4 << 20;
 
 interface Answer { status: number; text: string }
+
+// undici's index (fetch, WebSocket, mocks, caches: ~5 MB RSS beyond its
+// Pool and Client) is required only when a token is looked up; `swarm manage`
+// loads this module through the CLI without one.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const undiciRequest: typeof Undici.request = (...args) => (require('undici') as typeof Undici).request(...args);
 
 /**
  * One request, its answer read whole; a network failure or a timeout becomes

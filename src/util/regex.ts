@@ -4,7 +4,12 @@
 // re2js is a port of RE2 (what Go's regexp and so classic Swarm and dockerd
 // use): matching time is linear in the input, and the syntax is RE2's,
 // inline flags like `(?i)` included.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+
+// re2js (~1 MB RSS) is required on the first pattern compiled: most managers
+// never see a regex constraint or name filter.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const re2 = (): typeof RE2JS => (require('re2js') as typeof import('re2js')).RE2JS;
 
 export interface Re2 {
   /** Unanchored search, like Go's regexp.MatchString. */
@@ -86,13 +91,13 @@ function lookup(pattern: string, flags: string, limits: Readonly<RegexLimits>): 
 function build(pattern: string, flags: string): Re2 | string {
   let bits = 0;
   for (const f of flags) {
-    if (f === 'i') bits |= RE2JS.CASE_INSENSITIVE;
-    else if (f === 's') bits |= RE2JS.DOTALL;
+    if (f === 'i') bits |= re2().CASE_INSENSITIVE;
+    else if (f === 's') bits |= re2().DOTALL;
     else return `unknown regex flag "${f}"`;
   }
   let compiled: RE2JS;
   try {
-    compiled = RE2JS.compile(pattern, bits);
+    compiled = re2().compile(pattern, bits);
   } catch (err) {
     return (err as Error).message;
   }
