@@ -52,19 +52,23 @@ function skipValue(b: Buffer, i: number): number {
   return -1;
 }
 
-/** The key of the string at [s, e) (quotes included): raw bytes unless escaped. */
-function keyOf(b: Buffer, s: number, e: number): string {
-  const raw = b.toString('latin1', s + 1, e - 1);
-  return raw.includes('\\') || /[^\x20-\x7e]/.test(raw) ? JSON.parse(b.toString('utf8', s, e)) : raw;
+/** Whether the string at [s, e) (quotes included) is the key `want` (raw bytes compared; decoded only if escaped). */
+function keyIs(b: Buffer, s: number, e: number, want: Buffer): boolean {
+  if (e - s - 2 === want.length && b.compare(want, 0, want.length, s + 1, e - 1) === 0) return true;
+  for (let i = s + 1; i < e - 1; i++) if (b[i] === BACKSLASH) return JSON.parse(b.toString('utf8', s, e)) === want.toString('latin1');
+  return false;
 }
 
+const NETWORK_SETTINGS = Buffer.from('NetworkSettings');
+const PORTS = Buffer.from('Ports');
+
 /**
- * Walk the members of the object that opens at `i`, calling `member(key,
- * valueStart)` which returns the index past the value (or -1). Returns the
+ * Walk the members of the object that opens at `i`, calling `member(keyStart,
+ * keyEnd, valueStart)` which returns the index past the value (or -1). Returns the
  * index of the closing brace and whether the object had members, or
  * undefined when the bytes are not an object as expected.
  */
-function members(b: Buffer, i: number, member: (key: string, at: number) => number): { close: number; empty: boolean } | undefined {
+function members(b: Buffer, i: number, member: (ks: number, ke: number, at: number) => number): { close: number; empty: boolean } | undefined {
   if (b[i] !== LBRACE) return undefined;
   i = skipWs(b, i + 1);
   if (b[i] === RBRACE) return { close: i, empty: true };
@@ -72,11 +76,11 @@ function members(b: Buffer, i: number, member: (key: string, at: number) => numb
     if (b[i] !== QUOTE) return undefined;
     const ke = skipString(b, i);
     if (ke < 0) return undefined;
-    const key = keyOf(b, i, ke);
+    const ks = i;
     i = skipWs(b, ke);
     if (b[i] !== COLON) return undefined;
     i = skipWs(b, i + 1);
-    const ve = member(key, i);
+    const ve = member(ks, ke, i);
     if (ve < 0) return undefined;
     i = skipWs(b, ve);
     if (b[i] === RBRACE) return { close: i, empty: false };
@@ -110,13 +114,13 @@ export function decorateInspectParsed(body: Buffer, node: Record<string, unknown
 export function decorateInspect(body: Buffer, node: Record<string, unknown>, ip: string): Buffer {
   // The value range of the last NetworkSettings.Ports (JSON.parse keeps the last of duplicate keys).
   let ports: [number, number] | undefined;
-  const top = members(body, skipWs(body, 0), (key, at) => {
-    if (key !== 'NetworkSettings') return skipValue(body, at);
+  const top = members(body, skipWs(body, 0), (ks, ke, at) => {
+    if (!keyIs(body, ks, ke, NETWORK_SETTINGS)) return skipValue(body, at);
     ports = undefined;
     if (body[at] !== LBRACE) return skipValue(body, at);
-    const ns = members(body, at, (k, v) => {
+    const ns = members(body, at, (k0, k1, v) => {
       const end = skipValue(body, v);
-      if (k === 'Ports' && end >= 0) ports = [v, end];
+      if (end >= 0 && keyIs(body, k0, k1, PORTS)) ports = [v, end];
       return end;
     });
     return ns ? ns.close + 1 : -1;
