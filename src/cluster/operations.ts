@@ -115,6 +115,8 @@ export class Operations {
     let newName: string | undefined;
     if (action === 'rename') {
       newName = new URLSearchParams(query).get('name')?.replace(/^\//, '');
+      // A create or rename of that name answered but not yet re-read: its container owns the name (409 naming it).
+      if (newName) await this.cluster.writes.settleName(newName);
       if (newName) release = this.cluster.claimName(newName, id);
     }
     const path = `${version}/containers/${id}${action ? '/' + action : ''}${query}`;

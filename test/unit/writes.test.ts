@@ -156,7 +156,14 @@ test('renamed: the old name is gone and free at once, the new one taken', async 
   assert.equal(again.status, 201, JSON.stringify(again.json));
   const clash = await call('POST', '/v1.41/containers/create?name=rw-newer', { Image: 'busybox' });
   assert.equal(clash.status, 409);
-  assert.match(clash.json.message, /"\/rw-newer" is already in use/);
+  assert.match(clash.json.message, new RegExp(`"/rw-newer" is already in use by container "${c.json.Id}"`));
+  // A rename onto the name of a container whose create is still being re-read: 409 naming it.
+  hold();
+  const fresh = await call('POST', '/v1.41/containers/create?name=rw-fresh', { Image: 'busybox' });
+  const onto = await whileHeld(() => call('POST', '/v1.41/containers/rw-newer/rename?name=rw-fresh'));
+  assert.equal(onto.status, 409);
+  assert.match(onto.json.message, new RegExp(`"/rw-fresh" is already in use by container "${fresh.json.Id}"`));
+  await call('DELETE', `/v1.41/containers/${fresh.json.Id}?force=1`);
   for (const id of [c.json.Id, again.json.Id]) await call('DELETE', `/v1.41/containers/${id}?force=1`);
 });
 
