@@ -133,6 +133,9 @@ export class Placement {
           // Read into the cache in the background; reads that could see it wait (cluster.writes).
           handedOver = true;
           this.made.set(id, node);
+          // Until the cache has it, the reservation stands for it, found by its real ID
+          // too (`--volumes-from <id>`, `--net container:<id>` right after).
+          reservation.id = id;
           this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id), () => {
             this.made.delete(id);
             this.unreserve(node.addr, reservation);

@@ -121,6 +121,17 @@ test('started by name, then stopped: ps shows each state at once', async () => {
   await call('DELETE', `/v1.41/containers/${c.json.Id}`);
 });
 
+test('a create that depends on a container by its ID right after that one was created lands on its node', async () => {
+  hold();
+  const a = await call('POST', '/v1.41/containers/create', { Image: 'busybox', Cmd: ['top'] });
+  const b = await call('POST', '/v1.41/containers/create', { Image: 'busybox', HostConfig: { VolumesFrom: [a.json.Id] } });
+  open();
+  assert.equal(b.status, 201, JSON.stringify(b.json));
+  const [ia, ib] = await Promise.all([a, b].map(async (x) => (await call('GET', `/v1.41/containers/${x.json.Id}/json`)).json));
+  assert.equal(ib.Node.Name, ia.Node.Name);
+  for (const x of [b, a]) await call('DELETE', `/v1.41/containers/${x.json.Id}?force=1`);
+});
+
 test('removed then never listed, even when removed before its create was re-read', async () => {
   const a = await call('POST', '/v1.41/containers/create?name=rw-removed', { Image: 'busybox', Cmd: ['top'] });
   await ps(true); // in the cache
