@@ -178,16 +178,18 @@ test('renamed: the old name is gone and free at once, the new one taken', async 
   for (const id of [c.json.Id, again.json.Id]) await call('DELETE', `/v1.41/containers/${id}?force=1`);
 });
 
-test('concurrent creates with one name: one wins, the others conflict, also while its re-read is in flight', async () => {
+test('concurrent creates with one name: one wins, the others conflict (those after it once its re-read is in), and later ones too', async () => {
   hold();
-  const answers = await Promise.all(Array.from({ length: 6 }, () => call('POST', '/v1.41/containers/create?name=rw-same', { Image: 'busybox' })));
-  assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409, 409, 409]);
-  const late = await call('POST', '/v1.41/containers/create?name=rw-same', { Image: 'busybox' });
-  assert.equal(late.status, 409, 'a create while the winner\'s re-read is held still conflicts');
+  const all = Promise.all(Array.from({ length: 6 }, () => call('POST', '/v1.41/containers/create?name=rw-same', { Image: 'busybox' })));
+  await new Promise((r) => setTimeout(r, 100)); // those that came after the winner wait for its re-read
   open();
-  const after1 = await call('POST', '/v1.41/containers/create?name=rw-same', { Image: 'busybox' });
-  assert.equal(after1.status, 409);
+  const answers = await all;
+  assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409, 409, 409]);
   const won = answers.find((a) => a.status === 201)!;
+  // A later create of the name conflicts, naming it.
+  const late = await call('POST', '/v1.41/containers/create?name=rw-same', { Image: 'busybox' });
+  assert.equal(late.status, 409);
+  assert.match(late.json.message, new RegExp(`"/rw-same" is already in use by container "${won.json.Id}"`));
   assert.equal((await ps(true, 'rw-same')).length, 1);
   await call('DELETE', `/v1.41/containers/${won.json.Id}?force=1`);
 });
