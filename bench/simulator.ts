@@ -652,6 +652,18 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         send(res, 204);
         return;
       }
+      if (method === 'POST' && action === 'rename') {
+        const to = (q.get('name') ?? '').replace(/^\//, '');
+        if (!to) { sendError(res, 400, 'Neither old nor new names may be empty'); return; }
+        if (byName.has(to) && byName.get(to) !== c.id) { sendError(res, 409, `Conflict. The container name "/${to}" is already in use by container "${byName.get(to)}". You have to remove (or rename) that container to be able to reuse that name.`); return; }
+        if (byName.get(c.name) === c.id) byName.delete(c.name);
+        c.name = to;
+        c.summary = undefined;
+        byName.set(to, c.id);
+        containerEvent(c, 'rename');
+        send(res, 204);
+        return;
+      }
       if (method === 'POST' && action === 'restart') { stopC(c, 'stop'); start(c); containerEvent(c, 'restart'); send(res, 204); return; }
       if (method === 'DELETE' && action === '') {
         const force = q.get('force') === '1' || q.get('force') === 'true';

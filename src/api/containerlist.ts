@@ -30,7 +30,10 @@ export async function listContainers(ctx: ApiContext, req: IncomingMessage, res:
   const limit = parseInt(q.get('limit') ?? '-1', 10);
   const kept = !filters.size && !size && !(limit > 0) ? keptFor(ctx)[all ? 'all' : 'running'] : undefined;
   if (kept) {
-    // Read before the walk: a change during it makes the next request walk again.
+    // Writes already answered first (their re-reads bump the version), then
+    // the version, read before the walk: a change during it makes the next
+    // request walk again.
+    await ctx.cluster.settle();
     const version = ctx.cluster.containersVersion();
     const r = await kept.shared(version, async () => (await ctx.cluster.listContainers({ all, limit, filters, size })).entries);
     if (r) await sendParts(res, r);

@@ -2,10 +2,11 @@
 // and every other call sent to the owner through a target the cluster
 // gives, which also knows what to refresh afterwards. The list is in
 // ./containerlist.ts.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
+import type { ProxyTarget } from '../cluster/index.js';
 import { BadRequestError } from '../errors.js';
 import { forward, hold, proxy, readBody } from './proxy.js';
 import { hijack } from './hijack.js';
@@ -14,12 +15,12 @@ import { sendJson } from './respond.js';
 import { logRequest, noteNode, requestInfo } from './wrapper.js';
 
 /** The target for a call on a container, with the client's version prefix and query kept. */
-function target(ctx: ApiContext, req: IncomingMessage, ref: string, action: string) {
+function target(ctx: ApiContext, req: IncomingMessage, ref: string, action: string): Promise<ProxyTarget> {
   const { prefix, query } = requestInfo(req);
   return ctx.cluster.containerTarget(ref, action, prefix, query);
 }
 
-export async function inspectContainer(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
+export async function inspectContainer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, ref: string): Promise<void> {
   const r = await ctx.cluster.inspectContainer(ref, requestInfo(req).query);
   noteNode(req, r.node.name);
   sendJson(res, r.status, r.body);
@@ -32,29 +33,30 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
   checkCreateRequest(req.originalUrl, req.headers, raw);
   const body: any = parseCreateBody(raw);
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;
-  const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth);
+  // Answered once the engine made it: reads after it wait for its re-read (cluster.settle).
+  const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth, true);
   noteNode(req, out.node.name);
   sendJson(res, out.status, out.body);
 }
 
-/** start, stop, kill, rename ...: a buffered call, answered once the cluster has re-read the container. */
+/** start, stop, kill, rename ...: a buffered call; the cluster re-reads the container (reads after it wait for that). */
 export async function callContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
-  await forward(target(ctx, req, ref, action), req, res);
+  await forward(await target(ctx, req, ref, action), req, res);
 }
 
 /** DELETE /containers/{id} */
 export async function removeContainer(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
-  await forward(target(ctx, req, ref, ''), req, res);
+  await forward(await target(ctx, req, ref, ''), req, res);
 }
 
-/** wait: headers at once, the exit status once the cluster shows the container stopped. */
+/** wait: headers at once, the exit status when the engine sends it (reads after it see the container stopped). */
 export async function waitContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
-  await hold(target(ctx, req, ref, action), req, res);
+  await hold(await target(ctx, req, ref, action), req, res);
 }
 
 /** logs, stats, archive, attach without upgrade ...: streamed straight through. */
-export function streamContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): void {
-  proxy(target(ctx, req, ref, action), req, res);
+export async function streamContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
+  proxy(await target(ctx, req, ref, action), req, res);
 }
 
 /**
@@ -70,15 +72,15 @@ function refuseHalfUpgrade(req: IncomingMessage): void {
 }
 
 /** attach, attach/ws without an upgrade: the engine's raw stream, proxied. */
-export function attachContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): void {
+export async function attachContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
   refuseHalfUpgrade(req);
-  proxy(target(ctx, req, ref, action), req, res);
+  proxy(await target(ctx, req, ref, action), req, res);
 }
 
 /** POST /containers/{id}/exec: created on the owner, which the cluster remembers for the exec's calls. */
 export async function createExec(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
   const { prefix, query } = requestInfo(req);
-  await forward(ctx.cluster.execCreateTarget(ref, prefix, query), req, res);
+  await forward(await ctx.cluster.execCreateTarget(ref, prefix, query), req, res);
 }
 
 /** /exec/{id}/...: to the engine that owns the exec instance. */
@@ -88,15 +90,15 @@ export async function proxyExec(ctx: ApiContext, req: Request, res: Response, id
   proxy(await ctx.cluster.execTarget(id, prefix + path + query), req, res);
 }
 
-function splice(req: IncomingMessage, socket: Duplex, head: Buffer, t: ReturnType<typeof target>): void {
+function splice(req: IncomingMessage, socket: Duplex, head: Buffer, t: ProxyTarget): void {
   noteNode(req, t.node);
   logRequest(req, 'hijack');
   hijack(req, socket, head, t, (err) => logRequest(req, 'hijack closed', { error: err?.message }));
 }
 
 /** attach and attach/ws with `Upgrade`: raw sockets to the owner. */
-export function hijackContainer(ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ref: string, action: string): void {
-  splice(req, socket, head, target(ctx, req, ref, action));
+export async function hijackContainer(ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ref: string, action: string): Promise<void> {
+  splice(req, socket, head, await target(ctx, req, ref, action));
 }
 
 /** exec start with `Upgrade`. */

@@ -63,6 +63,7 @@ export function saveImages(ctx: ApiContext, req: Request, res: Response, name?: 
 export async function commitContainer(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const { prefix, query } = requestInfo(req);
   const ref = new URLSearchParams(query).get('container') ?? '';
+  await ctx.cluster.settle(); // a container just created or renamed is found by its name
   await forward(ctx.cluster.commitTarget(ref, prefix, query), req, res);
 }
 

@@ -54,7 +54,7 @@ export const ROUTES: Route[] = [
   plain('GET', '/containers/json', 'ContainerList', listContainers),
   route('POST', '/containers/create', 'ContainerCreate', containers.createContainer),
   route('POST', '/containers/prune', 'ContainerPrune', containers.pruneContainers),
-  route('GET', `/containers/${C}/json`, 'ContainerInspect', containers.inspectContainer),
+  plain('GET', `/containers/${C}/json`, 'ContainerInspect', containers.inspectContainer),
   route('POST', `/containers/${C}/(start|stop|restart|kill|pause|unpause|rename|update)`, 'ContainerAction', containers.callContainer),
   route('POST', `/containers/${C}/(wait)`, 'ContainerWait', containers.waitContainer),
   route('GET', `/containers/${C}/(logs|stats|top|changes|export)`, 'ContainerStream', containers.streamContainer),

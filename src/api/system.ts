@@ -73,7 +73,8 @@ function nodeLines(n: NodeStatus): Array<[string, string]> {
   return out;
 }
 
-export function info(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await ctx.cluster.settle(); // counts include writes already answered
   const nodes = ctx.cluster.nodeStatuses();
   const status: Array<[string, string]> = [['Role', ctx.role]];
   if (ctx.role === 'replica') status.push(['Primary', ctx.primary ?? '']);

@@ -13,6 +13,7 @@ import type { CachedContainer } from './containers.js';
 import { Placement } from './placement.js';
 import { Rescheduler } from './reschedule.js';
 import { DoubtfulCreates } from './doubtful.js';
+import { Writes } from './writes.js';
 import { probeInterval } from './liveness.js';
 import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
@@ -52,6 +53,8 @@ export class Cluster extends EventEmitter {
   readonly ops: Operations;
   readonly rescheduler: Rescheduler;
   readonly doubtful = new DoubtfulCreates();
+  /** Re-reads after writes already answered (./writes.ts): reads of the cache settle them first. */
+  readonly writes = new Writes();
   /**
    * Whether this manager acts on the cluster by itself (rescheduling,
    * removing stale copies). A replica keeps its picture current but never
@@ -306,6 +309,12 @@ export class Cluster extends EventEmitter {
     return (this.sorted ??= [...this.byId.values()].sort(newestFirst));
   }
 
+  /** lookup() once the writes answered so far are in the cache (only a name, prefix or Swarm ID waits). */
+  async find(ref: string): Promise<Ref> {
+    if (this.writes.size && !this.byId.has(ref)) await this.writes.settle();
+    return this.lookup(ref);
+  }
+
   /**
    * Resolve a container reference the way classic Swarm does: full or short
    * ID, Swarm ID, name (`name`, `/name`, `node/name`), then a unique ID prefix.
@@ -382,18 +391,26 @@ export class Cluster extends EventEmitter {
   /** A container by reference, or undefined. Throws only for an ambiguous reference. */
   findContainer(ref: string): ContainerEntry | undefined { return this.tryLookup(ref); }
 
-  listContainers(o: ContainerListOptions): Promise<ContainerListing> {
+  /** Resolves once every write answered so far shows in the cache (at once when none is in flight). */
+  settle(): Promise<void> { return this.writes.settle(); }
+
+  async listContainers(o: ContainerListOptions): Promise<ContainerListing> {
+    await this.writes.settle();
     return listContainers(this, { refreshOnNodeFilter: !!this.opts.refreshOnNodeFilter, containerNameRefreshFilter: this.opts.containerNameRefreshFilter ?? '' }, o);
   }
 
-  /** Place and create a container (see ./placement.ts). */
-  createContainer(name: string | undefined, body: any, query: URLSearchParams, authHeader?: string): Promise<EngineReply> {
-    return this.placement.create(name, body, query, authHeader);
+  /**
+   * Place and create a container (see ./placement.ts). `early`: answer once
+   * the engine made it, its re-read tracked (reads through the API settle
+   * it; findContainer() does not); otherwise the cache has it on return.
+   */
+  createContainer(name: string | undefined, body: any, query: URLSearchParams, authHeader?: string, early = false): Promise<EngineReply> {
+    return this.placement.create(name, body, query, authHeader, { early });
   }
 
   inspectContainer(ref: string, query: string): Promise<EngineReply> { return this.ops.inspect(ref, query); }
-  containerTarget(ref: string, action: string, version: string, query: string): ProxyTarget { return this.ops.containerTarget(ref, action, version, query); }
-  execCreateTarget(ref: string, version: string, query: string): ProxyTarget { return this.ops.execCreateTarget(ref, version, query); }
+  containerTarget(ref: string, action: string, version: string, query: string): Promise<ProxyTarget> { return this.ops.containerTarget(ref, action, version, query); }
+  execCreateTarget(ref: string, version: string, query: string): Promise<ProxyTarget> { return this.ops.execCreateTarget(ref, version, query); }
   execTarget(id: string, path: string): Promise<ProxyTarget> { return this.ops.execTarget(id, path); }
   peerTarget(addr: string, path: string): ProxyTarget { return this.ops.peerTarget(addr, path); }
   pruneContainers(search: string): Promise<{ deleted: string[]; space: number }> { return this.ops.prune(search); }

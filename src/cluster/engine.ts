@@ -327,6 +327,15 @@ export class Engine extends EventEmitter {
     await this.containers.merge(list, ids, seq, this.inspectNew, this.accept);
   }
 
+  /** A container just created through the manager: its list entry and inspect asked at once (one round trip, not two). */
+  async refreshNew(id: string): Promise<void> {
+    const inspected = this.json('GET', `/containers/${id}/json`);
+    inspected.catch(() => undefined); // awaited by merge() only if the list has it
+    const seq = this.containers.nextSeq();
+    const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [id] }))}`);
+    await this.containers.merge(list, [id], seq, (x) => (x === id ? inspected : this.inspectNew(x)), this.accept);
+  }
+
   /** Refresh one container soon; calls within one tick are batched into one request. */
   touch(id: string): Promise<void> {
     this.dirty.add(id);

@@ -117,7 +117,7 @@ export async function removeNetwork(cluster: Cluster, ref: string, version: stri
  */
 export async function connectNetwork(cluster: Cluster, ref: string, action: 'connect' | 'disconnect', body: any, version: string): Promise<EngineReply> {
   const cref = typeof body?.Container === 'string' ? body.Container : '';
-  const c = cluster.lookup(cref);
+  const c = await cluster.find(cref);
   // A bare name on several nodes (`bridge`, a project network made twice)
   // means the one on the container's node.
   let hit: NetRef | undefined;

@@ -1,13 +1,18 @@
 // Calls on existing containers and exec instances: where each goes (a
 // proxy target), and what the cluster refreshes once the engine answered,
 // so the next read sees the change (read-your-writes lives here, not in
-// the API handlers).
+// the API handlers). The client has the engine's answer at once; the
+// re-read runs on, tracked by cluster.writes, which every read of the
+// cache settles first (./writes.ts).
 import type { Engine } from './engine.js';
 import { EngineTransport, dialErrorText } from './transport.js';
-import type { Cluster, Ref } from './cluster.js';
+import type { Cluster } from './cluster.js';
 import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
+import { decorateInspect, isAnyIp } from './inspectbody.js';
+
+export { isAnyIp };
 
 /** Container calls that change what `ps` and lookups show, and how to re-read after them. */
 const REFRESH: Record<string, (e: Engine, id: string) => Promise<void>> = {
@@ -23,8 +28,17 @@ const REFRESH: Record<string, (e: Engine, id: string) => Promise<void>> = {
   // New limits are reservations: re-read them from inspect.
   update: (e, id) => e.reinspect(id),
   wait: (e, id) => e.touchUntilStopped(id),
-  '': (e, id) => e.refreshContainers([id]), // DELETE
+  '': (e, id) => e.refreshContainers([id]), // DELETE with ?link=1 (a plain one is applied at once, see below)
 };
+
+/**
+ * Writes whose re-read must end before the client has the answer: new
+ * limits are reservations the next placement must count.
+ */
+const AWAITED = new Set(['update']);
+
+/** A container reference resolved to its engine and full ID. */
+interface Owner { node: Engine; id: string; names: readonly string[] }
 
 /** Classic Swarm's answer for any call on a container whose engine is not healthy. */
 export function unhealthy(ref: string, e: Engine): DockerError {
@@ -41,11 +55,20 @@ export class Operations {
 
   constructor(private readonly cluster: Cluster) {}
 
-  /** A target on the container's engine, failing at once if that engine is not healthy. */
-  private owner(ref: string): Ref {
-    const r = this.cluster.lookup(ref);
+  /**
+   * The container's engine, failing at once if that engine is not healthy.
+   * A full ID needs no wait: a container just created is found by it before
+   * it reaches the cache; anything else waits for writes in flight.
+   */
+  private async owner(ref: string): Promise<Owner> {
+    const made = this.cluster.writes.size ? this.cluster.placement.madeOn(ref) : undefined;
+    if (made) {
+      if (!made.healthy) throw unhealthy(ref, made);
+      return { node: made, id: ref, names: [] };
+    }
+    const r = await this.cluster.find(ref);
     if (!r.node.healthy) throw unhealthy(ref, r.node);
-    return r;
+    return { node: r.node, id: r.container.id, names: r.container.names };
   }
 
   target(e: Engine, path: string, settle: ProxyTarget['settle'] = async () => undefined): ProxyTarget {
@@ -86,32 +109,42 @@ export class Operations {
    * `query` are kept as the client sent them. A rename claims the new name
    * cluster-wide first (dockerd only knows its own containers).
    */
-  containerTarget(ref: string, action: string, version: string, query: string): ProxyTarget {
-    const { node: e, container: c } = this.owner(ref);
+  async containerTarget(ref: string, action: string, version: string, query: string): Promise<ProxyTarget> {
+    const { node: e, id, names } = await this.owner(ref);
     let release: (() => void) | undefined;
+    let newName: string | undefined;
     if (action === 'rename') {
-      const name = new URLSearchParams(query).get('name')?.replace(/^\//, '');
-      if (name) release = this.cluster.claimName(name, c.id);
+      newName = new URLSearchParams(query).get('name')?.replace(/^\//, '');
+      // A create or rename of that name answered but not yet re-read: its container owns the name (409 naming it).
+      if (newName) await this.cluster.writes.settleName(newName);
+      if (newName) release = this.cluster.claimName(newName, id);
     }
-    const refresh = REFRESH[action];
-    const path = `${version}/containers/${c.id}${action ? '/' + action : ''}${query}`;
+    const path = `${version}/containers/${id}${action ? '/' + action : ''}${query}`;
     return this.target(e, path, async (status) => {
-      try {
-        if (refresh && status >= 200 && status < 300) {
-          await refresh(e, c.id).catch((err) => log.debug('refresh after call failed', { node: e.name, error: err.message }));
+      if (status < 200 || status >= 300) { release?.(); return; }
+      // A plain remove is done when dockerd says so: out of the cache (and its name free) at once.
+      if (action === '' && !/[?&]link=(1|true)\b/i.test(query)) { e.containers.remove(id); release?.(); return; }
+      const refresh = REFRESH[action];
+      if (!refresh) { release?.(); return; }
+      if (AWAITED.has(action)) {
+        try {
+          await refresh(e, id).catch((err) => log.debug('refresh after call failed', { node: e.name, error: err.message }));
+        } finally {
+          release?.();
         }
-      } finally {
-        release?.();
+        return;
       }
+      // Answer now; the new name stays claimed until the cache shows it.
+      this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id), release);
     });
   }
 
   /** POST /containers/{id}/exec: created on the owner, which is remembered for the exec's calls. */
-  execCreateTarget(ref: string, version: string, query: string): ProxyTarget {
-    const { node: e, container: c } = this.owner(ref);
-    return this.target(e, `${version}/containers/${c.id}/exec${query}`, async (status, body) => {
+  async execCreateTarget(ref: string, version: string, query: string): Promise<ProxyTarget> {
+    const { node: e, id } = await this.owner(ref);
+    return this.target(e, `${version}/containers/${id}/exec${query}`, async (status, body) => {
       if (status !== 201 || !body) return;
-      try { this.rememberExec(JSON.parse(body.toString('utf8')).Id, e, c.id); } catch { /* relayed as is */ }
+      try { this.rememberExec(JSON.parse(body.toString('utf8')).Id, e, id); } catch { /* relayed as is */ }
     });
   }
 
@@ -155,20 +188,15 @@ export class Operations {
     return engines[i];
   }
 
-  /** Inspect on the owner, with classic's `Node` added and wildcard host IPs made the node's. */
+  /**
+   * Inspect on the owner, with classic's `Node` added and wildcard host IPs
+   * made the node's: the engine's bytes, edited where needed (./inspectbody.ts).
+   */
   async inspect(ref: string, query: string): Promise<EngineReply> {
-    const { node: e, container: c } = this.owner(ref);
-    const r = await e.call('GET', `/containers/${c.id}/json${query}`);
+    const { node: e, id } = await this.owner(ref);
+    const r = await e.call('GET', `/containers/${id}/json${query}`);
     if (r.status !== 200) return { node: e, status: r.status, body: r.body };
-    const data = JSON.parse(r.body.toString('utf8'));
-    data.Node = nodeInfo(e);
-    const ports = data.NetworkSettings?.Ports;
-    if (ports) {
-      for (const bindings of Object.values(ports) as any[]) {
-        for (const b of bindings ?? []) if (b && isAnyIp(b.HostIp)) b.HostIp = e.ip;
-      }
-    }
-    return { node: e, status: 200, body: data };
+    return { node: e, status: 200, body: decorateInspect(r.body, nodeInfo(e), e.ip) };
   }
 
   /** POST /containers/prune on every healthy engine; one merged answer. */
@@ -208,8 +236,6 @@ export async function pruneEverywhere(cluster: Cluster, path: string, settle: (e
   if (failure) throw failure;
   return answers;
 }
-
-export function isAnyIp(ip: string | undefined): boolean { return !ip || ip === '0.0.0.0' || ip === '::'; }
 
 /** Classic's `Node` object in inspect answers. */
 export function nodeInfo(e: NodeView): Record<string, unknown> {

@@ -2,7 +2,10 @@
 // node snapshots, reserve, create on the chosen engine, retry elsewhere if
 // asked to. The name check, node choice and reservation run synchronously
 // (one turn of the event loop), so concurrent creates never double-book a
-// name, a port, a slot or memory.
+// name, a port, a slot or memory. A client's create is answered as soon as
+// the engine made the container: its reservation and name claim stand
+// until the re-read has put it in the cache (./writes.ts), and meanwhile
+// calls by its ID find its engine here.
 import { randomBytes } from 'node:crypto';
 import type { NodeContainer } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
@@ -23,10 +26,15 @@ export interface Created { node: Engine; status: number; body: any }
 export class Placement {
   /** Reservations for creates in flight, per engine address. */
   private readonly pending = new Map<string, NodeContainer[]>();
+  /** Containers made and answered, not yet in the cache: ID -> engine. */
+  private readonly made = new Map<string, Engine>();
 
   constructor(private readonly cluster: Cluster) {}
 
   forget(addr: string): void { this.pending.delete(addr); }
+
+  /** The engine of a container created and answered whose re-read is still in flight (by full ID). */
+  madeOn(id: string): Engine | undefined { return this.made.get(id); }
 
   /** Reservations in flight on one engine (for snapshots that must count them). */
   pendingOn(addr: string): NodeContainer[] { return this.pending.get(addr) ?? []; }
@@ -42,9 +50,11 @@ export class Placement {
   /**
    * `opts.swarmId` keeps a container's Swarm ID (rescheduling recreates it
    * under the same one); otherwise a new one is made. `opts.retries`
-   * overrides swarm.createretry.
+   * overrides swarm.createretry. `opts.early`: answer once the engine made
+   * the container, its re-read tracked by cluster.writes (a client's
+   * create); without it the cache has it on return (rescheduling).
    */
-  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string, opts: { swarmId?: string; retries?: number } = {}): Promise<Created> {
+  async create(rawName: string | undefined, body: any, query: URLSearchParams, authHeader?: string, opts: { swarmId?: string; retries?: number; early?: boolean } = {}): Promise<Created> {
     // dockerd's own answers for an empty config and for a missing image.
     if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
       throw new BadRequestError('Config cannot be empty in order to create a container');
@@ -55,6 +65,8 @@ export class Placement {
       if (!NAME_RE.test(rawName)) throw new BadRequestError(`Invalid container name (${rawName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
       name = rawName.replace(/^\//, '');
     }
+    // A write answered but not yet in the cache may free this name (a rename or remove) or take it.
+    if (name) await this.cluster.writes.settleName(name);
     const built = buildScheduleRequest(name, body);
     const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
     const request = hinted.request;
@@ -87,6 +99,7 @@ export class Placement {
       // --- end of synchronous section ---
 
       let sent = false;
+      let handedOver = false; // reservation and name released by the tracked re-read instead
       try {
         const engineBody = { ...hinted.body, Labels: { ...(hinted.body.Labels ?? {}), [SWARM_ID_LABEL]: swarmId } };
         const hc = engineBody.HostConfig ? { ...engineBody.HostConfig } : undefined;
@@ -98,7 +111,9 @@ export class Placement {
         if (name) q.set('name', name); else q.delete('name');
         const qs = q.toString();
         const headers: Record<string, string> = authHeader ? { 'x-registry-auth': authHeader } : {};
-        // The chosen node lacks the image: pull it there first (the reservation holds meanwhile).
+        // The chosen node lacks the image: pull it there first (the reservation holds
+        // meanwhile). Both checks are synchronous when the cache has the image and no
+        // create with this Swarm ID is doubtful: no round trip then.
         await ensureImage(chosen, request.image, authHeader);
         await this.cluster.doubtful.settle(chosen, swarmId);
         sent = true;
@@ -108,11 +123,25 @@ export class Placement {
         let parsed: any;
         try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { message: text }; }
         if (res.status === 201) {
-          // Read the new container into the cache before answering, so a
-          // following `ps` or name lookup sees it.
-          await chosen.refreshContainers([parsed.Id]).catch((err) => log.warn('refresh after create failed', { error: err.message }));
           log.debug('container created', { node: chosen.name, id: parsed.Id, name });
-          return { node: chosen, status: 201, body: parsed };
+          const id: string = parsed.Id;
+          const node = chosen;
+          if (!opts.early || typeof id !== 'string') {
+            await node.refreshNew(id).catch((err) => log.warn('refresh after create failed', { error: err.message }));
+            return { node, status: 201, body: parsed };
+          }
+          // Read into the cache in the background; reads that could see it wait (cluster.writes).
+          handedOver = true;
+          this.made.set(id, node);
+          // Until the cache has it, the reservation stands for it, found by its real ID
+          // too (`--volumes-from <id>`, `--net container:<id>` right after).
+          reservation.id = id;
+          this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id), () => {
+            this.made.delete(id);
+            this.unreserve(node.addr, reservation);
+            release();
+          });
+          return { node, status: 201, body: parsed };
         }
         // The engine refused: its answer is final unless a retry may help.
         if (attempt >= retries || res.status < 500) {
@@ -125,17 +154,22 @@ export class Placement {
         lastErr = err;
         if (attempt >= retries) throw err;
       } finally {
-        const l = this.pending.get(chosen.addr);
-        if (l) {
-          const i = l.indexOf(reservation);
-          if (i >= 0) l.splice(i, 1);
-          if (l.length === 0) this.pending.delete(chosen.addr);
+        if (!handedOver) {
+          this.unreserve(chosen.addr, reservation);
+          release();
         }
-        release();
       }
       excluded.add(chosen.addr);
       log.warn('create failed, retrying on another node', { node: chosen.name, error: (lastErr as Error).message });
     }
     throw lastErr;
+  }
+
+  private unreserve(addr: string, reservation: NodeContainer): void {
+    const l = this.pending.get(addr);
+    if (!l) return;
+    const i = l.indexOf(reservation);
+    if (i >= 0) l.splice(i, 1);
+    if (l.length === 0) this.pending.delete(addr);
   }
 }

@@ -1,0 +1,102 @@
+// Write path latency: `POST /containers/create` then `POST /containers/{id}/start`
+// (what `docker run -d` sends), through one manager in front of simulated engines.
+//
+//   flock /tmp/swarm-bench.lock node dist/bench/createstart.js [--engines 300] [--pairs 300]
+//
+// Rows: pairs from 1 client, pairs from 8 clients, and (1 client) create+start
+// followed by `ps -a` filtered by the new name, which must show it running
+// (read-your-writes; an error if not). Uses the scale bench's ports (27000.., 26990).
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pool } from 'undici';
+import { clusterState, ms, num, percentile, pool, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
+
+const SIM_BASE_PORT = 27000;
+const MANAGER_PORT = 26990;
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+async function call(p: Pool, method: 'GET' | 'POST', urlPath: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const r = await p.request({ method, path: urlPath, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  return { status: r.statusCode, text: await r.body.text() };
+}
+
+let seq = 0;
+/** One create+start pair; with `check`, a `ps -a --filter name=` right after must show it running. */
+async function pair(p: Pool, check: boolean): Promise<number> {
+  const name = `cs-${process.pid}-${seq++}`;
+  const t0 = process.hrtime.bigint();
+  const c = await call(p, 'POST', `/v1.41/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['top'] });
+  if (c.status !== 201) throw new Error(`create: HTTP ${c.status} ${c.text}`);
+  const id = JSON.parse(c.text).Id;
+  const s = await call(p, 'POST', `/v1.41/containers/${id}/start`);
+  if (s.status !== 204) throw new Error(`start: HTTP ${s.status} ${s.text}`);
+  if (check) {
+    const l = await call(p, 'GET', `/v1.41/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [name] }))}`);
+    const list = JSON.parse(l.text);
+    if (list.length !== 1 || list[0].State !== 'running') throw new Error(`ps right after start: ${l.text.slice(0, 300)}`);
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function run(p: Pool, n: number, clients: number, check: boolean): Promise<{ p50: number; p99: number; rps: number; errors: number; first: string }> {
+  const samples: number[] = [];
+  let next = 0;
+  let errors = 0;
+  let first = '';
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < n) {
+      next++;
+      try { samples.push(await pair(p, check)); } catch (err) { errors++; first ||= (err as Error).message; }
+    }
+  }));
+  const wall = performance.now() - t0;
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), rps: (samples.length / wall) * 1000, errors, first };
+}
+
+async function main(): Promise<void> {
+  const engines = arg('--engines', 300);
+  const pairs = arg('--pairs', 300);
+  const say = (s: string): void => { process.stdout.write(s + '\n'); };
+  let sims: SimHost | undefined;
+  let mgr: ManagerChild | undefined;
+  try {
+    sims = await startSimHost({ count: engines, basePort: SIM_BASE_PORT, containers: 30 });
+    mgr = await startManagerChild({
+      port: MANAGER_PORT, discovery: `nodes://${sims.engines.map((e) => e.addr).join(',')}`,
+      args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
+      logFile: path.join(os.tmpdir(), 'swarm-bench-createstart-manager.log'), readyTimeoutMs: 600_000,
+    });
+    const poll = pool(mgr.addr, 1);
+    for (const deadline = Date.now() + 600_000; Date.now() < deadline;) {
+      const st = await clusterState(poll);
+      if (st.healthy === engines && st.containers === engines * 30) break;
+      await sleep(250);
+    }
+    const p1 = pool(mgr.addr, 1);
+    const p8 = pool(mgr.addr, 8);
+    await run(p1, 30, 1, false); // warm-up
+    const rows: string[][] = [];
+    const add = (label: string, r: Awaited<ReturnType<typeof run>>): void => {
+      rows.push([label, ms(r.p50), ms(r.p99), num(r.rps), String(r.errors), r.first.slice(0, 80)]);
+      say(`  ${label}: p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${num(r.rps)} pairs/s, ${r.errors} errors ${r.first}`);
+    };
+    add('create+start, 1 client', await run(p1, pairs, 1, false));
+    add('create+start, 8 clients', await run(p8, pairs, 8, false));
+    add('create+start+ps, 1 client', await run(p1, Math.min(pairs, 100), 1, true));
+    say('');
+    say(`create+start pairs through the manager, ${engines} simulated engines × 30 containers. Latency in ms.`);
+    say(table(['row', 'p50', 'p99', 'pairs/s', 'errors', 'first error'], rows));
+    await Promise.all([poll.close(), p1.close(), p8.close()]);
+  } finally {
+    await mgr?.stop().catch(() => undefined);
+    await sims?.stop().catch(() => undefined);
+  }
+}
+
+main().then(() => process.exit(0), (err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
