@@ -9,7 +9,7 @@ import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
 import { coalesce, limiter } from '../util/mutex.js';
 import { compareApiVersions } from '../util/apiversion.js';
-import { ContainerCache } from './containers.js';
+import { ContainerCache, type CachedContainer } from './containers.js';
 import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
@@ -46,6 +46,25 @@ const MIN_ENGINE_API = '1.24';
  * while loading 30,000 containers (bench/scale.ts).
  */
 const inspectSlot = limiter(64);
+
+/**
+ * Cluster-wide cap on inspects read in the background after a list (the
+ * first load, a full refresh): what placement needs of containers already
+ * listed. Lower than inspectSlot so they never crowd out the inspects a
+ * create or an event waits for, and few enough that the sockets they hold
+ * stay few at 5,000 engines.
+ */
+export const BACKGROUND_INSPECTS = 32;
+const backgroundSlot = limiter(BACKGROUND_INSPECTS);
+
+/**
+ * Cluster-wide cap on engines loading at once (info, version, events, list,
+ * images, networks, volumes): each holds up to MANAGER_CONNECTIONS pooled
+ * sockets while it loads, which at 5,000 engines at once would pass the
+ * open-files limit.
+ */
+export const CONCURRENT_LOADS = 128;
+const loadSlot = limiter(CONCURRENT_LOADS);
 
 /** A non-2xx answer from an engine, with its status and message. */
 export class EngineAnswerError extends Error {
@@ -194,25 +213,15 @@ export class Engine extends EventEmitter {
     await this.transport.close();
   }
 
-  /** Connect: read info and version, check the API, load everything, open events. */
+  /**
+   * Connect: read info and version, check the API, open events, load the
+   * lists. Healthy from then on; the containers listed are inspected in the
+   * background (see inspectsPending).
+   */
   private async validate(): Promise<void> {
     if (this.stopped) return;
     try {
-      const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
-      if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
-        throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
-      }
-      const twin = this.opts.duplicateOf?.(info.ID, this);
-      if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
-      const idChanged = this.id !== '' && this.id !== info.ID;
-      this.applyInfo(info, version);
-      if (idChanged) { this.containers.clear(); }
-      // Events first (answered, so live), then the list: a change between the
-      // two is then in the list or in the stream. Opened after the load, every
-      // change made while the engine was loading was lost until the next
-      // refresh (1,000 of 1,000 with 1,000 engines, bench/scale.ts --churn).
-      await this.events.start();
-      await this.fullRefresh();
+      await loadSlot(() => this.load());
       this.setHealthy();
       this.scheduleRefresh();
     } catch (err) {
@@ -225,6 +234,25 @@ export class Engine extends EventEmitter {
       const delay = Math.min(this.opts.refreshMinMs, 500 * 2 ** Math.min(this.failures, 10));
       this.timer = setTimeout(() => void this.validate(), delay);
     }
+  }
+
+  private async load(): Promise<void> {
+    if (this.stopped) return;
+    const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+    if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
+      throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
+    }
+    const twin = this.opts.duplicateOf?.(info.ID, this);
+    if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
+    const idChanged = this.id !== '' && this.id !== info.ID;
+    this.applyInfo(info, version);
+    if (idChanged) { this.containers.clear(); }
+    // Events first (answered, so live), then the list: a change between the
+    // two is then in the list or in the stream. Opened after the load, every
+    // change made while the engine was loading was lost until the next
+    // refresh (1,000 of 1,000 with 1,000 engines, bench/scale.ts --churn).
+    await this.events.start();
+    await this.fullRefresh();
   }
 
   private applyInfo(info: any, version: any): void {
@@ -309,15 +337,56 @@ export class Engine extends EventEmitter {
 
   // ---- cache --------------------------------------------------------------
 
+  /**
+   * List containers (and reload images, networks, volumes). New containers
+   * show at once from the list; their inspects follow in the background.
+   */
   async fullRefresh(): Promise<void> {
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
     const known = [...this.containers.keys()];
     const seq = this.containers.nextSeq();
-    const list: any[] = await this.json('GET', '/containers/json?all=1');
-    await this.containers.merge(list, known, seq, this.inspectNew, this.accept);
-    await this.resources.loadAll();
+    const [list] = await Promise.all([this.json('GET', '/containers/json?all=1') as Promise<any[]>, this.resources.loadAll()]);
+    await this.containers.merge(list, known, seq, this.inspectNew, this.accept, this.inspectLater);
   }
+
+  // ---- background inspects ----------------------------------------------
+
+  /** Containers listed but not yet inspected, queued for a background inspect. */
+  private readonly queued = new Set<string>();
+  private drained: { promise: Promise<void>; resolve: () => void } | null = null;
+
+  /** Background inspects still to do: placement waits for them (see Cluster.placementReady). */
+  get inspectsPending(): number { return this.queued.size; }
+
+  /** Resolves once no background inspect is pending (failed ones count as done). */
+  inspectsDone(): Promise<void> {
+    if (this.queued.size === 0) return Promise.resolve();
+    if (!this.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.drained = { promise, resolve };
+    }
+    return this.drained.promise;
+  }
+
+  private readonly inspectLater = (c: CachedContainer): void => {
+    if (this.queued.has(c.id)) return;
+    this.queued.add(c.id);
+    void backgroundSlot(async () => {
+      if (this.stopped || this.containers.get(c.id) !== c || c.inspected) return;
+      try {
+        this.containers.applyInspect(c, await this.json('GET', `/containers/${c.id}/json`));
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) this.containers.applyInspect(c, null);
+        // Otherwise it stays uninspected: the next full refresh queues it again.
+        else log.debug('background inspect failed', { node: this.name, id: c.id, error: (err as Error).message });
+      }
+    }).finally(() => {
+      this.queued.delete(c.id);
+      if (this.queued.size === 0 && this.drained) { this.drained.resolve(); this.drained = null; }
+    });
+  };
 
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
   async refreshContainers(ids: string[]): Promise<void> {

@@ -56,6 +56,7 @@ export class Placement {
       name = rawName.replace(/^\//, '');
     }
     const built = buildScheduleRequest(name, body);
+    await this.cluster.placementReady(); // start-up: engines tried once, listed containers inspected (bounded)
     const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
     const request = hinted.request;
     const swarmId = opts.swarmId ?? randomBytes(32).toString('hex');
