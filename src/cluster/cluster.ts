@@ -130,7 +130,8 @@ export class Cluster extends EventEmitter {
     let pending = 0;
     const waits: Promise<void>[] = [];
     for (const e of this.engines.values()) {
-      if (e.inspectsPending === 0) continue;
+      // An engine that is not healthy gets nothing placed on it: its backlog must not hold creates up.
+      if (e.inspectsPending === 0 || !e.healthy) continue;
       pending += e.inspectsPending;
       waits.push(e.inspectsDone());
     }

@@ -4,6 +4,7 @@
 // (./eventstream.ts), with a randomised full refresh as a safety net.
 // Connections come from the dialer (./transport.ts).
 import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
 import type { Node, NodeContainer } from '../scheduler/node.js';
 import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
@@ -39,6 +40,11 @@ export interface EngineOptions {
 
 const MIN_ENGINE_API = '1.24';
 
+/** A quiet engine's images, networks and volumes are reloaded every this many refresh-loop ticks anyway. */
+export const RESOURCE_RELOAD_EVERY = 10;
+/** The engine's status texts in a container list (left out when comparing two lists). */
+const STATUS_TEXT_RE = /"Status":"[^"]*"/g;
+
 /**
  * Cluster-wide cap on inspect calls for new containers. Without it, 1,000
  * engines connecting at once put 8,000 inspects in flight and their answers
@@ -48,14 +54,51 @@ const MIN_ENGINE_API = '1.24';
 const inspectSlot = limiter(64);
 
 /**
- * Cluster-wide cap on inspects read in the background after a list (the
- * first load, a full refresh): what placement needs of containers already
- * listed. Lower than inspectSlot so they never crowd out the inspects a
+ * Work an engine leaves for after it turned Healthy (the first load, a full
+ * refresh): its images, networks and volumes, and the inspects of containers
+ * listed but not yet inspected (what placement needs of them). One FIFO for
+ * the cluster, at most BACKGROUND_TASKS at once, resource loads before
+ * inspects: fewer than inspectSlot so they never crowd out the inspects a
  * create or an event waits for, and few enough that the sockets they hold
  * stay few at 5,000 engines.
  */
-export const BACKGROUND_INSPECTS = 32;
-const backgroundSlot = limiter(BACKGROUND_INSPECTS);
+export const BACKGROUND_TASKS = 48;
+
+class BackgroundQueue {
+  private readonly lanes: Array<Array<(() => Promise<void>) | undefined>> = [[], []];
+  private readonly heads = [0, 0];
+  private running = 0;
+  constructor(private readonly max: number) {}
+
+  /** `first`: ahead of the inspects (resource loads). */
+  push(task: () => Promise<void>, first = false): void {
+    this.lanes[first ? 0 : 1].push(task);
+    this.pump();
+  }
+
+  private next(): (() => Promise<void>) | undefined {
+    for (let l = 0; l < 2; l++) {
+      const lane = this.lanes[l];
+      if (this.heads[l] >= lane.length) continue;
+      const t = lane[this.heads[l]];
+      lane[this.heads[l]++] = undefined;
+      // Drop the consumed prefix now and then (Array.shift is O(n) on 30,000 queued tasks).
+      if (this.heads[l] >= 1024 && this.heads[l] * 2 >= lane.length) { this.lanes[l] = lane.slice(this.heads[l]); this.heads[l] = 0; }
+      return t;
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    while (this.running < this.max) {
+      const t = this.next();
+      if (!t) return;
+      this.running++;
+      t().catch(() => undefined).finally(() => { this.running--; this.pump(); });
+    }
+  }
+}
+const background = new BackgroundQueue(BACKGROUND_TASKS);
 
 /**
  * Cluster-wide cap on engines loading at once (info, version, events, list,
@@ -181,6 +224,12 @@ export class Engine extends EventEmitter {
 
   /** GET/POST expecting 2xx JSON; other statuses throw EngineAnswerError with the engine's message. */
   async json(method: string, path: string, body?: unknown): Promise<any> {
+    const text = await this.text(method, path, body);
+    return text ? JSON.parse(text) : null;
+  }
+
+  /** As json(), the answer unparsed. */
+  private async text(method: string, path: string, body?: unknown): Promise<string> {
     const r = await this.call(method, path, body);
     const text = r.body.toString('utf8');
     if (r.status < 200 || r.status >= 300) {
@@ -192,7 +241,7 @@ export class Engine extends EventEmitter {
       }
       throw new EngineAnswerError(msg, r.status);
     }
-    return text ? JSON.parse(text) : null;
+    return text;
   }
 
   // ---- lifecycle ----------------------------------------------------------
@@ -306,18 +355,37 @@ export class Engine extends EventEmitter {
     this.timer.unref();
   }
 
+  /** Refresh-loop ticks so far (every RESOURCE_RELOAD_EVERY-th reloads resources regardless). */
+  private ticks = 0;
+
   private async refreshLoopTick(): Promise<void> {
     try {
-      const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+      // Healthy with its event stream open: the events kept the picture, this
+      // is the safety net. The version changes only with a daemon restart,
+      // which ends the stream.
+      // Its info changes with a daemon restart (the stream ends) or a reload
+      // (an event): read every RESOURCE_RELOAD_EVERY-th time only.
+      const quiet = this.state === 'healthy' && this.events.open && this.version !== null;
+      const tick = ++this.ticks;
+      if (quiet && tick % RESOURCE_RELOAD_EVERY !== 0) {
+        await this.safetyRefresh(false);
+        this.setHealthy();
+        this.scheduleRefresh();
+        return;
+      }
+      const [info, version] = quiet
+        ? [await this.json('GET', '/info'), this.version]
+        : await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
       if (this.id && info.ID !== this.id) {
         log.warn('engine ID changed, revalidating', { node: this.addr, old: this.id, new: info.ID });
         this.setState('pending');
         this.applyInfo(info, version);
         this.containers.clear();
+        await this.fullRefresh();
       } else {
         this.applyInfo(info, version);
+        if (quiet) await this.safetyRefresh(true); else await this.fullRefresh();
       }
-      await this.fullRefresh();
       this.setHealthy();
       this.events.start().catch(() => undefined);
     } catch (err) {
@@ -325,6 +393,18 @@ export class Engine extends EventEmitter {
       log.warn('engine refresh failed', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });
     }
     this.scheduleRefresh();
+  }
+
+  /**
+   * The periodic refresh of an engine whose events kept the picture: the
+   * list is read, but merged only if it changed (status texts aside) and no
+   * container event came since the last merge; images, networks and volumes
+   * are reloaded only if the stream was lost since their last load, or
+   * with the info every RESOURCE_RELOAD_EVERY-th time (`periodic`).
+   */
+  private async safetyRefresh(periodic: boolean): Promise<void> {
+    if (periodic || this.events.opens !== this.resourcesAtOpen) this.reloadResourcesLater();
+    await this.listAndMerge(true);
   }
 
   /** Ask for an early refresh (e.g. after a proxied call failed to connect). */
@@ -338,30 +418,55 @@ export class Engine extends EventEmitter {
   // ---- cache --------------------------------------------------------------
 
   /**
-   * List containers (and reload images, networks, volumes). New containers
-   * show at once from the list; their inspects follow in the background.
+   * List containers; images, networks and volumes are reloaded in the
+   * background (see inspectsPending). New containers show at once from the
+   * list; their inspects follow in the background.
    */
   async fullRefresh(): Promise<void> {
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
-    const known = [...this.containers.keys()];
-    const seq = this.containers.nextSeq();
-    const [list] = await Promise.all([this.json('GET', '/containers/json?all=1') as Promise<any[]>, this.resources.loadAll()]);
-    await this.containers.merge(list, known, seq, this.inspectNew, this.accept, this.inspectLater);
+    this.reloadResourcesLater();
+    await this.listAndMerge(false);
   }
 
-  // ---- background inspects ----------------------------------------------
+  /** What the last merged list was, status texts left out (see safetyRefresh). */
+  private lastList = { key: '', length: -1 };
+
+  private async listAndMerge(skipIfSame: boolean): Promise<void> {
+    // Only containers known before the list was asked for may be dropped by it:
+    // one created meanwhile is simply not in the list yet.
+    const known = [...this.containers.keys()];
+    const seq = this.containers.nextSeq();
+    const text = await this.text('GET', '/containers/json?all=1');
+    // Status texts ("Up 5 minutes") age on the engine; the cache renders its own from StartedAt/FinishedAt.
+    const key = createHash('sha1').update(text.replace(STATUS_TEXT_RE, '')).digest('base64');
+    if (skipIfSame && key === this.lastList.key && this.containers.size === this.lastList.length && this.allInspected()) return;
+    const list: any[] = text ? JSON.parse(text) : [];
+    await this.containers.merge(list, known, seq, this.inspectNew, this.accept, this.inspectLater);
+    this.lastList = { key, length: list.length };
+  }
+
+  private allInspected(): boolean {
+    for (const c of this.containers.values()) if (!c.inspected) return false;
+    return true;
+  }
+
+  // ---- background work: resources, inspects ------------------------------
 
   /** Containers listed but not yet inspected, queued for a background inspect. */
   private readonly queued = new Set<string>();
+  private resourcesQueued = false;
   private drained: { promise: Promise<void>; resolve: () => void } | null = null;
 
-  /** Background inspects still to do: placement waits for them (see Cluster.placementReady). */
-  get inspectsPending(): number { return this.queued.size; }
+  /**
+   * Background work still to do (a resource reload counts as one): placement
+   * waits for it (see Cluster.placementReady).
+   */
+  get inspectsPending(): number { return this.queued.size + (this.resourcesQueued ? 1 : 0); }
 
-  /** Resolves once no background inspect is pending (failed ones count as done). */
+  /** Resolves once no background work is pending (failed tasks count as done). */
   inspectsDone(): Promise<void> {
-    if (this.queued.size === 0) return Promise.resolve();
+    if (this.inspectsPending === 0) return Promise.resolve();
     if (!this.drained) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => { resolve = r; });
@@ -370,21 +475,45 @@ export class Engine extends EventEmitter {
     return this.drained.promise;
   }
 
+  private settledOne(): void {
+    if (this.inspectsPending === 0 && this.drained) { this.drained.resolve(); this.drained = null; }
+  }
+
+  /** Event-stream opens when the resources were last loaded (see refreshLoopTick). */
+  private resourcesAtOpen = -1;
+
+  private reloadResourcesLater(): void {
+    if (this.resourcesQueued) return;
+    this.resourcesQueued = true;
+    const opens = this.events.opens;
+    background.push(async () => {
+      try {
+        if (!this.stopped) { await this.resources.loadAll(); this.resourcesAtOpen = opens; }
+      } catch (err) {
+        log.debug('resource reload failed', { node: this.name, error: (err as Error).message });
+      } finally {
+        this.resourcesQueued = false;
+        this.settledOne();
+      }
+    }, true);
+  }
+
   private readonly inspectLater = (c: CachedContainer): void => {
     if (this.queued.has(c.id)) return;
     this.queued.add(c.id);
-    void backgroundSlot(async () => {
-      if (this.stopped || this.containers.get(c.id) !== c || c.inspected) return;
+    background.push(async () => {
       try {
+        // Unhealthy (or a ping just went unanswered): the next full refresh queues it again.
+        if (this.stopped || this.containers.get(c.id) !== c || c.inspected || this.state === 'unhealthy' || this.suspect) return;
         this.containers.applyInspect(c, await this.json('GET', `/containers/${c.id}/json`));
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) this.containers.applyInspect(c, null);
         // Otherwise it stays uninspected: the next full refresh queues it again.
         else log.debug('background inspect failed', { node: this.name, id: c.id, error: (err as Error).message });
+      } finally {
+        this.queued.delete(c.id);
+        this.settledOne();
       }
-    }).finally(() => {
-      this.queued.delete(c.id);
-      if (this.queued.size === 0 && this.drained) { this.drained.resolve(); this.drained = null; }
     });
   };
 
@@ -462,6 +591,8 @@ export class Engine extends EventEmitter {
     const id = ev.Actor?.ID ?? ev.id ?? '';
     switch (type) {
       case 'container':
+        // The cache moved on from the last merged list: the next safety refresh merges again.
+        this.lastList.key = '';
         if (action === 'destroy') { this.containers.remove(id); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }

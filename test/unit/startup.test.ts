@@ -184,3 +184,37 @@ test('applyInspect: a 404 removes the container; a container removed meanwhile s
   cache.applyInspect(queued.get('c'), inspectOf('c', 999));
   assert.equal(cache.reservedMemory, 128);
 });
+
+// ---- the periodic refresh of a quiet engine ---------------------------------------
+
+test('a quiet engine\'s periodic refresh skips the merge of an unchanged list, but still repairs a cache that drifted and takes changes in', async () => {
+  const { Engine } = await import('../../src/cluster/engine.js');
+  const sim = await startSimulator({ port: 0, name: 'sim-quiet', containers: 6 });
+  const engine = new Engine(sim.addr, { refreshMinMs: 50, refreshMaxMs: 100, failureRetry: 3, overcommit: 0.05 });
+  cleanups.push(async () => { await engine.stop(); await sim.stop(); });
+  const lists = (): number => sim.counts.get('GET /containers/json') ?? 0;
+  const updates: string[] = [];
+  engine.on('container', (kind: string, c: { id: string }) => updates.push(`${kind}:${c.id}`));
+  engine.start();
+  await until('healthy and inspected', () => engine.healthy && engine.inspectsPending === 0 && engine.containers.size === 6);
+  // Quiet: lists are read, nothing is merged again.
+  let n = lists();
+  await until('two more periodic lists', () => lists() >= n + 2);
+  updates.length = 0;
+  n = lists();
+  await until('two more periodic lists', () => lists() >= n + 2);
+  assert.deepEqual(updates, [], 'an unchanged list is not merged again');
+  // A cache that lost a container (say, hidden by a failed move) gets it back from the list.
+  const id = sim.ids()[0];
+  const hidden = engine.containers.hide(id);
+  assert.ok(hidden);
+  await until('the hidden container is back', () => engine.containers.has(id));
+  // A change on the engine reaches the cache (the event, and the list after it).
+  const stopped = sim.ids().find((cid) => sim.state(cid) !== 'running')!;
+  assert.ok(sim.startContainer(stopped));
+  await until('the started container shows running', () => engine.containers.get(stopped)?.summary.State === 'running');
+  n = lists();
+  await until('two more periodic lists', () => lists() >= n + 2);
+  assert.equal(engine.containers.get(stopped)?.summary.State, 'running');
+  assert.equal(engine.containers.size, 6);
+});
