@@ -228,14 +228,9 @@ export class Engine extends EventEmitter {
     return text ? JSON.parse(text) : null;
   }
 
-  /** As json(), the answer unparsed; `quiet`: a GET on the ping connection (see EngineTransport.quietCall). */
-  private async text(method: string, path: string, body?: unknown, quiet = false): Promise<string> {
-    let r: CallResult;
-    if (quiet) {
-      try { r = await this.transport.quietCall(path); } catch (err) { throw this.unavailable(dialErrorText(err)); }
-    } else {
-      r = await this.call(method, path, body);
-    }
+  /** As json(), the answer unparsed. */
+  private async text(method: string, path: string, body?: unknown): Promise<string> {
+    const r = await this.call(method, path, body);
     const text = r.body.toString('utf8');
     if (r.status < 200 || r.status >= 300) {
       let msg = text;
@@ -442,7 +437,7 @@ export class Engine extends EventEmitter {
     // one created meanwhile is simply not in the list yet.
     const known = [...this.containers.keys()];
     const seq = this.containers.nextSeq();
-    const text = await this.text('GET', '/containers/json?all=1', undefined, skipIfSame);
+    const text = await this.text('GET', '/containers/json?all=1');
     // Status texts ("Up 5 minutes") age on the engine; the cache renders its own from StartedAt/FinishedAt.
     const key = createHash('sha1').update(text.replace(STATUS_TEXT_RE, '')).digest('base64');
     if (skipIfSame && key === this.lastList.key && this.containers.size === this.lastList.length && this.allInspected()) return;

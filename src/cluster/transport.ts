@@ -264,9 +264,6 @@ export class Dialer {
   }
 }
 
-/** The ping connection (also the quiet refresh's, see quietCall) closes after this long idle. */
-const PROBE_IDLE_MS = 60_000;
-
 /** A probe timer that fired this late (ms) means the manager, not the engine, was stalled. */
 const PROBE_STALL_MS = 500;
 
@@ -348,33 +345,10 @@ export class EngineTransport {
    * never makes a live engine look dead. Rejects after `timeoutMs` without
    * an answer (a frozen engine accepts TCP but never answers).
    */
-  private makeProbeClient(): Client {
-    return new Client(this.url, {
-      pipelining: 1, keepAliveTimeout: PROBE_IDLE_MS, keepAliveMaxTimeout: PROBE_IDLE_MS, connect: this.dialer.connector(this.addr) as never,
-    });
-  }
-
-  /**
-   * A short GET on the ping connection (the periodic list of a quiet
-   * engine): with pings and refreshes each under a minute apart it stays
-   * open, where the pool would dial (and close) a socket for every refresh.
-   */
-  async quietCall(path: string): Promise<CallResult> {
-    const client = (this.probeClient ??= this.makeProbeClient());
-    try {
-      const res = await client.request({ method: 'GET', path, headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      this.answered();
-      return { status: res.statusCode, headers: res.headers, body };
-    } catch (err) {
-      if (this.probeClient === client) this.probeClient = null;
-      client.destroy().catch(() => undefined);
-      throw this.dialer.explain(this.addr, err);
-    }
-  }
-
   async probe(timeoutMs: number, dedicated = false): Promise<void> {
-    const make = (): Client => this.makeProbeClient();
+    const make = (): Client => new Client(this.url, {
+      pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000, connect: this.dialer.connector(this.addr) as never,
+    });
     // `dedicated`: a one-off connection (the event stream's retries), so two probers never share one.
     const client = dedicated ? make() : (this.probeClient ??= make());
     const abort = new AbortController();
