@@ -63,12 +63,19 @@ const inspectSlot = limiter(64);
  * stay few at 5,000 engines.
  */
 export const BACKGROUND_TASKS = 48;
+/** Background tasks at once while some engine is still loading. */
+const BACKGROUND_WHILE_LOADING = 8;
 
 class BackgroundQueue {
   private readonly lanes: Array<Array<(() => Promise<void>) | undefined>> = [[], []];
   private readonly heads = [0, 0];
   private running = 0;
+  /** Engines loading or waiting to (see validate): background work keeps to a few slots meanwhile, so they turn Healthy first. */
+  loading = 0;
   constructor(private readonly max: number) {}
+
+  /** Let more run once the loads are over. */
+  loadDone(): void { if (--this.loading === 0) this.pump(); }
 
   /** `first`: ahead of the inspects (resource loads). */
   push(task: () => Promise<void>, first = false): void {
@@ -90,7 +97,8 @@ class BackgroundQueue {
   }
 
   private pump(): void {
-    while (this.running < this.max) {
+    const max = this.loading > 0 ? BACKGROUND_WHILE_LOADING : this.max;
+    while (this.running < max) {
       const t = this.next();
       if (!t) return;
       this.running++;
@@ -270,7 +278,8 @@ export class Engine extends EventEmitter {
   private async validate(): Promise<void> {
     if (this.stopped) return;
     try {
-      await loadSlot(() => this.load());
+      background.loading++;
+      try { await loadSlot(() => this.load()); } finally { background.loadDone(); }
       this.setHealthy();
       this.scheduleRefresh();
     } catch (err) {
