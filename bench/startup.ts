@@ -4,7 +4,7 @@
 // the peak of open fds and RSS during the load, then the manager's CPU over
 // an idle window.
 //
-//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--prof]
+//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--prof] [--base-port 27000]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
-    sims = await startSimHost({ count: engines, basePort: SIM_BASE_PORT, containers: perEngine });
+    sims = await startSimHost({ count: engines, basePort: arg('--base-port', SIM_BASE_PORT), containers: perEngine });
     say(`${engines} simulators up (${num(total)} containers)`);
     if (prof) { fs.rmSync(PROF_DIR, { recursive: true, force: true }); fs.mkdirSync(PROF_DIR, { recursive: true }); }
     const t = Date.now();
