@@ -218,3 +218,19 @@ test('a quiet engine\'s periodic refresh skips the merge of an unchanged list, b
   assert.equal(engine.containers.get(stopped)?.summary.State, 'running');
   assert.equal(engine.containers.size, 6);
 });
+
+test('placementReady is bounded: inspects that do not come back hold a create up only so long', async () => {
+  const sim = await startSimulator({ port: 0, name: 'sim-stuck', containers: 3, inspectDelayMs: 120_000 });
+  const sock = path.join(dir, 'c.sock');
+  const m = await startManager(parseManageConfig({ discovery: sim.addr, host: [`unix://${sock}`] }));
+  cleanups.push(async () => { await m.stop(); await sim.stop(); });
+  await until('healthy with inspects pending', () => m.cluster.healthyEngines().length === 1 && m.cluster.healthyEngines()[0].inspectsPending > 0);
+  await m.cluster.ready();
+  let done = false;
+  await Promise.race([
+    m.cluster.placementReady(300).then(() => { done = true; }),
+    new Promise((r) => setTimeout(r, 20_000)),
+  ]);
+  assert.ok(done, 'placementReady gave up waiting and resolved');
+  assert.ok(m.cluster.healthyEngines()[0].inspectsPending > 0, 'the inspects are still out');
+});
