@@ -95,10 +95,15 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
     });
   }
   try {
-    await cluster.watch(discovery);
+    // Listen first: /_ping and /info answer while engines load (they show
+    // Pending); a create arriving meanwhile waits for cluster.ready().
     await server.listen(cfg.hosts, tls);
+    const ready = cluster.watch(discovery);
+    // In-process callers (tests, benches) get a manager whose engines were each tried once, as before.
+    await ready;
   } catch (err) {
     // A busy port or a broken store: leave nothing behind (connections, timers).
+    await server.close().catch(() => undefined);
     await cluster.stop().catch(() => undefined);
     await discovery.close?.().catch(() => undefined);
     throw err;

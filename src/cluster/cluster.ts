@@ -45,6 +45,9 @@ export function nameConflict(name: string, owner: string): ConflictError {
   return new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
 }
 
+/** How long a create waits for the background inspects of containers already listed (Cluster.placementReady). */
+export const PLACEMENT_WAIT_MS = 30_000;
+
 export class Cluster extends EventEmitter {
   /** Engines by address. Internal to src/cluster: the API sees NodeView through the facade. */
   readonly engines = new Map<string, Engine>();
@@ -90,21 +93,62 @@ export class Cluster extends EventEmitter {
 
   /**
    * Follow discovery. Resolves once the first list has been read and each of
-   * its engines tried once (or after `readyMs`), so a manager that starts
-   * serving right after does not refuse its first `docker run`.
+   * its engines tried once (or after `readyMs`); the same promise is
+   * ready(). The API may serve meanwhile (engines show Pending).
    */
-  async watch(discovery: Discovery, readyMs = 10_000): Promise<void> {
+  watch(discovery: Discovery, readyMs = 10_000): Promise<void> {
     let first!: () => void;
     const listed = new Promise<void>((r) => { first = r; });
     this.stopDiscovery = discovery.watch(
       (addrs) => { this.setEngines(addrs); first(); },
       (err) => { log.error('discovery error', { error: err.message }); first(); },
     );
-    const deadline = new Promise<void>((r) => setTimeout(r, readyMs).unref());
-    await Promise.race([
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => { timer = setTimeout(r, readyMs); timer.unref(); });
+    this.readyPromise = Promise.race([
       listed.then(() => Promise.all([...this.engines.values()].map((e) => e.firstAttempt))).then(() => undefined),
       deadline,
-    ]);
+    ]).finally(() => clearTimeout(timer));
+    return this.readyPromise;
+  }
+
+  private readyPromise: Promise<void> = Promise.resolve();
+
+  /**
+   * Start-up is over: the first discovery list was read and each engine
+   * tried once (at most 10 s). A create arriving earlier waits for it, so it
+   * is not refused for want of a healthy node only because the manager just
+   * started.
+   */
+  ready(): Promise<void> { return this.readyPromise; }
+
+  /**
+   * ready(), and the background inspects of containers already listed are
+   * done (their reservations and host ports are known), waiting at most
+   * `maxMs`: placement must not decide on half-known nodes. After `maxMs`
+   * it decides with what is known, and says so in the log.
+   */
+  async placementReady(maxMs = PLACEMENT_WAIT_MS): Promise<void> {
+    await this.readyPromise;
+    let pending = 0;
+    const waits: Promise<void>[] = [];
+    for (const e of this.engines.values()) {
+      // An engine that is not healthy gets nothing placed on it: its backlog must not hold creates up.
+      if (e.inspectsPending === 0 || !e.healthy) continue;
+      pending += e.inspectsPending;
+      waits.push(e.inspectsDone());
+    }
+    if (!waits.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      Promise.all(waits).then(() => false),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), maxMs); timer.unref(); }),
+    ]).finally(() => clearTimeout(timer));
+    if (late) {
+      let left = 0;
+      for (const e of this.engines.values()) left += e.inspectsPending;
+      log.warn('placing a container before every listed container was inspected (reservations and host ports of those are not counted)', { waitedMs: maxMs, pendingBefore: pending, pendingNow: left });
+    }
   }
 
   setEngines(addrs: string[]): void {
@@ -237,6 +281,7 @@ export class Cluster extends EventEmitter {
 
   private onContainer(e: Engine, kind: string, c: CachedContainer, oldNames?: string[]): void {
     this.listChanges++;
+    // 'inspected' may change `created` (second → nanosecond precision): the order too.
     if (kind !== 'update') this.sorted = null;
     if (kind === 'remove') {
       this.byId.delete(c.id);

@@ -19,6 +19,12 @@ export interface CachedContainer {
   created: number;
   /** Scheduler view (reservations read once from inspect). */
   node: NodeContainer;
+  /**
+   * Whether inspect has been read: until then (a first load lists first and
+   * inspects in the background) reservations and host ports are unknown,
+   * `created` has second precision and start/finish times come from events only.
+   */
+  inspected: boolean;
   /** Sequence number of the refresh that last wrote `summary` (older answers are ignored). */
   seq: number;
   /** State.StartedAt / FinishedAt in ms (0 unknown): from inspect, then from start/die events. */
@@ -35,7 +41,8 @@ export interface CachedContainer {
 /** Decides whether a container new to the cache is taken in (false: a stale or doubtful copy, see ../cluster/reschedule.ts). */
 export type AcceptContainer = (summary: any) => boolean;
 
-export type ContainerChange = (kind: 'add' | 'update' | 'remove', c: CachedContainer, oldNames?: string[]) => void;
+/** `inspected`: an update from a background inspect, which may change `created` (ns precision), start/finish times and reservations. */
+export type ContainerChange = (kind: 'add' | 'update' | 'inspected' | 'remove', c: CachedContainer, oldNames?: string[]) => void;
 
 /**
  * The engine's new summary says nothing the cached one does not: equal but
@@ -98,10 +105,13 @@ export class ContainerCache {
 
   /**
    * Merge list summaries from refresh `seq`. New containers are inspected
-   * once (via `inspect`, a few at a time); ids in `scope` that the list lacks
-   * are gone.
+   * once (via `inspect`, a few at a time) before they are added; ids in
+   * `scope` that the list lacks are gone. With `later`, new containers are
+   * added at once from their summary and handed to `later` (as are ones
+   * whose inspect has not been read yet), which reads their inspect in the
+   * background and gives it to applyInspect().
    */
-  async merge(list: any[], scope: readonly string[], seq: number, inspect: (id: string) => Promise<any>, accept: AcceptContainer = () => true): Promise<void> {
+  async merge(list: any[], scope: readonly string[], seq: number, inspect: (id: string) => Promise<any>, accept: AcceptContainer = () => true, later?: (c: CachedContainer) => void): Promise<void> {
     const seen = new Set<string>();
     const fresh: any[] = [];
     for (const s of list) {
@@ -111,17 +121,58 @@ export class ContainerCache {
       if (!c) fresh.push(s);
       else this.update(c, s, seq);
     }
-    const worker = async (): Promise<void> => {
-      for (let s = fresh.shift(); s; s = fresh.shift()) {
-        try {
-          this.add(s, await inspect(s.Id), seq);
-        } catch (err) {
-          if ((err as { statusCode?: number }).statusCode !== 404) throw err; // 404: removed meanwhile
-        }
+    if (later) {
+      for (const s of fresh) this.add(s, undefined, seq);
+      for (const id of seen) {
+        const c = this.map.get(id);
+        if (c && !c.inspected) later(c);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, fresh.length) }, worker));
+    } else {
+      // Listed but not inspected yet (a background inspect pending): read it now too.
+      const unread: CachedContainer[] = [];
+      for (const id of seen) { const c = this.map.get(id); if (c && !c.inspected) unread.push(c); }
+      const worker = async (): Promise<void> => {
+        for (let s = fresh.shift(); s; s = fresh.shift()) {
+          try {
+            this.add(s, await inspect(s.Id), seq);
+          } catch (err) {
+            if ((err as { statusCode?: number }).statusCode !== 404) throw err; // 404: removed meanwhile
+          }
+        }
+        for (let c = unread.shift(); c; c = unread.shift()) {
+          let insp: any;
+          try {
+            insp = await inspect(c.id);
+          } catch (err) {
+            if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+            insp = null;
+          }
+          this.applyInspect(c, insp);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, fresh.length + unread.length) }, worker));
+    }
     for (const id of scope) if (!seen.has(id) && this.map.has(id)) this.remove(id);
+  }
+
+  /**
+   * A background inspect of `c` answered: what scheduling needs from it.
+   * Ignored if the container went (or was replaced) meanwhile; `null` means
+   * the engine answered 404, so the container is gone.
+   */
+  applyInspect(c: CachedContainer, insp: any | null): void {
+    if (this.map.get(c.id) !== c || c.inspected) return;
+    if (insp === null) { this.remove(c.id); return; }
+    this.subtract(c.node);
+    c.node = this.toNode(c.summary, insp);
+    c.created = parseDockerTime(insp?.Created) || c.created;
+    c.startedAt = Math.max(c.startedAt, parseDockerTime(insp?.State?.StartedAt));
+    c.finishedAt = Math.max(c.finishedAt, parseDockerTime(insp?.State?.FinishedAt));
+    if (keepsInspect(c.summary)) c.inspect = insp;
+    c.inspected = true;
+    this.addUsage(c.node);
+    this.nodes = null;
+    this.onChange('inspected', c);
   }
 
   /** New reservations from a fresh inspect (after `update`), unless the container went meanwhile. */
@@ -130,6 +181,7 @@ export class ContainerCache {
     this.subtract(c.node);
     c.node = this.toNode(c.summary, insp);
     if (keepsInspect(c.summary)) c.inspect = insp;
+    c.inspected = true;
     this.addUsage(c.node);
     this.nodes = null;
     this.onChange('update', c);
@@ -181,16 +233,21 @@ export class ContainerCache {
     if (this.early.size > 1000) this.early.delete(this.early.keys().next().value as string);
   }
 
+  /** `insp` undefined: not inspected yet (see merge's `later`). */
   private add(s: any, insp: any, seq: number): void {
     // Two refreshes (e.g. after-create and the create event) may race to add it.
     const existing = this.map.get(s.Id);
-    if (existing) { this.update(existing, s, seq); return; }
+    if (existing) {
+      this.update(existing, s, seq);
+      if (insp !== undefined) this.applyInspect(existing, insp);
+      return;
+    }
     if (this.gone.has(s.Id)) return;
     const node = this.toNode(s, insp);
     const early = this.early.get(s.Id);
     this.early.delete(s.Id);
     const c: CachedContainer = {
-      id: s.Id, summary: s, names: node.names, created: parseDockerTime(insp?.Created) || (s.Created ?? 0) * 1000, node, seq,
+      id: s.Id, summary: s, names: node.names, created: parseDockerTime(insp?.Created) || (s.Created ?? 0) * 1000, node, seq, inspected: insp !== undefined,
       startedAt: Math.max(parseDockerTime(insp?.State?.StartedAt), early?.startedAt ?? 0),
       finishedAt: Math.max(parseDockerTime(insp?.State?.FinishedAt), early?.finishedAt ?? 0),
     };

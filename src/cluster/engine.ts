@@ -2,14 +2,19 @@
 // healthy ↔ unhealthy) and a cache of its containers (./containers.ts),
 // images, networks and volumes kept current from its /events stream
 // (./eventstream.ts), with a randomised full refresh as a safety net.
-// Connections come from the dialer (./transport.ts).
+// Connections come from the dialer (./transport.ts). Past 400 lines: the
+// load, the refresh loop, background inspects and event handling all act on
+// the same private state (cache, stream, timers), and split apart they would
+// need it exposed.
 import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
 import type { Node, NodeContainer } from '../scheduler/node.js';
 import { EngineUnavailableError } from '../errors.js';
 import { log } from '../log.js';
 import { coalesce, limiter } from '../util/mutex.js';
+import { background } from './background.js';
 import { compareApiVersions } from '../util/apiversion.js';
-import { ContainerCache } from './containers.js';
+import { ContainerCache, type CachedContainer } from './containers.js';
 import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
@@ -39,6 +44,11 @@ export interface EngineOptions {
 
 const MIN_ENGINE_API = '1.24';
 
+/** A quiet engine's images, networks and volumes are reloaded every this many refresh-loop ticks anyway. */
+export const RESOURCE_RELOAD_EVERY = 10;
+/** The engine's status texts in a container list (left out when comparing two lists). */
+const STATUS_TEXT_RE = /"Status":"[^"]*"/g;
+
 /**
  * Cluster-wide cap on inspect calls for new containers. Without it, 1,000
  * engines connecting at once put 8,000 inspects in flight and their answers
@@ -46,6 +56,16 @@ const MIN_ENGINE_API = '1.24';
  * while loading 30,000 containers (bench/scale.ts).
  */
 const inspectSlot = limiter(64);
+
+
+/**
+ * Cluster-wide cap on engines loading at once (info, version, events, list,
+ * images, networks, volumes): each holds up to MANAGER_CONNECTIONS pooled
+ * sockets while it loads, which at 5,000 engines at once would pass the
+ * open-files limit.
+ */
+export const CONCURRENT_LOADS = 128;
+const loadSlot = limiter(CONCURRENT_LOADS);
 
 /** A non-2xx answer from an engine, with its status and message. */
 export class EngineAnswerError extends Error {
@@ -162,6 +182,12 @@ export class Engine extends EventEmitter {
 
   /** GET/POST expecting 2xx JSON; other statuses throw EngineAnswerError with the engine's message. */
   async json(method: string, path: string, body?: unknown): Promise<any> {
+    const text = await this.text(method, path, body);
+    return text ? JSON.parse(text) : null;
+  }
+
+  /** As json(), the answer unparsed. */
+  private async text(method: string, path: string, body?: unknown): Promise<string> {
     const r = await this.call(method, path, body);
     const text = r.body.toString('utf8');
     if (r.status < 200 || r.status >= 300) {
@@ -173,7 +199,7 @@ export class Engine extends EventEmitter {
       }
       throw new EngineAnswerError(msg, r.status);
     }
-    return text ? JSON.parse(text) : null;
+    return text;
   }
 
   // ---- lifecycle ----------------------------------------------------------
@@ -194,25 +220,16 @@ export class Engine extends EventEmitter {
     await this.transport.close();
   }
 
-  /** Connect: read info and version, check the API, load everything, open events. */
+  /**
+   * Connect: read info and version, check the API, open events, load the
+   * lists. Healthy from then on; the containers listed are inspected in the
+   * background (see inspectsPending).
+   */
   private async validate(): Promise<void> {
     if (this.stopped) return;
     try {
-      const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
-      if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
-        throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
-      }
-      const twin = this.opts.duplicateOf?.(info.ID, this);
-      if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
-      const idChanged = this.id !== '' && this.id !== info.ID;
-      this.applyInfo(info, version);
-      if (idChanged) { this.containers.clear(); }
-      // Events first (answered, so live), then the list: a change between the
-      // two is then in the list or in the stream. Opened after the load, every
-      // change made while the engine was loading was lost until the next
-      // refresh (1,000 of 1,000 with 1,000 engines, bench/scale.ts --churn).
-      await this.events.start();
-      await this.fullRefresh();
+      background.loading++;
+      try { await loadSlot(() => this.load()); } finally { background.loadDone(); }
       this.setHealthy();
       this.scheduleRefresh();
     } catch (err) {
@@ -225,6 +242,25 @@ export class Engine extends EventEmitter {
       const delay = Math.min(this.opts.refreshMinMs, 500 * 2 ** Math.min(this.failures, 10));
       this.timer = setTimeout(() => void this.validate(), delay);
     }
+  }
+
+  private async load(): Promise<void> {
+    if (this.stopped) return;
+    const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+    if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
+      throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
+    }
+    const twin = this.opts.duplicateOf?.(info.ID, this);
+    if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
+    const idChanged = this.id !== '' && this.id !== info.ID;
+    this.applyInfo(info, version);
+    if (idChanged) { this.containers.clear(); }
+    // Events first (answered, so live), then the list: a change between the
+    // two is then in the list or in the stream. Opened after the load, every
+    // change made while the engine was loading was lost until the next
+    // refresh (1,000 of 1,000 with 1,000 engines, bench/scale.ts --churn).
+    await this.events.start();
+    await this.fullRefresh();
   }
 
   private applyInfo(info: any, version: any): void {
@@ -278,18 +314,37 @@ export class Engine extends EventEmitter {
     this.timer.unref();
   }
 
+  /** Refresh-loop ticks so far (every RESOURCE_RELOAD_EVERY-th reloads resources regardless). */
+  private ticks = 0;
+
   private async refreshLoopTick(): Promise<void> {
     try {
-      const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+      // Healthy with its event stream open: the events kept the picture, this
+      // is the safety net. The version changes only with a daemon restart,
+      // which ends the stream.
+      // Its info changes with a daemon restart (the stream ends) or a reload
+      // (an event): read every RESOURCE_RELOAD_EVERY-th time only.
+      const quiet = this.state === 'healthy' && this.events.open && this.version !== null;
+      const tick = ++this.ticks;
+      if (quiet && tick % RESOURCE_RELOAD_EVERY !== 0) {
+        await this.safetyRefresh(false);
+        this.setHealthy();
+        this.scheduleRefresh();
+        return;
+      }
+      const [info, version] = quiet
+        ? [await this.json('GET', '/info'), this.version]
+        : await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
       if (this.id && info.ID !== this.id) {
         log.warn('engine ID changed, revalidating', { node: this.addr, old: this.id, new: info.ID });
         this.setState('pending');
         this.applyInfo(info, version);
         this.containers.clear();
+        await this.fullRefresh();
       } else {
         this.applyInfo(info, version);
+        if (quiet) await this.safetyRefresh(true); else await this.fullRefresh();
       }
-      await this.fullRefresh();
       this.setHealthy();
       this.events.start().catch(() => undefined);
     } catch (err) {
@@ -297,6 +352,18 @@ export class Engine extends EventEmitter {
       log.warn('engine refresh failed', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });
     }
     this.scheduleRefresh();
+  }
+
+  /**
+   * The periodic refresh of an engine whose events kept the picture: the
+   * list is read, but merged only if it changed (status texts aside) and no
+   * container event came since the last merge; images, networks and volumes
+   * are reloaded only if the stream was lost since their last load, or
+   * with the info every RESOURCE_RELOAD_EVERY-th time (`periodic`).
+   */
+  private async safetyRefresh(periodic: boolean): Promise<void> {
+    if (periodic || this.events.opens !== this.resourcesAtOpen) this.reloadResourcesLater();
+    await this.listAndMerge(true);
   }
 
   /** Ask for an early refresh (e.g. after a proxied call failed to connect). */
@@ -309,15 +376,105 @@ export class Engine extends EventEmitter {
 
   // ---- cache --------------------------------------------------------------
 
+  /**
+   * List containers; images, networks and volumes are reloaded in the
+   * background (see inspectsPending). New containers show at once from the
+   * list; their inspects follow in the background.
+   */
   async fullRefresh(): Promise<void> {
+    // Only containers known before the list was asked for may be dropped by it:
+    // one created meanwhile is simply not in the list yet.
+    this.reloadResourcesLater();
+    await this.listAndMerge(false);
+  }
+
+  /** What the last merged list was, status texts left out (see safetyRefresh). */
+  private lastList = { key: '', length: -1 };
+
+  private async listAndMerge(skipIfSame: boolean): Promise<void> {
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
     const known = [...this.containers.keys()];
     const seq = this.containers.nextSeq();
-    const list: any[] = await this.json('GET', '/containers/json?all=1');
-    await this.containers.merge(list, known, seq, this.inspectNew, this.accept);
-    await this.resources.loadAll();
+    const text = await this.text('GET', '/containers/json?all=1');
+    // Status texts ("Up 5 minutes") age on the engine; the cache renders its own from StartedAt/FinishedAt.
+    const key = createHash('sha1').update(text.replace(STATUS_TEXT_RE, '')).digest('base64');
+    if (skipIfSame && key === this.lastList.key && this.containers.size === this.lastList.length && this.allInspected()) return;
+    const list: any[] = text ? JSON.parse(text) : [];
+    await this.containers.merge(list, known, seq, this.inspectNew, this.accept, this.inspectLater);
+    this.lastList = { key, length: list.length };
   }
+
+  private allInspected(): boolean {
+    for (const c of this.containers.values()) if (!c.inspected) return false;
+    return true;
+  }
+
+  // ---- background work: resources, inspects ------------------------------
+
+  /** Containers listed but not yet inspected, queued for a background inspect. */
+  private readonly queued = new Set<string>();
+  private resourcesQueued = false;
+  private drained: { promise: Promise<void>; resolve: () => void } | null = null;
+
+  /**
+   * Background work still to do (a resource reload counts as one): placement
+   * waits for it (see Cluster.placementReady).
+   */
+  get inspectsPending(): number { return this.queued.size + (this.resourcesQueued ? 1 : 0); }
+
+  /** Resolves once no background work is pending (failed tasks count as done). */
+  inspectsDone(): Promise<void> {
+    if (this.inspectsPending === 0) return Promise.resolve();
+    if (!this.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.drained = { promise, resolve };
+    }
+    return this.drained.promise;
+  }
+
+  private settledOne(): void {
+    if (this.inspectsPending === 0 && this.drained) { this.drained.resolve(); this.drained = null; }
+  }
+
+  /** Event-stream opens when the resources were last loaded (see refreshLoopTick). */
+  private resourcesAtOpen = -1;
+
+  private reloadResourcesLater(): void {
+    if (this.resourcesQueued) return;
+    this.resourcesQueued = true;
+    const opens = this.events.opens;
+    background.push(async () => {
+      try {
+        if (!this.stopped) { await this.resources.loadAll(); this.resourcesAtOpen = opens; }
+      } catch (err) {
+        log.debug('resource reload failed', { node: this.name, error: (err as Error).message });
+      } finally {
+        this.resourcesQueued = false;
+        this.settledOne();
+      }
+    }, true);
+  }
+
+  private readonly inspectLater = (c: CachedContainer): void => {
+    if (this.queued.has(c.id)) return;
+    this.queued.add(c.id);
+    background.push(async () => {
+      try {
+        // Unhealthy (or a ping just went unanswered): the next full refresh queues it again.
+        if (this.stopped || this.containers.get(c.id) !== c || c.inspected || this.state === 'unhealthy' || this.suspect) return;
+        this.containers.applyInspect(c, await this.json('GET', `/containers/${c.id}/json`));
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) this.containers.applyInspect(c, null);
+        // Otherwise it stays uninspected: the next full refresh queues it again.
+        else log.debug('background inspect failed', { node: this.name, id: c.id, error: (err as Error).message });
+      } finally {
+        this.queued.delete(c.id);
+        this.settledOne();
+      }
+    });
+  };
 
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
   async refreshContainers(ids: string[]): Promise<void> {
@@ -402,6 +559,8 @@ export class Engine extends EventEmitter {
     const id = ev.Actor?.ID ?? ev.id ?? '';
     switch (type) {
       case 'container':
+        // The cache moved on from the last merged list: the next safety refresh merges again.
+        this.lastList.key = '';
         if (action === 'destroy') { this.containers.remove(id); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }

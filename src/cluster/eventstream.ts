@@ -35,6 +35,8 @@ export class EventStream {
   private stopped = false;
   /** Failed opens in a row: the retry back-off grows with them. */
   private failures = 0;
+  /** Successful opens so far: unchanged while the stream stays open, so no event was missed meanwhile. */
+  opens = 0;
 
   constructor(private readonly transport: EngineTransport, private readonly hooks: EventStreamHooks) {}
 
@@ -60,6 +62,7 @@ export class EventStream {
     client.request({ method: 'GET', path: `/events${since}`, signal: abort.signal })
       .then(async (res) => {
         if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`);
+        this.opens++;
         opened();
         this.failures = 0;
         if (resumed) this.hooks.onResumed();

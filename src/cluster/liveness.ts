@@ -12,8 +12,13 @@ export const PROBE_TIMEOUT_MS = 3_000;
 export const PROBE_SILENCE_MS = 2_000;
 /** After a miss, the next ping follows this soon. */
 export const PROBE_RETRY_MS = 500;
-/** Cluster-wide cap on idle probes: keeps idle CPU flat at 1,000 engines (one probe per engine every 20 s there). */
-export const PROBES_PER_SECOND = 50;
+/**
+ * Cluster-wide cap on idle probes: keeps idle CPU low at 1,000 engines (one
+ * probe per engine every 40 s there; with 50 a second, pings were two thirds
+ * of the idle manager's requests, bench/startup.ts). A frozen engine also
+ * fails its periodic refresh, which counts as a miss too.
+ */
+export const PROBES_PER_SECOND = 25;
 
 /** The probe interval for a cluster of `engines`. */
 export function probeInterval(engines: number): number {

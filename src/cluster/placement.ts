@@ -68,6 +68,7 @@ export class Placement {
     // A write answered but not yet in the cache may free this name (a rename or remove) or take it.
     if (name) await this.cluster.writes.settleName(name);
     const built = buildScheduleRequest(name, body);
+    await this.cluster.placementReady(); // start-up: engines tried once, listed containers inspected (bounded)
     const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
     const request = hinted.request;
     const swarmId = opts.swarmId ?? randomBytes(32).toString('hex');

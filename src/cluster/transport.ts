@@ -23,7 +23,7 @@ import { Pool, Client, type Dispatcher } from 'undici';
 import { MIN_TLS_VERSION, tlsReason, verifyPeer, type TlsMaterial } from '../util/tls.js';
 
 export const MANAGER_CONNECTIONS = 4;
-export const MANAGER_IDLE_MS = 5_000;
+export const MANAGER_IDLE_MS = 2_000;
 export const CLIENT_IDLE_MS = 2_000;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;

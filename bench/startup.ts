@@ -1,0 +1,113 @@
+// Start-up and idle: one manager in front of many simulated engines, with
+// the default refresh interval (30-60 s). Measures spawn → /_ping, → every
+// engine Healthy, → every container inspected (counted at the simulators),
+// the peak of open fds and RSS during the load, then the manager's CPU over
+// an idle window.
+//
+//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--prof] [--base-port 27000]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { clusterState, kb, num, pool, sleep, startManagerChild, startSimHost, type ManagerChild, type SimHost } from './lib.js';
+import { summarizeProfile } from './profsummary.js';
+
+const SIM_BASE_PORT = 27000;
+const MANAGER_PORT = 26990;
+const PROF_DIR = '/tmp/swarm-bench-startup-prof';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+async function main(): Promise<void> {
+  const engines = arg('--engines', 1000);
+  const perEngine = arg('--containers', 30);
+  const idleS = arg('--idle', 60);
+  const prof = process.argv.includes('--prof');
+  const total = engines * perEngine;
+  const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
+  let sims: SimHost | undefined;
+  let mgr: ManagerChild | undefined;
+  const cleanup = async (): Promise<void> => {
+    const m = mgr;
+    const h = sims;
+    mgr = undefined;
+    sims = undefined;
+    await m?.stop().catch(() => undefined);
+    await h?.stop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    sims = await startSimHost({ count: engines, basePort: arg('--base-port', SIM_BASE_PORT), containers: perEngine });
+    say(`${engines} simulators up (${num(total)} containers)`);
+    if (prof) { fs.rmSync(PROF_DIR, { recursive: true, force: true }); fs.mkdirSync(PROF_DIR, { recursive: true }); }
+    const t = Date.now();
+    mgr = await startManagerChild({
+      port: MANAGER_PORT, discovery: `nodes://${sims.engines.map((e) => e.addr).join(',')}`,
+      logFile: path.join(os.tmpdir(), 'swarm-bench-startup-manager.log'),
+      cpuProfDir: prof ? PROF_DIR : undefined,
+      nodeArgs: ['--expose-gc'], readyTimeoutMs: 600_000,
+    });
+    const pingMs = Date.now() - t;
+    say(`/_ping answered ${pingMs} ms after spawn`);
+    const poll = pool(mgr.addr, 1);
+    let healthyAt = 0;
+    let inspectedAt = 0;
+    let listedAt = 0;
+    let peakFds = 0;
+    let peakRss = 0;
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline) {
+      peakFds = Math.max(peakFds, mgr.fds());
+      peakRss = Math.max(peakRss, mgr.vmRss());
+      // /info at 1,000 engines costs the manager a few ms: asked only until it shows everything.
+      if (!healthyAt || !listedAt) {
+        const st = await clusterState(poll);
+        if (!healthyAt && st.healthy === engines) healthyAt = Date.now();
+        if (!listedAt && st.containers === total) listedAt = Date.now();
+      }
+      if (!inspectedAt) {
+        const c = await sims.counts();
+        if ((c['GET /containers/{id}/json'] ?? 0) >= total) inspectedAt = Date.now();
+      }
+      if (healthyAt && listedAt && inspectedAt) break;
+      await sleep(200);
+    }
+    const loadedFds = mgr.fds();
+    say(`healthy ${healthyAt - t} ms, containers listed ${listedAt - t} ms, inspected ${inspectedAt - t} ms; peak fds ${peakFds}, peak RSS ${kb(peakRss)}`);
+    await poll.close();
+    // Let the pools of the load close, then measure an idle window.
+    await sleep(10_000);
+    await mgr.stats(true);
+    await sleep(idleS * 1000);
+    const idle = await mgr.stats(true);
+    const fdsIdle = mgr.fds();
+    const rssIdle = mgr.vmRss();
+    const g = await mgr.stats(true, true);
+    const counts = await sims.counts();
+    const lines = [
+      `engines ${engines} x ${perEngine} containers`,
+      `spawn -> /_ping: ${num(pingMs)} ms`,
+      `spawn -> all healthy: ${num(healthyAt - t)} ms`,
+      `spawn -> all containers listed: ${num(listedAt - t)} ms`,
+      `spawn -> all inspected: ${num(inspectedAt - t)} ms`,
+      `fds: peak during load ${num(peakFds)} (${(peakFds / engines).toFixed(2)}/engine), after load ${num(loadedFds)}, idle ${num(fdsIdle)} (${(fdsIdle / engines).toFixed(2)}/engine)`,
+      `RSS: peak during load ${kb(peakRss)}, idle ${kb(rssIdle)}, heap used after GC ${kb(g.heapUsed)}`,
+      `idle CPU over ${idleS} s: ${num(idle.cpuMs)} ms = ${((idle.cpuMs / (idleS * 1000)) * 100).toFixed(2)} % of a core`,
+      `engine calls: ${Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${num(v)}`).join('; ')}`,
+    ];
+    process.stdout.write('\n' + lines.join('\n') + '\n');
+    await cleanup();
+    if (prof) {
+      await sleep(500);
+      for (const f of fs.readdirSync(PROF_DIR).filter((x) => x.endsWith('.cpuprofile'))) {
+        process.stdout.write(`\nCPU profile ${path.join(PROF_DIR, f)}:\n${summarizeProfile(path.join(PROF_DIR, f), 30)}\n`);
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(() => process.exit(0), (err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
