@@ -17,6 +17,7 @@ import { probeInterval } from './liveness.js';
 import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
+import { NodeStatusCache } from './nodestatus.js';
 import { buildTarget } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
@@ -52,6 +53,8 @@ export class Cluster extends EventEmitter {
   readonly ops: Operations;
   readonly rescheduler: Rescheduler;
   readonly doubtful = new DoubtfulCreates();
+  /** `docker info`'s node lines, kept per engine (./nodestatus.ts). */
+  readonly nodeStatus = new NodeStatusCache(this);
   /**
    * Whether this manager acts on the cluster by itself (rescheduling,
    * removing stale copies). A replica keeps its picture current but never
@@ -224,6 +227,7 @@ export class Cluster extends EventEmitter {
   // ---- container index ----------------------------------------------------
 
   private onContainer(e: Engine, kind: string, c: CachedContainer, oldNames?: string[]): void {
+    this.nodeStatus.changed(e);
     if (kind !== 'update') this.sorted = null;
     if (kind === 'remove') {
       this.byId.delete(c.id);
@@ -388,7 +392,7 @@ export class Cluster extends EventEmitter {
   peerTarget(addr: string, path: string): ProxyTarget { return this.ops.peerTarget(addr, path); }
   pruneContainers(search: string): Promise<{ deleted: string[]; space: number }> { return this.ops.prune(search); }
 
-  nodeStatuses(): NodeStatus[] { return views.nodeStatuses(this); }
+  nodeStatuses(): NodeStatus[] { return this.nodeStatus.all(); }
   healthyNodes(): NodeView[] { return this.healthyEngines(); }
   sampleInfo(): Record<string, any> { return views.sampleInfo(this); }
   listImages(filters: FilterArgs, all = false): Promise<any[]> { return views.listImages(this, filters, all); }

@@ -64,9 +64,15 @@ export interface ProxyTarget {
   settle(status: number, body?: Buffer): Promise<void>;
 }
 
-/** A node's line in `docker info`. */
+/**
+ * A node's lines in `docker info`, as the node was when taken. The cluster
+ * hands out the same object again while nothing in it changed, so the API
+ * may render each object once.
+ */
 export interface NodeStatus {
   node: NodeView;
+  state: EngineState; name: string; id: string;
+  labels: Readonly<Record<string, string>>;
   containers: { total: number; running: number; paused: number; stopped: number };
   reservedCpus: number; totalCpus: number;
   reservedMemory: number; totalMemory: number;
