@@ -18,6 +18,7 @@ import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
 import { NodeStatusCache } from './nodestatus.js';
+import { clusterMetrics, type ClusterMetrics } from './stats.js';
 import { buildTarget } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
@@ -393,6 +394,8 @@ export class Cluster extends EventEmitter {
   pruneContainers(search: string): Promise<{ deleted: string[]; space: number }> { return this.ops.prune(search); }
 
   nodeStatuses(): NodeStatus[] { return this.nodeStatus.all(); }
+  /** GET /metrics: read when scraped. */
+  metrics(): ClusterMetrics { return clusterMetrics(this); }
   healthyNodes(): NodeView[] { return this.healthyEngines(); }
   sampleInfo(): Record<string, any> { return views.sampleInfo(this); }
   listImages(filters: FilterArgs, all = false): Promise<any[]> { return views.listImages(this, filters, all); }

@@ -14,6 +14,7 @@ import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
 import { Liveness, PROBE_SILENCE_MS } from './liveness.js';
+import { engineStats } from './stats.js';
 
 export type { EngineEvent } from './eventstream.js';
 export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
@@ -310,6 +311,7 @@ export class Engine extends EventEmitter {
   // ---- cache --------------------------------------------------------------
 
   async fullRefresh(): Promise<void> {
+    const started = performance.now();
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
     const known = [...this.containers.keys()];
@@ -317,6 +319,7 @@ export class Engine extends EventEmitter {
     const list: any[] = await this.json('GET', '/containers/json?all=1');
     await this.containers.merge(list, known, seq, this.inspectNew, this.accept);
     await this.resources.loadAll();
+    engineStats.refreshSeconds.observe((performance.now() - started) / 1000);
   }
 
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */

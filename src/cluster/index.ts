@@ -13,6 +13,7 @@ import type { Cluster } from './cluster.js';
 export { Cluster, type ClusterOptions } from './cluster.js';
 export type { CachedContainer } from './containers.js';
 export type { EngineEvent, EngineState } from './engine.js';
+export type { ClusterMetrics, Buckets } from './stats.js';
 export { SWARM_ID_LABEL } from '../scheduler/rules.js';
 export { isAnyIp } from './operations.js';
 export { DIALED } from './transport.js';
@@ -106,7 +107,7 @@ export type ClusterApi = Pick<Cluster,
   | 'apiVersions' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
-  | 'buildTarget'
+  | 'buildTarget' | 'metrics'
   | 'containerCount' | ImageMethods
   // ---- networks and volumes (issue 13)
   | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'

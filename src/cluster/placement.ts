@@ -28,6 +28,9 @@ export class Placement {
 
   forget(addr: string): void { this.pending.delete(addr); }
 
+  /** Reservations in flight on every engine (GET /metrics). */
+  get pendingTotal(): number { let n = 0; for (const l of this.pending.values()) n += l.length; return n; }
+
   /** Reservations in flight on one engine (for snapshots that must count them). */
   pendingOn(addr: string): NodeContainer[] { return this.pending.get(addr) ?? []; }
 
