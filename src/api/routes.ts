@@ -16,6 +16,7 @@ import { events } from './events.js';
 import { build, buildKitRefused, buildKitRefusedUpgrade } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
+import { metrics } from './metrics.js';
 
 export type Handler = (ctx: ApiContext, req: Request, res: Response, ...params: string[]) => void | Promise<void>;
 export type UpgradeHandler = (ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ...params: string[]) => void | Promise<void>;
@@ -40,6 +41,8 @@ export const ROUTES: Route[] = [
   route('GET', '/version', 'Version', system.version),
   route('GET', '/info', 'Info', system.info),
   route('GET', '/events', 'Events', events),
+  // Prometheus text format; swarm-only, unversioned like dockerd's --metrics-addr (docs/divergence.md).
+  route('GET', '/metrics', 'Metrics', metrics),
 
   route('GET', '/containers/json', 'ContainerList', listContainers),
   route('POST', '/containers/create', 'ContainerCreate', containers.createContainer),
