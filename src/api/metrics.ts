@@ -4,8 +4,8 @@
 // rest is read from the cluster facade when scraped, so an idle manager
 // spends nothing on metrics. No prom-client default metrics: their event-loop
 // lag monitor wakes the process every 10 ms; the few process figures worth
-// having are read here at scrape time instead. What each family means and
-// what a scrape costs: docs/metrics.md.
+// having are read here at scrape time instead. Each family's HELP text says
+// what it counts.
 import fs from 'node:fs';
 import type { Request, Response } from 'express';
 import { Counter, Histogram, Registry, type MetricValue } from 'prom-client';

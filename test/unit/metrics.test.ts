@@ -1,5 +1,5 @@
-// GET /metrics: Prometheus text format that parses, with every family the
-// docs name (docs/metrics.md) and labels by route name, never by raw path.
+// GET /metrics: Prometheus text format that parses, with every family listed
+// in docs/divergence.md, requests labelled by route name, never by raw path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
