@@ -5,10 +5,10 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import type { ApiContext } from './context.js';
-import { matchRoute } from './routes.js';
+import { matchRoute, type PlainHandler } from './routes.js';
 import { sendError, statusOf, messageOf } from './errors.js';
 import { writeRawError } from './hijack.js';
-import { admit, admitMiddleware, logRequest, requestInfo } from './wrapper.js';
+import { admit, admitMiddleware, logRequest, requestInfo, wrapRequest } from './wrapper.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 
 export interface Handlers {
@@ -76,5 +76,30 @@ export function createHandlers(ctx: ApiContext): Handlers {
     }
   };
 
-  return { request: app, upgrade: (req, socket, head) => void upgrade(req, socket, head) };
+  /**
+   * Routes marked `plain` skip Express (its request and response set-up
+   * costs about as much as answering /_ping; docs/performance.md) but pass
+   * the same wrapper and error rendering.
+   */
+  const servePlain = async (req: http.IncomingMessage, res: http.ServerResponse, hit: NonNullable<ReturnType<typeof matchRoute>>): Promise<void> => {
+    const info = requestInfo(req);
+    try {
+      const w = wrapRequest(ctx, req, res);
+      if (w.answered) return;
+      if (w.error) throw w.error;
+      info.route = hit.route.name;
+      req.url = info.path + info.query;
+      await (hit.route.handler as PlainHandler)(ctx, req, res, ...hit.params);
+    } catch (err) {
+      sendError(res, err);
+    }
+  };
+  const request = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    let hit: ReturnType<typeof matchRoute>;
+    try { hit = matchRoute(req.method ?? '', requestInfo(req).path); } catch { hit = undefined; }
+    if (hit?.route.plain) { void servePlain(req, res, hit); return; }
+    app(req, res);
+  };
+
+  return { request, upgrade: (req, socket, head) => void upgrade(req, socket, head) };
 }

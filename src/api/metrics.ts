@@ -7,11 +7,9 @@
 // having are read here at scrape time instead. Each family's HELP text says
 // what it counts.
 import fs from 'node:fs';
-import type { Request, Response } from 'express';
 import { Counter, Histogram, Registry, type MetricValue } from 'prom-client';
 import type { ApiContext } from './context.js';
 import type { Buckets, ClusterMetrics } from '../cluster/index.js';
-import { NotFoundError } from '../errors.js';
 
 type Values = Array<MetricValue<string> & { metricName?: string }>;
 
@@ -101,15 +99,4 @@ export function metricsOf(ctx: ApiContext): ApiMetrics {
   let m = byContext.get(ctx);
   if (!m) byContext.set(ctx, (m = new ApiMetrics(ctx)));
   return m;
-}
-
-/** GET /metrics (unversioned, like dockerd's metrics-addr). */
-export async function metrics(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  // (The wrapper's parsed prefix is not read here: ./wrapper.ts imports this module.)
-  if (/^\/v\d+\.\d+\//.test(req.originalUrl)) throw new NotFoundError('page not found');
-  const m = metricsOf(ctx);
-  const body = await m.render();
-  res.statusCode = 200;
-  res.setHeader('Content-Type', m.registry.contentType);
-  res.end(body);
 }

@@ -14,7 +14,6 @@ import { hijack, writeRawError } from './hijack.js';
 import { sendError, statusOf, messageOf } from './errors.js';
 import { admit, admitMiddleware, logRequest, requestInfo } from './wrapper.js';
 import { DockerError } from '../errors.js';
-import { metrics } from './metrics.js';
 
 /** Classic Swarm's answer while no manager holds the lock. */
 export const NO_PRIMARY = 'No elected primary cluster manager';
@@ -44,7 +43,7 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
       if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res); return; }
       if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }
       // Each manager's own figures: a replica's are not the primary's.
-      if (req.method === 'GET' && info.path === '/metrics' && !info.prefix) { info.route = 'Metrics'; metrics(ctx, req, res).catch(next); return; }
+      if (req.method === 'GET' && info.path === '/metrics' && !info.prefix) { info.route = 'Metrics'; system.metrics(ctx, req, res).catch(next); return; }
       info.route = 'ToPrimary';
       const url = req.originalUrl;
       proxy(ctx.cluster.peerTarget(primaryOf(ctx, req), url), req, res);

@@ -4,7 +4,7 @@
 // same wrapper (./wrapper.ts). Capture groups are passed to the handlers in
 // order. Container references may contain a slash (node/name).
 import type { Request, Response } from 'express';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApiContext } from './context.js';
 import * as system from './system.js';
@@ -16,9 +16,10 @@ import { events } from './events.js';
 import { build, buildKitRefused, buildKitRefusedUpgrade } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
-import { metrics } from './metrics.js';
 
 export type Handler = (ctx: ApiContext, req: Request, res: Response, ...params: string[]) => void | Promise<void>;
+/** A handler that needs only Node's own request and response (see Route.plain). */
+export type PlainHandler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, ...params: string[]) => void | Promise<void>;
 export type UpgradeHandler = (ctx: ApiContext, req: IncomingMessage, socket: Duplex, head: Buffer, ...params: string[]) => void | Promise<void>;
 
 export interface Route {
@@ -28,23 +29,31 @@ export interface Route {
   handler: Handler;
   /** For `Connection: Upgrade` requests (hijacks). */
   upgrade?: UpgradeHandler;
+  /**
+   * The handler uses Node's request and response only: served without
+   * Express's per-request set-up (the same wrapper, ./app.ts). For the reads
+   * clients poll, where that set-up was most of the manager's own cost.
+   */
+  plain?: boolean;
 }
 
 const C = '(.+)'; // container reference: ID, prefix, name or node/name
 
 const route = (method: Route['method'], path: string, name: string, handler: Handler, upgrade?: UpgradeHandler): Route =>
   ({ method, path: new RegExp(`^${path}$`), name, handler, upgrade });
+const plain = (method: Route['method'], path: string, name: string, handler: PlainHandler): Route =>
+  ({ method, path: new RegExp(`^${path}$`), name, handler, plain: true });
 
 export const ROUTES: Route[] = [
-  route('GET', '/_ping', 'Ping', system.ping),
-  route('HEAD', '/_ping', 'Ping', system.ping),
-  route('GET', '/version', 'Version', system.version),
-  route('GET', '/info', 'Info', system.info),
+  plain('GET', '/_ping', 'Ping', system.ping),
+  plain('HEAD', '/_ping', 'Ping', system.ping),
+  plain('GET', '/version', 'Version', system.version),
+  plain('GET', '/info', 'Info', system.info),
   route('GET', '/events', 'Events', events),
   // Prometheus text format; swarm-only, unversioned like dockerd's --metrics-addr (docs/divergence.md).
-  route('GET', '/metrics', 'Metrics', metrics),
+  plain('GET', '/metrics', 'Metrics', system.metrics),
 
-  route('GET', '/containers/json', 'ContainerList', listContainers),
+  plain('GET', '/containers/json', 'ContainerList', listContainers),
   route('POST', '/containers/create', 'ContainerCreate', containers.createContainer),
   route('POST', '/containers/prune', 'ContainerPrune', containers.pruneContainers),
   route('GET', `/containers/${C}/json`, 'ContainerInspect', containers.inspectContainer),

@@ -1,23 +1,30 @@
-// /_ping, /version, /info: answered by the manager from its picture of the cluster.
+// /_ping, /version, /info, /metrics: answered by the manager from its picture of the cluster.
 import os from 'node:os';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './context.js';
 import { daysUntil } from '../util/tls.js';
 import { sendJson } from './respond.js';
 import type { NodeStatus } from '../cluster/index.js';
 import { VERSION } from '../version.js';
-import { apiVersions } from './wrapper.js';
+import { apiVersions, requestInfo } from './wrapper.js';
+import { metricsOf } from './metrics.js';
+import { NotFoundError } from '../errors.js';
 
-export function ping(ctx: ApiContext, req: Request, res: Response): void {
-  res.set({ 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Docker-Experimental': 'false', Ostype: 'linux' });
-  res.type('text/plain; charset=utf-8');
-  if (req.method === 'HEAD') { res.set('Content-Length', '0').status(200).end(); return; }
-  res.status(200).send('OK');
+export function ping(_ctx: ApiContext, req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Docker-Experimental', 'false');
+  res.setHeader('Ostype', 'linux');
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.statusCode = 200;
+  if (req.method === 'HEAD') { res.setHeader('Content-Length', '0'); res.end(); return; }
+  res.setHeader('Content-Length', '2');
+  res.end('OK');
 }
 
 const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686' };
 
-export function version(ctx: ApiContext, _req: Request, res: Response): void {
+export function version(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
   const { version: api, minVersion } = apiVersions(ctx);
   const v = {
     Platform: { Name: 'Docker Swarm - Community' },
@@ -101,7 +108,7 @@ function nodeRows(ctx: ApiContext, nodes: NodeStatus[]): Buffer[] {
 }
 const COMMA = Buffer.from(',');
 
-export function info(ctx: ApiContext, _req: Request, res: Response): void {
+export function info(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
   const nodes = ctx.cluster.nodeStatuses();
   const status: Array<[string, string]> = [['Role', ctx.role]];
   if (ctx.role === 'replica') status.push(['Primary', ctx.primary ?? '']);
@@ -176,6 +183,16 @@ export function info(ctx: ApiContext, _req: Request, res: Response): void {
   for (const b of rows) res.write(b);
   res.end(after);
   res.uncork();
+}
+
+/** GET /metrics: Prometheus text (./metrics.ts), unversioned only, like dockerd's --metrics-addr. */
+export async function metrics(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (requestInfo(req).prefix) throw new NotFoundError('page not found');
+  const m = metricsOf(ctx);
+  const body = await m.render();
+  res.statusCode = 200;
+  res.setHeader('Content-Type', m.registry.contentType);
+  res.end(body);
 }
 
 /** Days before expiry from which `docker info` warns about the manager's certificate. */

@@ -92,16 +92,23 @@ export function logRequest(req: http.IncomingMessage, status: number | string, e
 }
 
 /**
- * The wrapper as express middleware, for every handler pair: logs the
- * request when it ends, sets the version and CORS headers, answers
- * preflights and refused versions.
+ * The wrapper's start for a plain request, on any path (Express or not):
+ * logs the request when it ends, sets the version and CORS headers, answers
+ * preflights. Returns the error a refused version gets, or whether the
+ * request was answered already (a preflight).
  */
+export function wrapRequest(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): { answered: boolean; error?: Error } {
+  res.on('close', () => logRequest(req, res.statusCode));
+  const a = admit(ctx, req);
+  for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
+  if (a.preflight) { res.statusCode = 200; res.end(); return { answered: true }; }
+  return { answered: false, error: a.error };
+}
+
+/** The wrapper as express middleware (see wrapRequest). */
 export function admitMiddleware(ctx: ApiContext) {
   return (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void): void => {
-    res.on('close', () => logRequest(req, res.statusCode));
-    const a = admit(ctx, req);
-    for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
-    if (a.preflight) { res.statusCode = 200; res.end(); return; }
-    next(a.error);
+    const w = wrapRequest(ctx, req, res);
+    if (!w.answered) next(w.error);
   };
 }

@@ -126,6 +126,7 @@ export class Cluster extends EventEmitter {
     e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
     e.on('state', (s: string, prev: string) => {
       this.versions = null;
+      this.listChanges++;
       const action = s === 'healthy' ? (prev === 'pending' ? 'engine_connect' : 'engine_reconnect') : 'engine_disconnect';
       if (s === 'pending') return;
       this.emitEvent(e, { Type: 'swarm', Action: action, status: action, id: e.id, scope: 'local', Actor: { ID: e.id, Attributes: {} } });
@@ -227,8 +228,17 @@ export class Cluster extends EventEmitter {
 
   // ---- container index ----------------------------------------------------
 
+  /**
+   * Bumped on every change a container listing can show (a container added,
+   * changed or removed, a node's state): while it stays, a kept `ps` body
+   * needs no walk over the containers.
+   */
+  containersVersion(): number { return this.listChanges; }
+  private listChanges = 0;
+
   private onContainer(e: Engine, kind: string, c: CachedContainer, oldNames?: string[]): void {
     this.nodeStatus.changed(e);
+    this.listChanges++;
     if (kind !== 'update') this.sorted = null;
     if (kind === 'remove') {
       this.byId.delete(c.id);

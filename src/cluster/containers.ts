@@ -4,7 +4,8 @@
 // from undoing each other.
 import type { NodeContainer } from '../scheduler/node.js';
 import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.js';
-import { parseDockerTime } from '../util/humanize.js';
+import { isDeepStrictEqual } from 'node:util';
+import { exitCodeOf, healthOf, parseDockerTime } from '../util/humanize.js';
 import { hasReschedulePolicy } from '../scheduler/rules.js';
 
 /** A container as cached: the engine's list summary plus what scheduling needs. */
@@ -35,6 +36,28 @@ export interface CachedContainer {
 export type AcceptContainer = (summary: any) => boolean;
 
 export type ContainerChange = (kind: 'add' | 'update' | 'remove', c: CachedContainer, oldNames?: string[]) => void;
+
+/**
+ * The engine's new summary says nothing the cached one does not: equal but
+ * for a status text whose only difference is its duration, which the
+ * manager computes itself from the start/finish times it knows.
+ */
+function unchanged(c: CachedContainer, s: any): boolean {
+  const old = c.summary;
+  if (old.Status !== s.Status && !sameStatus(c, old.State, old.Status, s.Status)) return false;
+  const status = s.Status;
+  s.Status = old.Status;
+  try { return isDeepStrictEqual(old, s); } finally { s.Status = status; }
+}
+
+function sameStatus(c: CachedContainer, state: string, a: string, b: string): boolean {
+  switch (state) {
+    case 'running': return c.startedAt > 0 && healthOf(a) === healthOf(b);
+    case 'paused': return c.startedAt > 0;
+    case 'exited': return c.finishedAt > 0 && exitCodeOf(a) !== undefined && exitCodeOf(a) === exitCodeOf(b);
+    default: return false;
+  }
+}
 
 /** Containers whose whole inspect is kept: those with reschedule policy on-node-failure. */
 const keepsInspect = (s: any): boolean => hasReschedulePolicy(s?.Labels);
@@ -181,6 +204,10 @@ export class ContainerCache {
   private update(c: CachedContainer, s: any, seq: number): void {
     if (seq < c.seq) return; // an older answer overtaken by a newer one
     c.seq = seq;
+    // A refresh that brings nothing new keeps the cached object and tells no
+    // one: the kept `ps` and `info` bodies stay valid (a full refresh of 1,000
+    // engines otherwise touched every container every 30-60 s).
+    if (unchanged(c, s)) return;
     const oldNames = c.names;
     const names = ownNames(s);
     c.summary = s;

@@ -108,7 +108,7 @@ export type ClusterApi = Pick<Cluster,
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
   | 'buildTarget' | 'metrics'
-  | 'containerCount' | ImageMethods
+  | 'containerCount' | 'containersVersion' | ImageMethods
   // ---- networks and volumes (issue 13)
   | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'
   | 'filterVolumes' | 'createVolume' | 'inspectVolume' | 'removeVolume' | 'pruneVolumes'>;

@@ -19,6 +19,20 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
 }
 
+/**
+ * How long humanDuration(ms + x) stays the text humanDuration(ms) gives, at
+ * least: to the next whole second under a minute, the next whole minute
+ * under an hour, then the next half-hour mark (hours round at the half hour;
+ * days, weeks, months and years change only where the hour count does, or on
+ * whole hours). Never 0, so a cached text is always good for a moment.
+ */
+export function statusStableFor(ms: number): number {
+  const mod = (a: number, b: number): number => ((a % b) + b) % b;
+  if (ms < 60_000) return 1000 - mod(ms, 1000);
+  if (ms < 3_600_000) return 60_000 - mod(ms, 60_000);
+  return 1_800_000 - mod(ms, 1_800_000);
+}
+
 export interface StatusTimes { startedAt: number; finishedAt: number }
 
 /**
