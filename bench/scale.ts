@@ -146,6 +146,7 @@ async function main(): Promise<void> {
     await row('GET /containers/{short-id}/json', 1000, 4, (i) => `/v1.41/containers/${allIds[(i * 7919) % allIds.length].slice(0, 12)}/json`, '');
     await row('GET /containers/{name}/json', 1000, 4, (i) => { const k = (i * 7919) % allIds.length; return `/v1.41/containers/sim-${Math.floor(k / perEngine)}-c${k % perEngine}/json`; }, 'by name');
     await row('GET /info', 200, 4, () => '/v1.41/info', `${engines} engines in SystemStatus`);
+    await row('GET /metrics', 50, 1, () => '/metrics', `${engines} engines, Prometheus text`);
     const rssAfter = mgr.vmRss();
     const gcAfter = await mgr.stats(true, true);
     const rssAfterGc = mgr.vmRss();

@@ -42,6 +42,8 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
     try {
       if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res); return; }
       if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }
+      // Each manager's own figures: a replica's are not the primary's.
+      if (req.method === 'GET' && info.path === '/metrics' && !info.prefix) { info.route = 'Metrics'; system.metrics(ctx, req, res).catch(next); return; }
       info.route = 'ToPrimary';
       const url = req.originalUrl;
       proxy(ctx.cluster.peerTarget(primaryOf(ctx, req), url), req, res);

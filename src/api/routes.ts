@@ -50,6 +50,8 @@ export const ROUTES: Route[] = [
   plain('GET', '/version', 'Version', system.version),
   plain('GET', '/info', 'Info', system.info),
   route('GET', '/events', 'Events', events),
+  // Prometheus text format; swarm-only, unversioned like dockerd's --metrics-addr (docs/divergence.md).
+  plain('GET', '/metrics', 'Metrics', system.metrics),
 
   plain('GET', '/containers/json', 'ContainerList', listContainers),
   route('POST', '/containers/create', 'ContainerCreate', containers.createContainer),

@@ -1,4 +1,4 @@
-// /_ping, /version, /info: answered by the manager from its picture of the cluster.
+// /_ping, /version, /info, /metrics: answered by the manager from its picture of the cluster.
 import os from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './context.js';
@@ -6,7 +6,9 @@ import { daysUntil } from '../util/tls.js';
 import { sendJson } from './respond.js';
 import type { NodeStatus } from '../cluster/index.js';
 import { VERSION } from '../version.js';
-import { apiVersions } from './wrapper.js';
+import { apiVersions, requestInfo } from './wrapper.js';
+import { metricsOf } from './metrics.js';
+import { NotFoundError } from '../errors.js';
 
 export function ping(_ctx: ApiContext, req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
@@ -54,14 +56,13 @@ function fmtCpus(n: number): string { return String(Number.isInteger(n) ? n : Nu
 const STATUS_TEXT: Record<string, string> = { pending: 'Pending', healthy: 'Healthy', unhealthy: 'Unhealthy', disconnected: 'Disconnected' };
 
 function nodeLines(n: NodeStatus): Array<[string, string]> {
-  const e = n.node;
   const { total, running, paused, stopped } = n.containers;
-  const labels = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).sort().join(', ');
+  const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).sort().join(', ');
   const out: Array<[string, string]> = [
     // Not connected yet: classic shows "(unknown)" rather than repeating the address.
-    [' ' + (e.name && e.name !== e.addr ? e.name : '(unknown)'), e.addr],
-    ['  └ ID', e.id],
-    ['  └ Status', STATUS_TEXT[e.state] ?? e.state],
+    [' ' + (n.name && n.name !== n.node.addr ? n.name : '(unknown)'), n.node.addr],
+    ['  └ ID', n.id],
+    ['  └ Status', STATUS_TEXT[n.state] ?? n.state],
     ['  └ Containers', `${total} (${running} Running, ${paused} Paused, ${stopped} Stopped)`],
     ['  └ Reserved CPUs', `${fmtCpus(n.reservedCpus)} / ${fmtCpus(n.totalCpus)}`],
     ['  └ Reserved Memory', `${bytesSize(n.reservedMemory)} / ${bytesSize(n.totalMemory)}`],
@@ -73,6 +74,40 @@ function nodeLines(n: NodeStatus): Array<[string, string]> {
   return out;
 }
 
+/**
+ * `docker info` at 1,000 engines is ~7,000 SystemStatus rows (500 KB). A
+ * node's rows are rendered to JSON once per NodeStatus object (the cluster
+ * hands out a new one only when something the node shows changed); nodes are
+ * joined in blocks of NODES_PER_BLOCK, a block joined again only when one of
+ * its nodes changed; the blocks are written as they are (no copy of the
+ * whole). A request pays a pass over the nodes and the small rest of the body.
+ */
+const NODES_PER_BLOCK = 64;
+const rendered = new WeakMap<NodeStatus, Buffer>();
+interface Block { nodes: NodeStatus[]; json: Buffer }
+const blocksOf = new WeakMap<ApiContext['cluster'], Block[]>();
+
+function nodeRows(ctx: ApiContext, nodes: NodeStatus[]): Buffer[] {
+  const old = blocksOf.get(ctx.cluster) ?? [];
+  const blocks: Block[] = [];
+  for (let k = 0, at = 0; at < nodes.length; k++, at += NODES_PER_BLOCK) {
+    const part = nodes.slice(at, at + NODES_PER_BLOCK);
+    const was = old[k];
+    if (was && was.nodes.length === part.length && was.nodes.every((n, i) => n === part[i])) { blocks.push(was); continue; }
+    const bufs: Buffer[] = [];
+    for (const n of part) {
+      let r = rendered.get(n);
+      if (r === undefined) rendered.set(n, (r = Buffer.from(nodeLines(n).map((l) => JSON.stringify(l)).join(','))));
+      bufs.push(COMMA, r);
+    }
+    // Every block but the first starts with the comma that separates it from the one before.
+    blocks.push({ nodes: part, json: Buffer.concat(k === 0 ? bufs.slice(1) : bufs) });
+  }
+  blocksOf.set(ctx.cluster, blocks);
+  return blocks.map((b) => b.json);
+}
+const COMMA = Buffer.from(',');
+
 export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
   await ctx.cluster.settle(); // counts include writes already answered
   const nodes = ctx.cluster.nodeStatuses();
@@ -81,8 +116,7 @@ export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerRe
   status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(nodes.length)]);
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
   for (const n of nodes) {
-    status.push(...nodeLines(n));
-    if (!n.node.healthy) continue;
+    if (n.state !== 'healthy') continue;
     images += n.images;
     ncpu += n.totalCpus;
     mem += n.totalMemory;
@@ -92,13 +126,15 @@ export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerRe
     stopped += n.containers.stopped;
   }
   const sample = ctx.cluster.sampleInfo();
-  sendJson(res, 200, {
+  // Key order is dockerd's; the node rows go in between as pre-rendered JSON.
+  const head = {
     ID: '',
     Containers: containers, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: stopped,
     Images: images,
     Driver: '',
     DriverStatus: [],
-    SystemStatus: status,
+  };
+  const tail = {
     Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
     MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
     PidsLimit: true, OomKillDisable: true, IPv4Forwarding: true, BridgeNfIptables: true, BridgeNfIp6tables: true,
@@ -135,7 +171,29 @@ export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerRe
     InitCommit: { ID: '', Expected: '' },
     SecurityOptions: [],
     Warnings: infoWarnings(ctx),
-  });
+  };
+  const rows = nodeRows(ctx, nodes);
+  const before = Buffer.from(JSON.stringify(head).slice(0, -1) + ',"SystemStatus":' + JSON.stringify(status).slice(0, -1) + (rows.length ? ',' : ''));
+  const after = Buffer.from('],' + JSON.stringify(tail).slice(1) + '\n');
+  // sendJson's headers, the body in pieces: one writev, no copy of the node rows.
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', rows.reduce((n, b) => n + b.length, before.length + after.length));
+  res.cork();
+  res.write(before);
+  for (const b of rows) res.write(b);
+  res.end(after);
+  res.uncork();
+}
+
+/** GET /metrics: Prometheus text (./metrics.ts), unversioned only, like dockerd's --metrics-addr. */
+export async function metrics(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (requestInfo(req).prefix) throw new NotFoundError('page not found');
+  const m = metricsOf(ctx);
+  const body = await m.render();
+  res.statusCode = 200;
+  res.setHeader('Content-Type', m.registry.contentType);
+  res.end(body);
 }
 
 /** Days before expiry from which `docker info` warns about the manager's certificate. */

@@ -1,6 +1,6 @@
 // The one wrapper every route passes, plain requests and hijacks alike:
 // the /vX.Y prefix parsed once and checked against what the engines
-// support, CORS, the request log (and, later, authentication).
+// support, CORS, the request log and metrics (and, later, authentication).
 import type http from 'node:http';
 import type { ApiContext } from './context.js';
 import { BadRequestError } from '../errors.js';
@@ -8,6 +8,7 @@ import { compareApiVersions } from '../util/apiversion.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
 import { VERSION } from '../version.js';
 import { log } from '../log.js';
+import { metricsOf, type ApiMetrics } from './metrics.js';
 
 const VERSION_PREFIX = /^\/v(\d+\.\d+)(?=\/)/;
 
@@ -21,6 +22,8 @@ export interface RequestInfo {
   route: string;
   node: string;
   started: bigint;
+  /** Where the request is counted (set by admit()). */
+  metrics?: ApiMetrics;
 }
 
 const INFO = Symbol('swarm.request');
@@ -59,6 +62,7 @@ export interface Admission {
 /** Check a request before any route runs. */
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
+  info.metrics = metricsOf(ctx);
   const { version, minVersion } = apiVersions(ctx);
   const headers: Record<string, string> = { 'API-Version': version, Server: `Docker/swarm/${VERSION} (linux)` };
   if (ctx.cors) {
@@ -79,8 +83,10 @@ export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
 
 /** One log line per request, at debug level, when it is over. */
 export function logRequest(req: http.IncomingMessage, status: number | string, extra: Record<string, unknown> = {}): void {
-  if (!log.isDebugEnabled()) return;
   const info = requestInfo(req);
+  // Counted once: a hijack when it is made, not again when it closes.
+  if (status !== 'hijack closed') info.metrics?.request(info.route, status, Number(process.hrtime.bigint() - info.started) / 1e9);
+  if (!log.isDebugEnabled()) return;
   const ms = Number(process.hrtime.bigint() - info.started) / 1e6;
   log.debug('request', { method: req.method, path: info.prefix + info.path + info.query, route: info.route, status, node: info.node, duration_ms: Math.round(ms * 100) / 100, ...extra });
 }

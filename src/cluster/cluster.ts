@@ -18,6 +18,8 @@ import { probeInterval } from './liveness.js';
 import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
+import { NodeStatusCache } from './nodestatus.js';
+import { clusterMetrics, type ClusterMetrics } from './stats.js';
 import { buildTarget } from './build.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
@@ -58,6 +60,8 @@ export class Cluster extends EventEmitter {
   readonly doubtful = new DoubtfulCreates();
   /** Re-reads after writes already answered (./writes.ts): reads of the cache settle them first. */
   readonly writes = new Writes();
+  /** `docker info`'s node lines, kept per engine (./nodestatus.ts). */
+  readonly nodeStatus = new NodeStatusCache(this);
   /**
    * Whether this manager acts on the cluster by itself (rescheduling,
    * removing stale copies). A replica keeps its picture current but never
@@ -280,6 +284,7 @@ export class Cluster extends EventEmitter {
   private listChanges = 0;
 
   private onContainer(e: Engine, kind: string, c: CachedContainer, oldNames?: string[]): void {
+    this.nodeStatus.changed(e);
     this.listChanges++;
     // 'inspected' may change `created` (second → nanosecond precision): the order too.
     if (kind !== 'update') this.sorted = null;
@@ -460,7 +465,9 @@ export class Cluster extends EventEmitter {
   peerTarget(addr: string, path: string): ProxyTarget { return this.ops.peerTarget(addr, path); }
   pruneContainers(search: string): Promise<{ deleted: string[]; space: number }> { return this.ops.prune(search); }
 
-  nodeStatuses(): NodeStatus[] { return views.nodeStatuses(this); }
+  nodeStatuses(): NodeStatus[] { return this.nodeStatus.all(); }
+  /** GET /metrics: read when scraped. */
+  metrics(): ClusterMetrics { return clusterMetrics(this); }
   healthyNodes(): NodeView[] { return this.healthyEngines(); }
   sampleInfo(): Record<string, any> { return views.sampleInfo(this); }
   listImages(filters: FilterArgs, all = false): Promise<any[]> { return views.listImages(this, filters, all); }

@@ -19,6 +19,7 @@ import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
 import { EventStream, type EngineEvent } from './eventstream.js';
 import { Liveness, PROBE_SILENCE_MS } from './liveness.js';
+import { engineStats } from './stats.js';
 
 export type { EngineEvent } from './eventstream.js';
 export type EngineState = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
@@ -382,10 +383,12 @@ export class Engine extends EventEmitter {
    * list; their inspects follow in the background.
    */
   async fullRefresh(): Promise<void> {
+    const started = performance.now();
     // Only containers known before the list was asked for may be dropped by it:
     // one created meanwhile is simply not in the list yet.
     this.reloadResourcesLater();
     await this.listAndMerge(false);
+    engineStats.refreshSeconds.observe((performance.now() - started) / 1000);
   }
 
   /** What the last merged list was, status texts left out (see safetyRefresh). */

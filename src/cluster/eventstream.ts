@@ -7,6 +7,7 @@ import { ProbeInconclusive, type EngineTransport } from './transport.js';
 import { eventNano, formatNano } from '../util/time.js';
 import { log } from '../log.js';
 import { PROBE_TIMEOUT_MS } from './liveness.js';
+import { engineStats } from './stats.js';
 
 export interface EngineEvent {
   Type?: string; Action?: string; status?: string; id?: string; from?: string;
@@ -65,7 +66,8 @@ export class EventStream {
         this.opens++;
         opened();
         this.failures = 0;
-        if (resumed) this.hooks.onResumed();
+        engineStats.openStreams.add(client);
+        if (resumed) { engineStats.streamsResumed++; this.hooks.onResumed(); }
         res.body.setEncoding('utf8');
         for await (const chunk of res.body) {
           buf += chunk;
@@ -80,7 +82,9 @@ export class EventStream {
       })
       .catch((err: Error) => {
         failed(err);
+        engineStats.openStreams.delete(client);
         if (this.stopped) return;
+        engineStats.streamsLost++;
         log.warn('engine event stream lost', { node: this.hooks.name(), addr: this.transport.addr, error: err.message });
         client.destroy().catch(() => undefined);
         if (this.client === client) { this.client = null; this.abort = null; }
@@ -98,6 +102,8 @@ export class EventStream {
 
   stop(): void {
     this.stopped = true;
+    if (this.client) engineStats.openStreams.delete(this.client);
+    engineStats.lastLag.delete(this.transport.addr);
     this.abort?.abort();
     this.client?.destroy().catch(() => undefined);
     this.client = null;
@@ -125,6 +131,7 @@ export class EventStream {
     // Replayed by `since` after a resume.
     if (nano <= this.lastNano && this.lastNano > 0n && ev.timeNano !== undefined) return;
     if (nano > this.lastNano) this.lastNano = nano;
+    engineStats.event(this.transport.addr, nano);
     this.hooks.onEvent(ev);
   }
 }

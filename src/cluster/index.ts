@@ -13,6 +13,7 @@ import type { Cluster } from './cluster.js';
 export { Cluster, type ClusterOptions } from './cluster.js';
 export type { CachedContainer } from './containers.js';
 export type { EngineEvent, EngineState } from './engine.js';
+export type { ClusterMetrics, Buckets } from './stats.js';
 export { SWARM_ID_LABEL } from '../scheduler/rules.js';
 export { isAnyIp } from './operations.js';
 export { DIALED } from './transport.js';
@@ -64,9 +65,15 @@ export interface ProxyTarget {
   settle(status: number, body?: Buffer): Promise<void>;
 }
 
-/** A node's line in `docker info`. */
+/**
+ * A node's lines in `docker info`, as the node was when taken. The cluster
+ * hands out the same object again while nothing in it changed, so the API
+ * may render each object once.
+ */
 export interface NodeStatus {
   node: NodeView;
+  state: EngineState; name: string; id: string;
+  labels: Readonly<Record<string, string>>;
   containers: { total: number; running: number; paused: number; stopped: number };
   reservedCpus: number; totalCpus: number;
   reservedMemory: number; totalMemory: number;
@@ -100,7 +107,7 @@ export type ClusterApi = Pick<Cluster,
   | 'apiVersions' | 'settle' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
-  | 'buildTarget'
+  | 'buildTarget' | 'metrics'
   | 'containerCount' | 'containersVersion' | ImageMethods
   // ---- networks and volumes (issue 13)
   | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'

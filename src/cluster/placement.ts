@@ -36,6 +36,9 @@ export class Placement {
   /** The engine of a container created and answered whose re-read is still in flight (by full ID). */
   madeOn(id: string): Engine | undefined { return this.made.get(id); }
 
+  /** Reservations in flight on every engine (GET /metrics). */
+  get pendingTotal(): number { let n = 0; for (const l of this.pending.values()) n += l.length; return n; }
+
   /** Reservations in flight on one engine (for snapshots that must count them). */
   pendingOn(addr: string): NodeContainer[] { return this.pending.get(addr) ?? []; }
 

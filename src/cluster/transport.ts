@@ -409,6 +409,16 @@ export class EngineTransport {
 
   streamClient(): Client { return this.dialer.streamClient(this.addr); }
 
+  /** Open sockets per pool, for GET /metrics (the event stream's are counted by ./stats.ts). */
+  openSockets(): { manager: number; client: number; stream: number; hijack: number; probe: number } {
+    let stream = 0;
+    for (const l of [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)]) stream += l?.length ?? 0;
+    return {
+      manager: this.pool.stats.connected, client: this.client?.stats.connected ?? 0, stream,
+      hijack: this.raw.size, probe: Number(this.probeClient?.stats.connected ?? 0),
+    };
+  }
+
   async close(): Promise<void> {
     this.agent.destroy();
     this.probeClient?.destroy().catch(() => undefined);

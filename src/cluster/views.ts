@@ -1,34 +1,11 @@
-// Read-only views the API renders: node lines of `docker info`, images
-// merged across nodes, and past events (networks and volumes: ./networks.ts, ./volumes.ts).
+// Read-only views the API renders: images merged across nodes and past events
+// (node lines of `docker info`: ./nodestatus.ts; networks and volumes: ./networks.ts, ./volumes.ts).
 import type { Cluster } from './cluster.js';
-import type { Engine } from './engine.js';
-import type { ClusterEvent, NodeStatus, ProxyTarget } from './index.js';
+import type { ClusterEvent, ProxyTarget } from './index.js';
 import { matchesImageRef, repositoryOf } from '../scheduler/images.js';
 import { eventNano, formatNano } from '../util/time.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
-
-function nodeStatus(cluster: Cluster, e: Engine): NodeStatus {
-  const n = { total: e.containers.size, running: 0, paused: 0, stopped: 0 };
-  for (const c of e.containers.values()) {
-    const s = c.summary.State;
-    if (s === 'paused') n.paused++;
-    else if (s === 'running' || s === 'restarting') n.running++;
-    else n.stopped++;
-  }
-  const reserved = cluster.placement.reserved(e);
-  return {
-    node: e, containers: n,
-    reservedCpus: reserved.cpus, totalCpus: e.totalCpus,
-    reservedMemory: reserved.memory, totalMemory: e.totalMemory,
-    error: e.lastError, updatedAt: e.updatedAt, serverVersion: e.version?.Version ?? '',
-    images: e.resources.images.length,
-  };
-}
-
-export function nodeStatuses(cluster: Cluster): NodeStatus[] {
-  return cluster.nodes().map((e) => nodeStatus(cluster, e));
-}
 
 /** Facts of a healthy engine's /info that the cluster shows as its own (logging driver, registry ...). */
 export function sampleInfo(cluster: Cluster): Record<string, any> {
