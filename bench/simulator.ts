@@ -720,14 +720,14 @@ function tlsServer(t: SimulatorTls, onRequest: http.RequestListener): http.Serve
   return server as unknown as http.Server;
 }
 
-/** Start count simulators on consecutive ports, named <prefix><i>; stops them all if one fails. */
-export async function startSimulators(count: number, basePort: number, opts: Omit<SimulatorOptions, 'port' | 'name'> & { prefix?: string } = {}): Promise<Simulator[]> {
+/** Start count simulators on consecutive ports, named <prefix><first + i>; stops them all if one fails. */
+export async function startSimulators(count: number, basePort: number, opts: Omit<SimulatorOptions, 'port' | 'name'> & { prefix?: string; first?: number } = {}): Promise<Simulator[]> {
   const sims: Simulator[] = [];
   try {
     // Batches keep the listen backlog and the FD burst moderate.
     for (let i = 0; i < count; i += 100) {
       const batch = [];
-      for (let j = i; j < Math.min(count, i + 100); j++) batch.push(startSimulator({ ...opts, port: basePort + j, name: `${opts.prefix ?? 'sim-'}${j}` }).then((s) => { sims[j] = s; }));
+      for (let j = i; j < Math.min(count, i + 100); j++) batch.push(startSimulator({ ...opts, port: basePort + j, name: `${opts.prefix ?? 'sim-'}${(opts.first ?? 0) + j}` }).then((s) => { sims[j] = s; }));
       await Promise.all(batch);
     }
   } catch (err) {
