@@ -3,7 +3,7 @@
 // volumes), events, and the create/start/remove round trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator } from '../../bench/simulator.js';
+import { startSimulator, startSimulators } from '../../bench/simulator.js';
 import { Engine } from '../../src/cluster/engine.js';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
@@ -83,6 +83,17 @@ test('a change made while the engine is first loading is not lost', async () => 
     await until(() => engine.containers.get(stopped)?.summary.State === 'running', 3000);
   } finally {
     await engine.stop();
+    await sim.stop();
+  }
+});
+
+test('startSimulators numbers names from `first` (a simulator host split over processes keeps global names)', async () => {
+  const [sim] = await startSimulators(1, 0, { containers: 2, prefix: 'sim-', first: 1000 });
+  try {
+    assert.equal(sim.name, 'sim-1000');
+    const list = await (await fetch(`http://${sim.addr}/containers/json?all=1`)).json() as Array<{ Names: string[] }>;
+    assert.deepEqual(list.map((c) => c.Names[0]).sort(), ['/sim-1000-c0', '/sim-1000-c1']);
+  } finally {
     await sim.stop();
   }
 });
