@@ -14,7 +14,7 @@ import { runApiBench } from './api.js';
 async function main(): Promise<void> {
   const t0 = Date.now();
   process.stdout.write(await runPlacementBench({ sizes: [10, 100, 1000], quick: true }) + '\n\n');
-  process.stdout.write(await runApiBench({ real: false, count: 500, concurrency: 4, warmup: 50, log: () => undefined }) + '\n');
+  process.stdout.write(await runApiBench({ real: false, count: 500, warmup: 50, cliRuns: 3, log: () => undefined }) + '\n');
   process.stdout.write(`\nbench done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 
