@@ -211,7 +211,12 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         say(`  ${name}: error: ${(err as Error).message}`);
       }
     };
-    const get = (urlPath: string) => async (p: Pool): Promise<void> => { await req(p, 'GET', urlPath, undefined, [200]); };
+    // Bodies are counted, not kept: a `ps -a` at 5,000 engines is ~140 MB.
+    const get = (urlPath: string) => async (p: Pool): Promise<void> => {
+      const res = await p.request({ method: 'GET', path: urlPath });
+      if (res.statusCode !== 200) throw new Error(`GET ${urlPath}: HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
+      for await (const _chunk of res.body) { /* drain */ }
+    };
     const ps = '/v1.41/containers/json?all=1';
     await timed('GET /_ping', 1000, 1, get('/_ping'), get('/_ping'), 'framework baseline');
     await timed('GET /info, 1 client', [500, 200, 50][big], 1, get('/v1.41/info'), get('/v1.41/info'), `${engines} engines in SystemStatus; floor: one engine's /info`);
