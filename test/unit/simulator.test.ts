@@ -97,3 +97,23 @@ test('startSimulators numbers names from `first` (a simulator host split over pr
     await sim.stop();
   }
 });
+
+test('simulator holds POST /containers/{id}/wait until the exit, as dockerd (docker run -d sends one)', async () => {
+  const sim = await startSimulator({ port: 0, name: 'sim-w', containers: 0 });
+  const post = (p: string, body?: unknown): Promise<Response> => fetch(`http://${sim.addr}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  try {
+    const { Id } = await (await post('/v1.41/containers/create?name=w1', { Image: 'busybox', Cmd: ['top'] })).json() as { Id: string };
+    const stopped = await post(`/v1.41/containers/${Id}/wait`);
+    assert.deepEqual(await stopped.json(), { Error: null, StatusCode: 0 }, 'not running: answered at once');
+    const held = await post(`/v1.41/containers/${Id}/wait?condition=next-exit`);
+    assert.equal(held.status, 200, 'headers sent at once');
+    assert.equal((await post(`/v1.41/containers/${Id}/start`)).status, 204);
+    const body = held.json();
+    assert.ok(sim.stopContainer(Id));
+    assert.deepEqual(await body, { Error: null, StatusCode: 143 });
+  } finally {
+    await sim.stop();
+  }
+});
