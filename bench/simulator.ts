@@ -753,14 +753,21 @@ function tlsServer(t: SimulatorTls, onRequest: http.RequestListener): http.Serve
   return server as unknown as http.Server;
 }
 
-/** Start count simulators on consecutive ports, named <prefix><first + i>; stops them all if one fails. */
+/** Start count simulators on consecutive ports (a busy one: any free port), named <prefix><first + i>; stops them all if one fails. */
 export async function startSimulators(count: number, basePort: number, opts: Omit<SimulatorOptions, 'port' | 'name'> & { prefix?: string; first?: number } = {}): Promise<Simulator[]> {
   const sims: Simulator[] = [];
   try {
     // Batches keep the listen backlog and the FD burst moderate.
     for (let i = 0; i < count; i += 100) {
       const batch = [];
-      for (let j = i; j < Math.min(count, i + 100); j++) batch.push(startSimulator({ ...opts, port: basePort + j, name: `${opts.prefix ?? 'sim-'}${(opts.first ?? 0) + j}` }).then((s) => { sims[j] = s; }));
+      for (let j = i; j < Math.min(count, i + 100); j++) {
+        const o = { ...opts, port: basePort + j, name: `${opts.prefix ?? 'sim-'}${(opts.first ?? 0) + j}` };
+        // A port taken by someone else's process: any free port instead (callers read .addr).
+        batch.push(startSimulator(o).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EADDRINUSE') throw e;
+          return startSimulator({ ...o, port: 0 });
+        }).then((s) => { sims[j] = s; }));
+      }
       await Promise.all(batch);
     }
   } catch (err) {
