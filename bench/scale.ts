@@ -315,6 +315,7 @@ async function main(): Promise<void> {
     const cell = (r: Row | undefined): string => {
       if (!r) return '';
       if (r.error) return `error: ${r.error.slice(0, 40)}`;
+      if (!Number.isFinite(r.v) && /n\/a/.test(r.note)) return 'n/a';
       const p = Number.isFinite(r.p99) ? `${fmt(r.kind, r.v)} / ${fmt(r.kind, r.p99)}` : fmt(r.kind, r.v);
       return Number.isFinite(r.cpu) ? `${p} (${ms(r.cpu)} CPU-ms)` : p;
     };
