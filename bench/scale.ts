@@ -199,14 +199,14 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         const mp = P(maddr, clients);
         let cpu0 = 0;
         const s: OpStats = await measureOps({
-          count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => op(mp, i), maxMs: 300_000,
+          count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => op(mp, i), maxMs: 120_000,
           onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); },
         });
         const cpu = (procCpuMs(m.pid) - cpu0) / Math.max(1, s.n + s.errors);
         let fl: OpStats | undefined;
         if (floorOp) {
           const fp = P(sim0.addr, clients);
-          fl = await measureOps({ count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => floorOp(fp, i), maxMs: 300_000 });
+          fl = await measureOps({ count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => floorOp(fp, i), maxMs: 120_000 });
         }
         const errs = s.errors ? `; ${s.errors} errors (${s.firstError})` : '';
         rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${errs}`,
