@@ -1,25 +1,33 @@
-// API latency through the manager vs straight to an engine.
+// API latency through the manager vs straight to an engine: issue 15's second
+// table (3 engines × 100 containers; "engine" is engine 0 with its own 100,
+// the floor).
 //
 //   node dist/bench/api.js            simulated engines (bench/simulator.ts)
 //   node dist/bench/api.js --real     3 real dockerd engines (root; slots 110-112, ports 25000-25002, manager 25050)
-//   options: --count N (measured requests per row, default 2000), --concurrency N (default 4)
+//   options: --count N (measured requests per cheap row, default 2000), --runs N (default 1: medians over N
+//            runs, a fresh manager each run), --cli-runs N (default 10: `docker run -d busybox true` per side)
 //
-// 3 engines × 100 containers; the manager runs as a child process
-// (`swarm manage`), the client is a keep-alive undici Pool.
+// Rows: /_ping, inspect and /info at 1 client, `ps -a` at 1 and 8 clients,
+// the whole `docker run -d busybox true` of CLI 28, the manager's VmRSS at the
+// end. The manager runs as a child process (`swarm manage`), the client is a
+// keep-alive undici Pool.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startEngines, type EngineSet } from '../src/devcluster/engines.js';
 import { spawnReaper } from '../src/devcluster/reap.js';
 import {
-  clusterState, getJson, kb, measure, ms, num, pool, sleep, startManagerChild, startSimHost, table,
-  type ManagerChild, type SimHost, type Stats,
+  clusterState, getJson, kb, measure, median, ms, num, pool, req, sleep, startManagerChild, startSimHost, table, timeCli, uptimeLoad,
+  type ManagerChild, type SimHost,
 } from './lib.js';
 
 export interface ApiBenchOptions {
   real: boolean;
   count: number;
-  concurrency: number;
+  /** Kept for callers; the rows say their own client counts. */
+  concurrency?: number;
   warmup: number;
+  runs?: number;
+  cliRuns?: number;
   log?: (s: string) => void;
 }
 
@@ -28,8 +36,49 @@ const SIM = { basePort: 26000, managerPort: 26050 };
 const ENGINES = 3;
 const PER_ENGINE = 100;
 
+interface Side { p50: number; p99: number; n: number }
+interface ApiRow { name: string; mgr: Side; eng: Side; note: string; error?: string }
+
+/** Issue 15's target for a row, from the engine's p50 (ms). */
+function target(name: string, eng: number): { text: string; ok: (m: number) => boolean } | undefined {
+  if (name.startsWith('inspect')) return { text: `≤ engine + 0.3 = ${ms(eng + 0.3)}`, ok: (m) => m <= eng + 0.3 };
+  if (name === 'ps -a, 1 client') return { text: '≤ 0.25 × classic 3.7 = 0.925', ok: (m) => m <= 0.925 };
+  if (name === 'ps -a, 8 clients') return { text: '≤ 0.25 × classic 14.4 = 3.6', ok: (m) => m <= 3.6 };
+  if (name.startsWith('GET /info')) return { text: '≤ 0.3', ok: (m) => m <= 0.3 };
+  if (name.startsWith('docker run')) return { text: `≤ engine + 5 = ${ms(eng + 5)}`, ok: (m) => m <= eng + 5 };
+  if (name === 'manager RSS') return { text: '≤ 60 MB', ok: (m) => m <= 60 * 1024 ** 2 };
+  return undefined;
+}
+
+function rowsTable(rows: ApiRow[]): string {
+  return table(['figure', 'manager p50', 'p99', 'engine p50', 'p99', 'mgr − eng', 'mgr / eng', 'target (issue 15)', 'met', 'note'], rows.map((r) => {
+    if (r.error) return [r.name, `error: ${r.error}`, '', '', '', '', '', '', '', r.note];
+    if (r.name === 'manager RSS') {
+      const t = target(r.name, 0)!;
+      return [r.name, kb(r.mgr.p50), '', '', '', '', '', t.text, t.ok(r.mgr.p50) ? 'yes' : 'no', r.note];
+    }
+    const t = target(r.name, r.eng.p50);
+    return [r.name, ms(r.mgr.p50), ms(r.mgr.p99), ms(r.eng.p50), ms(r.eng.p99), ms(r.mgr.p50 - r.eng.p50),
+      (r.mgr.p50 / r.eng.p50).toFixed(2), t?.text ?? '', t ? (t.ok(r.mgr.p50) ? 'yes' : 'no') : '', r.note];
+  }));
+}
+
+function medians(runs: ApiRow[][]): ApiRow[] {
+  const names = [...new Set(runs.flatMap((rs) => rs.map((r) => r.name)))];
+  return names.map((name) => {
+    const all = runs.map((rs) => rs.find((r) => r.name === name)).filter((r): r is ApiRow => !!r);
+    const ok = all.filter((r) => !r.error);
+    if (!ok.length) return all[0];
+    const side = (f: (r: ApiRow) => Side): Side => ({ p50: median(ok.map((r) => f(r).p50)), p99: median(ok.map((r) => f(r).p99)), n: ok.reduce((a, r) => a + f(r).n, 0) });
+    return { name, mgr: side((r) => r.mgr), eng: side((r) => r.eng), note: `median of ${ok.length}${all.length > ok.length ? ` (${all.length - ok.length} failed)` : ''}; ${ok[0].note}` };
+  });
+}
+
 export async function runApiBench(o: ApiBenchOptions): Promise<string> {
+  const t0 = Date.now();
   const say = o.log ?? ((s: string) => process.stdout.write(s + '\n'));
+  const runs = Math.max(1, o.runs ?? 1);
+  const cliRuns = o.cliRuns ?? 10;
   let set: EngineSet | undefined;
   let sims: SimHost | undefined;
   let mgr: ManagerChild | undefined;
@@ -47,7 +96,6 @@ export async function runApiBench(o: ApiBenchOptions): Promise<string> {
   try {
     let addrs: string[];
     let engineIds: string[]; // containers on engine 0
-    const t0 = Date.now();
     if (o.real) {
       say(`starting ${ENGINES} dockerd engines (slots ${REAL.slotBase}.., ports ${REAL.basePort}..)`);
       set = await startEngines({ count: ENGINES, slotBase: REAL.slotBase, basePort: REAL.basePort, stateDir: REAL.stateDir, names: (i) => `bench-${i}` });
@@ -60,13 +108,7 @@ export async function runApiBench(o: ApiBenchOptions): Promise<string> {
         await Promise.all(Array.from({ length: 8 }, async () => {
           while (next < PER_ENGINE) {
             const i = next++;
-            const res = await p.request({
-              method: 'POST', path: `/v1.41/containers/create?name=bench-c${i}`,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ Image: 'busybox', Cmd: ['true'], Labels: { 'com.example.bench': String(i) } }),
-            });
-            const text = await res.body.text();
-            if (res.statusCode !== 201) throw new Error(`create on ${a}: HTTP ${res.statusCode} ${text}`);
+            await req(p, 'POST', `/v1.41/containers/create?name=bench-c${i}`, { Image: 'busybox', Cmd: ['true'], Labels: { 'com.example.bench': String(i) } }, [201]);
           }
         }));
         await p.close();
@@ -80,54 +122,92 @@ export async function runApiBench(o: ApiBenchOptions): Promise<string> {
       addrs = sims.engines.map((e) => e.addr);
       engineIds = sims.engines[0].ids;
     }
-
     const managerPort = o.real ? REAL.managerPort : SIM.managerPort;
-    const t2 = Date.now();
-    mgr = await startManagerChild({
-      port: managerPort, discovery: `nodes://${addrs.join(',')}`,
-      logFile: path.join(os.tmpdir(), `swarm-bench-api-${o.real ? 'real' : 'sim'}-manager.log`),
-    });
-    const mp = pool(mgr.addr, o.concurrency);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const st = await clusterState(mp);
-      if (st.healthy === ENGINES && st.containers === ENGINES * PER_ENGINE) break;
-      if (Date.now() > deadline) throw new Error(`manager not ready after 60s: ${JSON.stringify(st)}`);
-      await sleep(50);
-    }
-    say(`manager ready (3 engines, ${ENGINES * PER_ENGINE} containers cached) ${Date.now() - t2} ms after spawn`);
-    const ep = pool(addrs[0], o.concurrency);
 
-    const m = (p: typeof mp, f: (i: number) => string): Promise<Stats> =>
-      measure(p, { count: o.count, concurrency: o.concurrency, warmup: o.warmup, path: f });
-    const rows: Array<{ name: string; mgr: Stats; eng: Stats; note: string }> = [];
-    const row = async (name: string, mf: (i: number) => string, ef: (i: number) => string, note = ''): Promise<void> => {
-      const a = await m(mp, mf);
-      const b = await m(ep, ef);
-      rows.push({ name, mgr: a, eng: b, note });
-      say(`  ${name}: manager p50 ${ms(a.p50)} ms, engine p50 ${ms(b.p50)} ms`);
+    /** Remove every container but the 100 bench-c* of each engine (what `docker run` left). */
+    const tidy = async (): Promise<void> => {
+      await Promise.all(addrs.map(async (a) => {
+        const p = pool(a, 4);
+        const list: any[] = await getJson(p, '/v1.41/containers/json?all=1');
+        for (const c of list) if (!/^\/(bench-c\d+|sim-\d+-c\d+)$/.test(c.Names?.[0] ?? '')) await req(p, 'DELETE', `/v1.41/containers/${c.Id}?force=1`, undefined, [204, 404]);
+        await p.close();
+      }));
     };
-    await mgr.stats(true);
-    await row('GET /_ping', () => '/_ping', () => '/_ping');
-    await row('GET /containers/{id}/json', (i) => `/v1.41/containers/${engineIds[i % engineIds.length]}/json`, (i) => `/v1.41/containers/${engineIds[i % engineIds.length]}/json`, 'same containers');
-    await row('GET /containers/json?all=1', () => '/v1.41/containers/json?all=1', () => '/v1.41/containers/json?all=1', `manager ${ENGINES * PER_ENGINE}, engine ${PER_ENGINE} items`);
-    await row('GET /info', () => '/v1.41/info', () => '/v1.41/info');
-    const st = await mgr.stats();
-    const rss = mgr.vmRss();
-    await mp.close();
-    await ep.close();
+
+    const all: ApiRow[][] = [];
+    for (let run = 1; run <= runs; run++) {
+      const t2 = Date.now();
+      mgr = await startManagerChild({
+        port: managerPort, discovery: `nodes://${addrs.join(',')}`,
+        logFile: path.join(os.tmpdir(), `swarm-bench-api-${o.real ? 'real' : 'sim'}-manager.log`),
+      });
+      const poll = pool(mgr.addr, 1);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const st = await clusterState(poll);
+        if (st.healthy === ENGINES && st.containers === ENGINES * PER_ENGINE) break;
+        if (Date.now() > deadline) throw new Error(`manager not ready after 60s: ${JSON.stringify(st)}`);
+        await sleep(50);
+      }
+      await poll.close();
+      say(`run ${run}/${runs}: manager ready (${ENGINES} engines, ${ENGINES * PER_ENGINE} containers cached) ${Date.now() - t2} ms after spawn`);
+      const rows: ApiRow[] = [];
+      const row = async (name: string, clients: number, count: number, mf: (i: number) => string, ef: (i: number) => string, note = ''): Promise<void> => {
+        const mp = pool(mgr!.addr, clients);
+        const ep = pool(addrs[0], clients);
+        try {
+          const warmup = Math.min(o.warmup, count);
+          const a = await measure(mp, { count, concurrency: clients, warmup, path: mf });
+          const b = await measure(ep, { count, concurrency: clients, warmup, path: ef });
+          rows.push({ name, mgr: a, eng: b, note: `n ${count}, ${clients} client${clients > 1 ? 's' : ''}${note ? '; ' + note : ''}` });
+          say(`  ${name}: manager p50 ${ms(a.p50)} ms, engine p50 ${ms(b.p50)} ms`);
+        } catch (err) {
+          rows.push({ name, mgr: { p50: NaN, p99: NaN, n: 0 }, eng: { p50: NaN, p99: NaN, n: 0 }, note, error: (err as Error).message.slice(0, 160) });
+          say(`  ${name}: error: ${(err as Error).message}`);
+        } finally {
+          await mp.close();
+          await ep.close();
+        }
+      };
+      const ids = (i: number): string => `/v1.41/containers/${engineIds[i % engineIds.length]}/json`;
+      const psCount = Math.min(o.count, 300);
+      await row('GET /_ping', 1, o.count, () => '/_ping', () => '/_ping');
+      await row('inspect (GET /containers/{id}/json)', 1, o.count, ids, ids, 'same containers');
+      await row('ps -a, 1 client', 1, psCount, () => '/v1.41/containers/json?all=1', () => '/v1.41/containers/json?all=1', `manager ${ENGINES * PER_ENGINE}, engine ${PER_ENGINE} items`);
+      await row('ps -a, 8 clients', 8, psCount, () => '/v1.41/containers/json?all=1', () => '/v1.41/containers/json?all=1');
+      await row('GET /info', 1, Math.min(o.count, 500), () => '/v1.41/info', () => '/v1.41/info');
+      // The whole CLI command, process spawn included, straight to engine 0 as the floor.
+      const cliName = 'docker run -d busybox true (CLI 28)';
+      try {
+        const mine: number[] = [];
+        const eng: number[] = [];
+        for (let i = 0; i < cliRuns; i++) {
+          mine.push((await timeCli(mgr.addr, ['run', '-d', 'busybox', 'true'])).ms);
+          eng.push((await timeCli(addrs[0], ['run', '-d', 'busybox', 'true'])).ms);
+        }
+        const side = (xs: number[]): Side => ({ p50: median(xs), p99: Math.max(...xs), n: xs.length });
+        rows.push({ name: cliName, mgr: side(mine), eng: side(eng), note: `${cliRuns} runs each, alternating; p99 column is the max` });
+        say(`  ${cliName}: manager p50 ${ms(median(mine))} ms, engine p50 ${ms(median(eng))} ms`);
+      } catch (err) {
+        rows.push({ name: cliName, mgr: { p50: NaN, p99: NaN, n: 0 }, eng: { p50: NaN, p99: NaN, n: 0 }, note: '', error: (err as Error).message.slice(0, 160) });
+        say(`  ${cliName}: error: ${(err as Error).message}`);
+      }
+      const rss = mgr.vmRss();
+      rows.push({ name: 'manager RSS', mgr: { p50: rss, p99: NaN, n: 1 }, eng: { p50: NaN, p99: NaN, n: 0 }, note: 'VmRSS of the manager process at the end of the run' });
+      await mgr.stop();
+      mgr = undefined;
+      await tidy().catch((e: Error) => say(`tidy: ${e.message}`));
+      all.push(rows);
+      say(`\nrun ${run}/${runs} (load average ${uptimeLoad()}):\n\n${rowsTable(rows)}\n`);
+    }
 
     const out = [
       `API bench, ${o.real ? 'real dockerd 20.10 engines' : 'simulated engines'}: ${ENGINES} engines × ${PER_ENGINE} containers, ` +
-        `${o.count} requests per row after ${o.warmup} warm-up, ${o.concurrency} keep-alive connections. Latency in ms.`,
+        `${runs} run(s) (medians), a fresh manager per run; engine = engine 0 straight (its own ${PER_ENGINE}). Latency in ms.`,
       '',
-      table(
-        ['request', 'manager p50', 'p99', 'req/s', 'engine p50', 'p99', 'req/s', 'p50 mgr/eng', 'body mgr / eng', 'note'],
-        rows.map((r) => [r.name, ms(r.mgr.p50), ms(r.mgr.p99), num(r.mgr.rps), ms(r.eng.p50), ms(r.eng.p99), num(r.eng.rps),
-          (r.mgr.p50 / r.eng.p50).toFixed(2), `${kb(r.mgr.bytes)} / ${kb(r.eng.bytes)}`, r.note]),
-      ),
+      rowsTable(runs > 1 ? medians(all) : all[0]),
       '',
-      `manager during the run: VmRSS ${kb(rss)}, heap ${kb(st.heapUsed)}, CPU ${num(st.cpuMs)} ms, event-loop delay p99 ${ms(st.eld.p99)} ms (max ${ms(st.eld.max)})`,
+      `total ${num((Date.now() - t0) / 1000)} s, load average ${uptimeLoad()}`,
     ].join('\n');
     return out;
   } finally {
@@ -145,7 +225,10 @@ function arg(name: string, dflt: number): number {
 
 if (require.main === module) {
   const count = arg('--count', 2000);
-  runApiBench({ real: process.argv.includes('--real'), count, concurrency: arg('--concurrency', 4), warmup: Math.max(50, Math.floor(count / 10)) })
+  runApiBench({
+    real: process.argv.includes('--real'), count, warmup: Math.max(50, Math.floor(count / 10)),
+    runs: arg('--runs', 1), cliRuns: arg('--cli-runs', 10),
+  })
     .then((s) => { process.stdout.write('\n' + s + '\n'); process.exit(0); })
     .catch((err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
 }

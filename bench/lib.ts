@@ -72,6 +72,94 @@ export async function measure(pool: Pool, o: MeasureOptions): Promise<Stats> {
   return summarize(r.samples, r.wall, r.bytes);
 }
 
+/** Result of measureOps: latency stats plus the failures, which do not stop the run. */
+export interface OpStats extends Stats { errors: number; firstError?: string }
+
+/**
+ * Time `count` operations of any shape (e.g. a create+start pair), `concurrency`
+ * at once. An operation that throws is counted as an error, not timed, and the
+ * run goes on.
+ */
+export async function measureOps(o: { count: number; concurrency: number; warmup?: number; op: (i: number) => Promise<void>; maxMs?: number; onMeasureStart?: () => Promise<unknown> }): Promise<OpStats> {
+  let errors = 0;
+  let firstError: string | undefined;
+  const run = async (from: number, count: number, record: boolean): Promise<{ samples: number[]; wall: number }> => {
+    const samples: number[] = [];
+    let next = 0;
+    const deadline = Date.now() + (o.maxMs ?? 120_000);
+    const worker = async (): Promise<void> => {
+      while (next < count && Date.now() < deadline) {
+        const i = from + next++;
+        const t0 = process.hrtime.bigint();
+        try {
+          await o.op(i);
+          if (record) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch (err) {
+          if (record) { errors++; firstError ??= (err as Error).message.slice(0, 200); }
+        }
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    return { samples, wall: performance.now() - t0 };
+  };
+  if (o.warmup) await run(0, o.warmup, false);
+  await o.onMeasureStart?.();
+  const r = await run(o.warmup ?? 0, o.count, true);
+  return { ...summarize(r.samples, r.wall), errors, firstError };
+}
+
+/** One request; throws unless the status is in `ok`. */
+export async function req(p: Pool, method: string, urlPath: string, body?: unknown, ok: number[] = [200, 201, 204]): Promise<string> {
+  const res = await p.request({
+    method: method as 'GET', path: urlPath,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  if (!ok.includes(res.statusCode)) throw new Error(`${method} ${urlPath}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+/** Median of the finite values (NaN if none). */
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const DOCKER_CLI = '/usr/local/bin/docker'; // CLI 28
+
+/** Wall time (ms) of one CLI command against `addr` (DOCKER_HOST=tcp://addr); throws on a non-zero exit. */
+export function timeCli(addr: string, args: string[], cli = DOCKER_CLI): Promise<{ ms: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `tcp://${addr}`, DOCKER_CONFIG: '/tmp/swarm-bench-docker-config' };
+    delete env.DOCKER_TLS_VERIFY;
+    delete env.DOCKER_CERT_PATH;
+    const c = spawn(cli, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('error', reject);
+    c.on('exit', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code === 0) resolve({ ms, out: out.trim() }); else reject(new Error(`docker ${args.join(' ')}: exit ${code}: ${out.trim().slice(0, 200)}`));
+    });
+  });
+}
+
+/** CPU time (user + system, ms) a process has used, from /proc/PID/stat. */
+export function procCpuMs(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // fields 14 and 15 (utime, stime) are rest[11], rest[12], in clock ticks (100 Hz on Linux).
+    return (Number(rest[11]) + Number(rest[12])) * 10;
+  } catch { return NaN; }
+}
+
 export const pool = (addr: string, connections = 4): Pool =>
   new Pool(`http://${addr}`, { connections, pipelining: 1, keepAliveTimeout: 30_000, bodyTimeout: 120_000, headersTimeout: 120_000 });
 
@@ -121,7 +209,9 @@ export function fdLimit(): { soft: number; hard: number } {
 export interface SimEngine { name: string; addr: string; id: string; ids: string[] }
 
 export interface SimHost {
+  /** The first child's pid; `pids` has every child's. */
   pid: number;
+  pids: number[];
   engines: SimEngine[];
   /** Each of the first `count` sims starts one stopped container (a `start` event each). */
   burst(count: number, afterMs?: number): Promise<{ started: string[]; before: Record<string, number> }>;
@@ -163,25 +253,45 @@ function waitExit(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-/** `count` simulators (ports basePort..) in a child process of their own, so they don't share our event loop. */
-export async function startSimHost(o: { count: number; basePort: number; containers: number; prefix?: string }): Promise<SimHost> {
-  const child = fork(path.join(__dirname, 'simhost.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
-  const call = rpc(child);
+/**
+ * `count` simulators (ports basePort..), in child processes of their own so
+ * they don't share our event loop: at most `perProcess` (default 1,000) per
+ * child, so each child's listening sockets plus the manager's connections to
+ * them stay under the open-files limit (5,000 engines = 5 children).
+ */
+export async function startSimHost(o: { count: number; basePort: number; containers: number; prefix?: string; perProcess?: number }): Promise<SimHost> {
+  const per = Math.max(1, o.perProcess ?? 1000);
+  const parts: Array<{ child: ChildProcess; call: ReturnType<typeof rpc>; from: number; count: number }> = [];
   try {
-    const r = await call({ cmd: 'start', ...o });
+    for (let from = 0; from < o.count; from += per) {
+      const child = fork(path.join(__dirname, 'simhost.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+      parts.push({ child, call: rpc(child), from, count: Math.min(per, o.count - from) });
+    }
+    const started = await Promise.all(parts.map((p) => p.call({ cmd: 'start', count: p.count, basePort: o.basePort + p.from, first: p.from, containers: o.containers, prefix: o.prefix })));
+    const sum = (rs: Array<Record<string, number>>): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const r of rs) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
     return {
-      pid: child.pid!,
-      engines: r.engines,
-      burst: (count, afterMs = 0) => call({ cmd: 'burst', count, after: afterMs }),
-      counts: async () => (await call({ cmd: 'counts' })).counts,
-      running: async () => (await call({ cmd: 'running' })).running,
+      pid: parts[0].child.pid!,
+      pids: parts.map((p) => p.child.pid!),
+      engines: started.flatMap((r) => r.engines),
+      async burst(count, afterMs = 0) {
+        const rs = await Promise.all(parts.map((p) => p.call({ cmd: 'burst', count: Math.max(0, Math.min(p.count, count - p.from)), after: afterMs })));
+        return { ...rs[0], started: rs.flatMap((r) => r.started), before: sum(rs.map((r) => r.before)) };
+      },
+      counts: async () => sum((await Promise.all(parts.map((p) => p.call({ cmd: 'counts' })))).map((r) => r.counts)),
+      running: async () => (await Promise.all(parts.map((p) => p.call({ cmd: 'running' })))).reduce((a, r) => a + r.running, 0),
       async stop() {
-        await call({ cmd: 'stop' }, 30_000).catch(() => undefined);
-        await waitExit(child, 5000);
+        await Promise.all(parts.map(async (p) => {
+          await p.call({ cmd: 'stop' }, 30_000).catch(() => undefined);
+          await waitExit(p.child, 5000);
+        }));
       },
     };
   } catch (err) {
-    child.kill('SIGKILL');
+    for (const p of parts) p.child.kill('SIGKILL');
     throw err;
   }
 }
@@ -206,13 +316,18 @@ export interface ManagerChild {
   stats(reset?: boolean, gc?: boolean): Promise<ManagerStats>;
   /** VmRSS of the process, bytes (from /proc). */
   vmRss(): number;
+  /** VmHWM (peak RSS since start), bytes. */
+  vmHwm(): number;
+  /** Still running. */
+  alive(): boolean;
   /** Open file descriptors (sockets mostly). */
   fds(): number;
   stop(): Promise<void>;
 }
 
 /** `swarm manage` as a child with bench/probe.js preloaded (event-loop delay, memory and CPU over IPC). */
-export async function startManagerChild(o: { port: number; discovery: string; args?: string[]; logFile: string; cpuProfDir?: string; nodeArgs?: string[]; readyTimeoutMs?: number }): Promise<ManagerChild> {
+/** wait=false: return right after the spawn (the caller polls, e.g. to time the first answer). */
+export async function startManagerChild(o: { port: number; discovery: string; args?: string[]; logFile: string; cpuProfDir?: string; nodeArgs?: string[]; readyTimeoutMs?: number; wait?: boolean }): Promise<ManagerChild> {
   const mainJs = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
   const addr = `127.0.0.1:${o.port}`;
   fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
@@ -228,6 +343,7 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
   const readyMs = o.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + readyMs;
   for (;;) {
+    if (o.wait === false) break;
     if (child.exitCode !== null) throw new Error(`manager exited (${child.exitCode}); see ${o.logFile}`);
     const ok = await p.request({ method: 'GET', path: '/_ping' }).then(async (r) => { await r.body.dump(); return r.statusCode === 200; }, () => false);
     if (ok) break;
@@ -239,9 +355,18 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
     pid: child.pid!, addr, logFile: o.logFile,
     stats: async (reset = false, gc = false) => (await call({ cmd: 'stats', reset, gc })).stats,
     vmRss: () => {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) * 1024 : NaN;
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        return m ? Number(m[1]) * 1024 : NaN;
+      } catch { return NaN; }
     },
+    vmHwm: () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        return m ? Number(m[1]) * 1024 : NaN;
+      } catch { return NaN; }
+    },
+    alive: () => child.exitCode === null && child.signalCode === null,
     fds: () => { try { return fs.readdirSync(`/proc/${child.pid}/fd`).length; } catch { return NaN; } },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

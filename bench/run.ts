@@ -1,8 +1,9 @@
 // `npm run bench`: the quick benches — placement (fewer iterations) and the
 // API bench against simulated engines (500 requests per row). The full runs:
 //   node dist/bench/placement.js
-//   node dist/bench/api.js [--real]
-//   node dist/bench/scale.js [--engines 1000] [--prof]
+//   node dist/bench/api.js [--real] [--runs 3]                 (issue 15's second table)
+//   node dist/bench/scale.js [--engines 100,1000,5000] [--runs 3] (issue 15's first table, growth)
+//   node dist/bench/expresscost.js [--runs 3]                  (/_ping: bare http vs Express vs the manager)
 // Figures and how to read them: docs/performance.md. Load and soak (issue 14):
 //   node dist/bench/soak.js [--cycles 10000] [--clients 4]   (root; 3 real engines, block 11; ~1 h)
 //   node dist/bench/race.js [--rounds 20] [--clients 16]     (root; 3 real engines, block 11)
@@ -14,7 +15,7 @@ import { runApiBench } from './api.js';
 async function main(): Promise<void> {
   const t0 = Date.now();
   process.stdout.write(await runPlacementBench({ sizes: [10, 100, 1000], quick: true }) + '\n\n');
-  process.stdout.write(await runApiBench({ real: false, count: 500, concurrency: 4, warmup: 50, log: () => undefined }) + '\n');
+  process.stdout.write(await runApiBench({ real: false, count: 500, warmup: 50, cliRuns: 3, log: () => undefined }) + '\n');
   process.stdout.write(`\nbench done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 

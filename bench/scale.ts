@@ -1,238 +1,330 @@
 // Scale: one manager in front of many simulated engines (default 1,000 × 30
-// containers = 30,000). Measures load time, memory, API latency at that
-// size, and how the manager copes with a burst of events.
+// containers = 30,000). Reproduces every row of issue 15's first table, with
+// the same request straight to one simulator as the floor ("× floor").
 //
-//   node dist/bench/scale.js [--engines 1000] [--containers 30] [--prof]
+//   node dist/bench/scale.js [--engines 100,1000,5000] [--containers 30] [--runs 3]
+//                            [--idle 30] [--base-port 27000] [--cli-runs 20] [--only TEXT] [--prof]
 //
-// Simulators run in one child process (ports 27000..), the manager in
-// another (port 26990, probe preloaded for event-loop delay / memory / CPU),
-// so its RSS and CPU are its own. --prof writes a V8 CPU profile of the
-// manager to /tmp/swarm-bench-prof and prints the top functions by self time.
+// Per run: simulators in child processes (≤ 1,000 each, ports BASE..), the
+// manager spawned as `swarm manage` (port BASE-10, probe preloaded) and polled
+// from t=0 every 100 ms for its first /_ping and /info answers, every engine
+// Healthy and every container cached (once /info answers, the gap between polls
+// is max(100 ms, 4 × the last /info's latency), so the polls stay ≤ ~20 % of the time); VmRSS sampled every 100 ms all along
+// (peak); an idle window (--idle S: idle CPU, then a full GC: settled RSS);
+// then the request rows. Each run prints its table; with --runs N a table of
+// medians per row follows, and with several --engines a growth table (medians
+// side by side). A row that fails prints "error: …" and the run goes on.
+// This file is long (~450 lines) because every row of the issue lives here.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Pool } from 'undici';
 import {
-  clusterState, fdLimit, kb, measure, ms, num, pool, sleep, startManagerChild, startSimHost, table,
-  type ManagerChild, type ManagerStats, type SimHost, type Stats,
+  fdLimit, kb, measureOps, median, ms, num, pool, procCpuMs, req, sleep, startManagerChild, startSimHost, table, timeCli,
+  uptimeLoad, type ManagerChild, type OpStats, type SimHost,
 } from './lib.js';
 import { summarizeProfile } from './profsummary.js';
 
-const SIM_BASE_PORT = 27000;
-const MANAGER_PORT = 26990;
 const PROF_DIR = '/tmp/swarm-bench-prof';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
+function argList(name: string, dflt: number[]): number[] {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1].split(',').map((x) => Number(x.replace(/_/g, ''))) : dflt;
+}
 
-async function main(): Promise<void> {
-  const engines = arg('--engines', 1000);
-  const lim = fdLimit();
-  // Each engine costs the manager and the simulator host 1 event stream + up to 8 pooled sockets while loading.
-  if (lim.soft < engines * 10 + 1000) {
-    process.stderr.write(`warning: open-files limit ${lim.soft} (hard ${lim.hard}) may be short for ${engines} engines: run \`ulimit -n ${Math.min(lim.hard, 65536)}\` first\n`);
-  }
-  const perEngine = arg('--containers', 30);
-  const prof = process.argv.includes('--prof');
-  // --only TEXT: just the request rows whose name or note contains TEXT, no event burst (for profiling one path).
-  const onlyAt = process.argv.indexOf('--only');
-  const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+/** One figure of one run. kind: how `v`/`p99`/`floor` print (ms, bytes, % of a core, CPU-ms per request). */
+export interface Row {
+  name: string;
+  kind: 'ms' | 'bytes' | 'pct';
+  /** p50 (or the single value). */
+  v: number;
+  p99: number;
+  /** The same request straight to one simulator, p50. */
+  floor: number;
+  /** Manager CPU per request (ms). */
+  cpu: number;
+  note: string;
+  error?: string;
+}
+
+const row = (name: string, kind: Row['kind'], v: number, note = '', extra: Partial<Row> = {}): Row =>
+  ({ name, kind, v, p99: NaN, floor: NaN, cpu: NaN, note, ...extra });
+
+const fmt = (kind: Row['kind'], v: number): string =>
+  !Number.isFinite(v) ? '-' : kind === 'bytes' ? kb(v) : kind === 'pct' ? `${v.toFixed(2)} %` : ms(v);
+
+function rowsTable(rows: Row[]): string {
+  return table(['figure', 'p50 / value', 'p99', 'floor p50', '× floor', 'manager CPU ms/req', 'note'], rows.map((r) => r.error
+    ? [r.name, `error: ${r.error}`, '', '', '', '', r.note]
+    : [r.name, fmt(r.kind, r.v), fmt(r.kind, r.p99), fmt(r.kind, r.floor),
+      Number.isFinite(r.floor) && Number.isFinite(r.v) && r.floor > 0 ? (r.v / r.floor).toFixed(1) : '-',
+      Number.isFinite(r.cpu) ? ms(r.cpu) : '-', r.note]));
+}
+
+/** Median per row over runs (rows matched by name; a row that failed in every run stays an error). */
+function medians(runs: Row[][]): Row[] {
+  const names = [...new Set(runs.flatMap((rs) => rs.map((r) => r.name)))];
+  return names.map((name) => {
+    const all = runs.map((rs) => rs.find((r) => r.name === name)).filter((r): r is Row => !!r);
+    const ok = all.filter((r) => !r.error);
+    const first = all[0];
+    if (!ok.length) return { ...first };
+    const m = (f: (r: Row) => number): number => median(ok.map(f));
+    const failed = all.length - ok.length;
+    return {
+      name, kind: first.kind, v: m((r) => r.v), p99: m((r) => r.p99), floor: m((r) => r.floor), cpu: m((r) => r.cpu),
+      note: `${ok.length} run${ok.length > 1 ? 's' : ''}${failed ? `, ${failed} failed (${all.find((r) => r.error)?.error})` : ''}; ${ok[ok.length - 1].note}`,
+    };
+  });
+}
+
+interface RunOptions { engines: number; perEngine: number; basePort: number; idleS: number; cliRuns: number; run: number; only?: string; prof: boolean; loadTimeoutS: number }
+
+const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
+
+async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }> {
+  const { engines, perEngine } = o;
   const total = engines * perEngine;
-  const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
+  const rows: Row[] = [];
+  const lines: string[] = [];
   let sims: SimHost | undefined;
   let mgr: ManagerChild | undefined;
+  const pools: Pool[] = [];
+  const P = (addr: string, n: number): Pool => { const p = pool(addr, n); pools.push(p); return p; };
+  let sampler: NodeJS.Timeout | undefined;
   const cleanup = async (): Promise<void> => {
+    if (sampler) clearInterval(sampler);
+    await Promise.all(pools.splice(0).map((p) => p.close().catch(() => undefined)));
     await mgr?.stop().catch(() => undefined);
     await sims?.stop().catch(() => undefined);
-  };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-  process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
-
-  const report: string[] = [];
-  try {
-    let t = Date.now();
-    sims = await startSimHost({ count: engines, basePort: SIM_BASE_PORT, containers: perEngine });
-    say(`${engines} simulators up (${total} containers) in ${Date.now() - t} ms`);
-    if (prof) { fs.rmSync(PROF_DIR, { recursive: true, force: true }); fs.mkdirSync(PROF_DIR, { recursive: true }); }
-
-    // ---- load ---------------------------------------------------------------
-    t = Date.now();
-    // --churn: every engine starts a container 2 s into the load (while the manager is still loading).
-    const churn = process.argv.includes('--churn');
-    let churned: Promise<number> | undefined;
-    let atBurst = '';
-    if (churn) {
-      const at = arg('--churn-at', 2000);
-      const askedAt = Date.now();
-      churned = sims!.burst(engines, at).then((r) => {
-        atBurst = `asked at ${num(askedAt - t)} ms, received ${num((r as any).receivedAt - t)} ms, fired ${num((r as any).firedAt - t)} ms after the manager was spawned; ${num(r.before['GET /containers/json'] ?? 0)} engines listed, ${num(r.before['GET /events'] ?? 0)} event streams open at that moment`;
-        return r.started.length;
-      });
-    }
-    const discovery = `nodes://${sims.engines.map((e) => e.addr).join(',')}`;
-    mgr = await startManagerChild({
-      port: MANAGER_PORT, discovery,
-      // The refresh loop would re-list every engine every 30-60s; keep it out of the figures.
-      args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
-      logFile: path.join(os.tmpdir(), 'swarm-bench-scale-manager.log'),
-      cpuProfDir: prof ? PROF_DIR : undefined,
-      nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ') : [])],
-      readyTimeoutMs: 600_000,
-    });
-    const spawnMs = Date.now() - t;
-    // The manager answers once every engine was tried (its first load), so spawn → /_ping is the load;
-    // the probe's figures since process start cover it.
-    const mp = pool(mgr.addr, 4);
-    const poll = pool(mgr.addr, 1);
-    let st = await clusterState(poll);
-    let healthyAt = 0;
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      st = await clusterState(poll);
-      if (!healthyAt && st.healthy === engines) healthyAt = Date.now();
-      if (st.healthy === engines && st.containers === total) break;
-      if (Date.now() > deadline) break;
-      await sleep(250);
-    }
-    const loadMs = Date.now() - t;
-    const loadStats = await mgr.stats(true);
-    const rssLoaded = mgr.vmRss();
-    const gcLoaded = await mgr.stats(true, true);
-    const rssLoadedGc = mgr.vmRss();
-    const fdsLoaded = mgr.fds();
-    say(`manager: ${st.healthy}/${engines} healthy, ${st.containers}/${total} containers after ${loadMs} ms (VmRSS ${kb(rssLoaded)})`);
-    if (st.containers !== total) {
-      report.push(`LOAD INCOMPLETE after ${loadMs} ms: ${st.healthy}/${engines} healthy, ${st.containers}/${total} containers. See ${mgr.logFile}.`);
-    }
-    const reqCounts = await sims.counts();
-    let churnLine = '';
-    if (churned) {
-      const n = await churned;
-      await sleep(3000);
-      const truth = await sims.running();
-      const seen = (await clusterState(poll)).running;
-      churnLine = `${n} containers started ${arg('--churn-at', 2000)} ms after the manager's spawn (${atBurst}); 3 s after the load the cache shows ${num(seen)} running, the engines ${num(truth)}: ${num(truth - seen)} changes missed (until the next refresh)`;
-      say(churnLine);
-    }
-    // --settle S: wait S seconds idle (pooled keep-alive sockets time out after 30 s) and measure again.
-    const settleS = arg('--settle', 0);
-    let settled = '';
-    if (settleS > 0) {
-      await sleep(settleS * 1000);
-      const g = await mgr.stats(true, true);
-      settled = `${kb(mgr.vmRss())} after a full GC (heap used ${kb(g.heapUsed)} of ${kb(g.heapTotal)}, external ${kb(g.external)}), ${num(mgr.fds())} fds`;
-      say(`settled ${settleS}s: ${settled}`);
-    }
-
-    // ---- API latency ----------------------------------------------------------
-    const allIds = sims.engines.flatMap((e) => e.ids);
-    const rows: Array<{ name: string; s: Stats; eld: ManagerStats['eld']; cpuMs: number; note: string }> = [];
-    const row = async (name: string, count: number, concurrency: number, f: (i: number) => string, note = ''): Promise<void> => {
-      if (only !== undefined && !`${name} ${note}`.includes(only)) return;
-      await mgr!.stats(true);
-      const s = await measure(mp, { count, concurrency, warmup: Math.max(2, Math.floor(count / 10)), path: f, maxMs: 300_000 });
-      const m = await mgr!.stats(true);
-      rows.push({ name, s, eld: m.eld, cpuMs: m.cpuMs, note });
-      say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms, ${num(s.rps)} req/s, ${kb(s.bytes)}`);
-    };
-    const node17 = encodeURIComponent(JSON.stringify({ node: ['sim-17'] }));
-    await row('GET /_ping', 2000, 4, () => '/_ping', 'express + middleware baseline');
-    await row('GET /containers/json?all=1', 30, 1, () => '/v1.41/containers/json?all=1', `${num(total)} items, 1 connection`);
-    await row('GET /containers/json?all=1', 40, 4, () => '/v1.41/containers/json?all=1', '4 connections');
-    await row('GET /containers/json?all=1&filters={"node":["sim-17"]}', 500, 4, () => `/v1.41/containers/json?all=1&filters=${node17}`, `${perEngine} items`);
-    await row('GET /containers/json (running only)', 30, 1, () => '/v1.41/containers/json', '');
-    await row('GET /containers/{id}/json', 2000, 4, (i) => `/v1.41/containers/${allIds[(i * 7919) % allIds.length]}/json`, 'proxied to the owner');
-    await row('GET /containers/{short-id}/json', 1000, 4, (i) => `/v1.41/containers/${allIds[(i * 7919) % allIds.length].slice(0, 12)}/json`, '');
-    await row('GET /containers/{name}/json', 1000, 4, (i) => { const k = (i * 7919) % allIds.length; return `/v1.41/containers/sim-${Math.floor(k / perEngine)}-c${k % perEngine}/json`; }, 'by name');
-    await row('GET /info', 200, 4, () => '/v1.41/info', `${engines} engines in SystemStatus`);
-    await row('GET /metrics', 50, 1, () => '/metrics', `${engines} engines, Prometheus text`);
-    const rssAfter = mgr.vmRss();
-    const gcAfter = await mgr.stats(true, true);
-    const rssAfterGc = mgr.vmRss();
-    const fdsAfter = mgr.fds();
-
-    // ---- event burst ------------------------------------------------------------
-    const burstN = only !== undefined ? 0 : Math.min(engines, 1000);
-    const before = (await clusterState(poll)).running;
-    await mgr.stats(true);
-    const pingLat: number[] = [];
-    let pinging = true;
-    const pinger = (async () => {
-      const pp = pool(mgr!.addr, 1);
-      while (pinging) {
-        const t0 = performance.now();
-        const r = await pp.request({ method: 'GET', path: '/_ping' });
-        await r.body.dump();
-        pingLat.push(performance.now() - t0);
-        await sleep(5);
-      }
-      await pp.close();
-    })();
-    const tb = performance.now();
-    const { started } = await sims.burst(burstN);
-    let applied = 0;
-    let appliedMs = NaN;
-    const bd = Date.now() + 120_000;
-    while (Date.now() < bd) {
-      applied = (await clusterState(poll)).running - before;
-      if (applied >= started.length) { appliedMs = performance.now() - tb; break; }
-      await sleep(20);
-    }
-    pinging = false;
-    await pinger;
-    const burstStats = await mgr.stats(true);
-    pingLat.sort((a, b) => a - b);
-    say(`burst: ${started.length} start events applied (${applied}) in ${ms(appliedMs)} ms; ping max ${ms(pingLat[pingLat.length - 1])} ms`);
-
-    await mp.close();
-    await poll.close();
-    const finalRss = mgr.vmRss();
-    await cleanup();
     mgr = undefined;
     sims = undefined;
+  };
+  const onSignal = (): void => { void cleanup().finally(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let t = Date.now();
+    sims = await startSimHost({ count: engines, basePort: o.basePort, containers: perEngine });
+    say(`${engines} simulators up (${num(total)} containers, ${sims.pids.length} processes) in ${Date.now() - t} ms`);
+    if (o.prof) { fs.rmSync(PROF_DIR, { recursive: true, force: true }); fs.mkdirSync(PROF_DIR, { recursive: true }); }
 
-    // ---- report -----------------------------------------------------------------
-    const pct = (p: number): number => pingLat[Math.min(pingLat.length - 1, Math.ceil((p / 100) * pingLat.length) - 1)];
-    report.push(
-      `Scale bench: ${engines} simulated engines × ${perEngine} containers = ${num(total)} containers; ` +
-        `manager in its own process, refresh loop 1h-2h.`,
-      '',
-      table(['phase', 'figure'], [
-        ['manager spawn → /_ping answers', `${num(spawnMs)} ms`],
-        ['all engines healthy', healthyAt ? `${num(healthyAt - t)} ms after spawn` : 'never'],
-        ['all containers cached', `${num(loadMs)} ms after spawn (${num(st.containers)} cached)`],
-        ['manager CPU during load', `${num(loadStats.cpuMs)} ms`],
-        ['event-loop delay during load', `p50 ${ms(loadStats.eld.p50)} ms, p99 ${ms(loadStats.eld.p99)} ms, max ${ms(loadStats.eld.max)} ms`],
-        ['engine calls during load', Object.entries(reqCounts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${num(v)}`).join('; ')],
-        ['VmRSS after load', `${kb(rssLoaded)}; after a full GC ${kb(rssLoadedGc)} (heap used ${kb(gcLoaded.heapUsed)} of ${kb(gcLoaded.heapTotal)}, external ${kb(gcLoaded.external)})`],
-        ['VmRSS after the API runs', `${kb(rssAfter)}; after a full GC ${kb(rssAfterGc)} (heap used ${kb(gcAfter.heapUsed)} of ${kb(gcAfter.heapTotal)}, external ${kb(gcAfter.external)})`],
-        ...(settled ? [[`VmRSS after ${settleS} s idle`, settled]] : []),
-        ...(churnLine ? [['changes during the load (--churn)', churnLine]] : []),
-        ['VmRSS at the end', kb(finalRss)],
-        ['manager open fds after load / after the API runs', `${num(fdsLoaded)} / ${num(fdsAfter)}`],
-      ]),
-      '',
-      table(['request', 'n', 'p50 ms', 'p99 ms', 'req/s', 'body', 'manager CPU ms', 'loop delay p99 / max ms', 'note'],
-        rows.map((r) => [r.name, String(r.s.n), ms(r.s.p50), ms(r.s.p99), num(r.s.rps), kb(r.s.bytes), num(r.cpuMs), `${ms(r.eld.p99)} / ${ms(r.eld.max)}`, r.note])),
-      '',
-      table(['event burst', 'figure'], [
-        ['start events sent (one per engine)', String(started.length)],
-        ['all applied to the cache (seen in /info)', `${ms(appliedMs)} ms`],
-        ['/_ping latency meanwhile (every 5 ms)', `n ${pingLat.length}, p50 ${ms(pct(50))} ms, p99 ${ms(pct(99))} ms, max ${ms(pingLat[pingLat.length - 1])} ms`],
-        ['manager event-loop delay', `p99 ${ms(burstStats.eld.p99)} ms, max ${ms(burstStats.eld.max)} ms`],
-        ['manager CPU', `${num(burstStats.cpuMs)} ms`],
-      ]),
-    );
-    process.stdout.write('\n' + report.join('\n') + '\n');
-    if (prof) {
-      await sleep(500);
-      const files = fs.readdirSync(PROF_DIR).filter((f) => f.endsWith('.cpuprofile'));
-      for (const f of files) process.stdout.write(`\nCPU profile ${path.join(PROF_DIR, f)}:\n${summarizeProfile(path.join(PROF_DIR, f), 30)}\n`);
+    // ---- start-up: poll from the spawn -----------------------------------------
+    const discovery = `nodes://${sims.engines.map((e) => e.addr).join(',')}`;
+    const mport = o.basePort - 10;
+    const maddr = `127.0.0.1:${mport}`;
+    t = Date.now();
+    mgr = await startManagerChild({
+      port: mport, discovery, wait: false,
+      // The refresh loop would re-list every engine every 30-60s; keep it out of the figures.
+      args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
+      logFile: path.join(os.tmpdir(), `swarm-bench-scale-manager-${mport}.log`),
+      cpuProfDir: o.prof ? PROF_DIR : undefined,
+      nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ') : [])],
+    });
+    const m = mgr;
+    let peak = 0;
+    const sample = (): void => { const r = m.vmRss(); if (r > peak) peak = r; };
+    sampler = setInterval(sample, 100);
+    let pingAt = 0, infoAt = 0, healthyAt = 0, cachedAt = 0;
+    let last = { healthy: 0, containers: 0 };
+    const deadline = t + o.loadTimeoutS * 1000;
+    const pingPoll = (async () => {
+      const p = P(maddr, 1);
+      while (!pingAt && Date.now() < deadline && m.alive()) {
+        const ok = await p.request({ method: 'GET', path: '/_ping' }).then(async (r) => { await r.body.dump(); return r.statusCode === 200; }, () => false);
+        if (ok) pingAt = Date.now(); else await sleep(100);
+      }
+    })();
+    let pollGap = 100;
+    const infoPoll = (async () => {
+      const p = P(maddr, 1);
+      while (!cachedAt && Date.now() < deadline && m.alive()) {
+        const t1 = Date.now();
+        const info = await p.request({ method: 'GET', path: '/info' }).then(async (r) => (r.statusCode === 200 ? r.body.json() : (await r.body.dump(), undefined)), () => undefined) as any;
+        // Once /info answers, poll at most ~20 % of the time: at 1,000 engines an /info costs the
+        // manager tens of ms, and back-to-back polls would slow the load they measure.
+        pollGap = info ? Math.max(100, 4 * (Date.now() - t1)) : 100;
+        if (info) {
+          infoAt ||= Date.now();
+          let healthy = 0;
+          for (const [k, v] of (info.SystemStatus ?? []) as Array<[string, string]>) if (k === '  └ Status' && v === 'Healthy') healthy++;
+          last = { healthy, containers: info.Containers };
+          if (!healthyAt && healthy === engines) healthyAt = Date.now();
+          if (healthy === engines && info.Containers >= total) { cachedAt = Date.now(); break; }
+        }
+        await sleep(pollGap);
+      }
+    })();
+    await Promise.all([pingPoll, infoPoll]);
+    const loadStats = await m.stats(true).catch(() => undefined);
+    const since = (at: number): number => (at ? at - t : NaN);
+    const never = (at: number): string => (at ? '' : m.alive() ? `not within ${o.loadTimeoutS} s` : `manager exited; see ${m.logFile}`);
+    rows.push(row('spawn → first /_ping answer', 'ms', since(pingAt), never(pingAt)));
+    rows.push(row('spawn → first /info answer', 'ms', since(infoAt), never(infoAt)));
+    rows.push(row('spawn → every engine Healthy', 'ms', since(healthyAt), never(healthyAt) || `${last.healthy}/${engines} healthy at the end`));
+    rows.push(row('spawn → all containers cached', 'ms', since(cachedAt), never(cachedAt) || `${num(last.containers)}/${num(total)} at the end`));
+    if (loadStats) rows.push(row('manager CPU during the load', 'ms', loadStats.cpuMs, `event-loop delay p99 ${ms(loadStats.eld.p99)} ms, max ${ms(loadStats.eld.max)} ms`));
+    const simFds = sims.pids.map((pid) => { try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return NaN; } });
+    const counts = await sims.counts();
+    lines.push(`engine calls during the load: ${Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${num(v)}`).join('; ')}`);
+    lines.push(`open fds after the load: manager ${num(m.fds())}, simulator processes ${simFds.map(num).join(' / ')} (limit ${fdLimit().soft})`);
+    say(`load: /_ping ${num(since(pingAt))} ms, /info ${num(since(infoAt))} ms, healthy ${num(since(healthyAt))} ms, cached ${num(since(cachedAt))} ms (${last.healthy}/${engines}, ${num(last.containers)}/${num(total)})`);
+
+    // ---- idle: CPU over the window, then a full GC: settled RSS ----------------------
+    if (o.idleS > 0 && m.alive() && !o.only) {
+      await m.stats(true);
+      await sleep(o.idleS * 1000);
+      const idle = await m.stats(true, true).catch(() => undefined);
+      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle after the load`));
+      rows.push(row('RSS settled', 'bytes', m.vmRss(), `VmRSS after ${o.idleS} s idle and a full GC${idle ? ` (heap used ${kb(idle.heapUsed)} of ${kb(idle.heapTotal)})` : ''}, ${num(m.fds())} fds`));
     }
+
+    // ---- request rows --------------------------------------------------------------
+    const sim0 = sims.engines[0];
+    const allIds = sims.engines.flatMap((e) => e.ids);
+    const big = engines > 1000 ? 2 : engines > 100 ? 1 : 0; // fewer reps of the heavy rows at scale
+    const timed = async (
+      name: string, count: number, clients: number,
+      op: (p: Pool, i: number) => Promise<void>, floorOp: ((p: Pool, i: number) => Promise<void>) | undefined, note: string,
+      cpuUnit: 'ms' | 's' = 'ms',
+    ): Promise<void> => {
+      if (o.only !== undefined && !name.includes(o.only)) return;
+      try {
+        if (!m.alive()) throw new Error('manager not running');
+        const mp = P(maddr, clients);
+        let cpu0 = 0;
+        const s: OpStats = await measureOps({
+          count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => op(mp, i), maxMs: 120_000,
+          onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); },
+        });
+        const cpu = (procCpuMs(m.pid) - cpu0) / Math.max(1, s.n + s.errors);
+        let fl: OpStats | undefined;
+        if (floorOp) {
+          const fp = P(sim0.addr, clients);
+          fl = await measureOps({ count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => floorOp(fp, i), maxMs: 120_000 });
+        }
+        const errs = s.errors ? `; ${s.errors} errors (${s.firstError})` : '';
+        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${errs}`,
+          { p99: s.p99, floor: fl ? fl.p50 : NaN, cpu }));
+        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms` : ''}, CPU ${ms(cpu)} ms/req${errs}`);
+      } catch (err) {
+        rows.push(row(name, 'ms', NaN, note, { error: (err as Error).message.slice(0, 160) }));
+        say(`  ${name}: error: ${(err as Error).message}`);
+      }
+    };
+    // Bodies are counted, not kept: a `ps -a` at 5,000 engines is ~140 MB.
+    const get = (urlPath: string) => async (p: Pool): Promise<void> => {
+      const res = await p.request({ method: 'GET', path: urlPath });
+      if (res.statusCode !== 200) throw new Error(`GET ${urlPath}: HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
+      for await (const _chunk of res.body) { /* drain */ }
+    };
+    const ps = '/v1.41/containers/json?all=1';
+    await timed('GET /_ping', 1000, 1, get('/_ping'), get('/_ping'), 'framework baseline');
+    await timed('GET /info, 1 client', [500, 200, 50][big], 1, get('/v1.41/info'), get('/v1.41/info'), `${engines} engines in SystemStatus; floor: one engine's /info`);
+    await timed('GET /info, 8 clients', [800, 400, 100][big], 8, get('/v1.41/info'), get('/v1.41/info'), '');
+    await timed('ps -a (GET /containers/json?all=1), 1 client', [100, 30, 10][big], 1, get(ps), get(ps), `${num(total)} items; floor: one engine's ${perEngine}`, 's');
+    await timed('ps -a, 8 clients', [200, 40, 16][big], 8, get(ps), get(ps), '', 's');
+    const inspect = (ids: string[]) => async (p: Pool, i: number): Promise<void> => { await req(p, 'GET', `/v1.41/containers/${ids[(i * 7919) % ids.length]}/json`, undefined, [200]); };
+    await timed('inspect (GET /containers/{id}/json)', 1000, 1, inspect(allIds), inspect(sim0.ids), 'proxied to the owner; floor: the owner straight');
+    const pair = (tag: string) => async (p: Pool, i: number): Promise<void> => {
+      const text = await req(p, 'POST', `/v1.41/containers/create?name=bench-r${o.run}-${tag}-${i}`, { Image: 'busybox', Cmd: ['top'] }, [201]);
+      await req(p, 'POST', `/v1.41/containers/${JSON.parse(text).Id}/start`, undefined, [204]);
+    };
+    await timed('create+start pair, 1 client', 200, 1, pair('c1'), pair('f1'), 'POST create?name= (busybox top) then POST start');
+    await timed('create+start pair, 8 clients', 400, 8, pair('c8'), pair('f8'), '');
+    // The real CLI, whole command (process spawn included): floor is the CLI straight to one simulator.
+    if (o.only === undefined || 'docker run'.includes(o.only)) {
+      const name = 'docker run -d busybox top (CLI 28)';
+      try {
+        const mine: number[] = [];
+        const floor: number[] = [];
+        const cpu0 = procCpuMs(m.pid);
+        for (let i = 0; i < o.cliRuns; i++) mine.push((await timeCli(maddr, ['run', '-d', 'busybox', 'top'])).ms);
+        const cpu = (procCpuMs(m.pid) - cpu0) / o.cliRuns;
+        for (let i = 0; i < o.cliRuns; i++) floor.push((await timeCli(sim0.addr, ['run', '-d', 'busybox', 'top'])).ms);
+        mine.sort((a, b) => a - b);
+        rows.push(row(name, 'ms', median(mine), `${o.cliRuns} runs each, whole command`, { p99: mine[mine.length - 1], floor: median(floor), cpu }));
+        say(`  ${name}: p50 ${ms(median(mine))} ms, floor ${ms(median(floor))} ms`);
+      } catch (err) {
+        rows.push(row(name, 'ms', NaN, '', { error: (err as Error).message.slice(0, 160) }));
+        say(`  ${name}: error: ${(err as Error).message}`);
+      }
+    }
+    // GET /metrics (Prometheus text): n/a where the route does not exist.
+    if (o.only === undefined || 'metrics'.includes(o.only)) {
+      const mp = P(maddr, 1);
+      const r = await mp.request({ method: 'GET', path: '/metrics' }).then(async (x) => { await x.body.dump(); return x.statusCode; }, (e: Error) => e.message);
+      if (r === 200) await timed('GET /metrics', [200, 50, 20][big], 1, get('/metrics'), undefined, 'Prometheus text');
+      else rows.push(row('GET /metrics', 'ms', NaN, `n/a (GET /metrics: ${r})`));
+    }
+    sample();
+    rows.push(row('RSS peak', 'bytes', Math.max(peak, m.vmHwm() || 0), `max VmRSS sampled every 100 ms ${kb(peak)}, VmHWM ${kb(m.vmHwm())}`));
+    rows.push(row('RSS at the end', 'bytes', m.vmRss(), ''));
+
+    await cleanup();
+    if (o.prof) {
+      await sleep(500);
+      for (const f of fs.readdirSync(PROF_DIR).filter((x) => x.endsWith('.cpuprofile'))) lines.push(`CPU profile ${path.join(PROF_DIR, f)}:\n${summarizeProfile(path.join(PROF_DIR, f), 30)}`);
+    }
+    return { rows, lines };
   } finally {
     await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
-main().then(() => process.exit(0), (err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const sizes = argList('--engines', [1000]);
+  const perEngine = arg('--containers', 30);
+  const runs = Math.max(1, arg('--runs', 1));
+  const basePort = arg('--base-port', 27000);
+  const idleS = arg('--idle', 30);
+  const cliRuns = arg('--cli-runs', 20);
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+  const lim = fdLimit();
+  process.stdout.write(`scale bench: engines ${sizes.join(', ')} × ${perEngine} containers, ${runs} run(s) each, idle ${idleS} s; open-files limit ${lim.soft}; load average ${uptimeLoad()}\n`);
+  const bySize = new Map<number, Row[]>();
+  for (const engines of sizes) {
+    const all: Row[][] = [];
+    for (let r = 1; r <= runs; r++) {
+      const tr = Date.now();
+      say(`---- ${engines} engines, run ${r}/${runs}`);
+      let out: { rows: Row[]; lines: string[] };
+      try {
+        out = await runOnce({ engines, perEngine, basePort, idleS, cliRuns, run: r, only, prof: process.argv.includes('--prof'), loadTimeoutS: arg('--load-timeout', 600) });
+      } catch (err) {
+        out = { rows: [row('run', 'ms', NaN, '', { error: (err as Error).message.slice(0, 200) })], lines: [] };
+      }
+      all.push(out.rows);
+      process.stdout.write(`\n${engines} engines × ${perEngine}, run ${r}/${runs} (${num((Date.now() - tr) / 1000)} s, load average ${uptimeLoad()}):\n\n${rowsTable(out.rows)}\n${out.lines.map((l) => `\n${l}`).join('')}\n\n`);
+    }
+    const med = medians(all);
+    bySize.set(engines, med);
+    if (runs > 1) process.stdout.write(`\n${engines} engines × ${perEngine}: medians of ${runs} runs\n\n${rowsTable(med)}\n\n`);
+  }
+  if (sizes.length > 1) {
+    const names = [...new Set([...bySize.values()].flatMap((rs) => rs.map((r) => r.name)))];
+    const cell = (r: Row | undefined): string => {
+      if (!r) return '';
+      if (r.error) return `error: ${r.error.slice(0, 40)}`;
+      if (!Number.isFinite(r.v) && /n\/a/.test(r.note)) return 'n/a';
+      const p = Number.isFinite(r.p99) ? `${fmt(r.kind, r.v)} / ${fmt(r.kind, r.p99)}` : fmt(r.kind, r.v);
+      return Number.isFinite(r.cpu) ? `${p} (${ms(r.cpu)} CPU-ms)` : p;
+    };
+    process.stdout.write(`\nGrowth (medians of ${runs} run(s); p50 / p99 where timed, manager CPU per request):\n\n` +
+      table(['figure', ...sizes.map((n) => `${num(n)} engines`)], names.map((n) => [n, ...sizes.map((s) => cell(bySize.get(s)!.find((r) => r.name === n)))])) + '\n');
+  }
+  process.stdout.write(`\ntotal ${num((Date.now() - t0) / 1000)} s\n`);
+}
+
+if (require.main === module) {
+  main().then(() => process.exit(0), (err) => { process.stderr.write(`${(err as Error).stack}\n`); process.exit(1); });
+}

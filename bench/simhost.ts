@@ -7,7 +7,7 @@ let sims: Simulator[] = [];
 async function handle(m: any): Promise<Record<string, unknown>> {
   switch (m.cmd) {
     case 'start': {
-      sims = await startSimulators(m.count, m.basePort, { containers: m.containers, prefix: m.prefix ?? 'sim-', labels: { zone: 'z' } });
+      sims = await startSimulators(m.count, m.basePort, { containers: m.containers, prefix: m.prefix ?? 'sim-', first: m.first ?? 0, labels: { zone: 'z' } });
       return { engines: sims.map((s) => ({ name: s.name, addr: s.addr, id: s.id, ids: s.ids() })) };
     }
     case 'burst': {

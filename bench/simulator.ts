@@ -154,6 +154,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const byName = new Map<string, string>();
   const streams = new Set<http.ServerResponse>();
   const counts = new Map<string, number>();
+  /** Held `POST /containers/{id}/wait` requests: answered at the next exit (or removal, for condition=removed). */
+  const waiters = new Map<string, Set<{ res: http.ServerResponse; removed: boolean }>>();
   const recent: Array<{ nano: bigint; line: string }> = [];
   let lastNano = 0n;
   let ipSeq = 2;
@@ -374,6 +376,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     return true;
   };
 
+  const wake = (c: SimContainer, removed: boolean): void => {
+    const ws = waiters.get(c.id);
+    if (!ws) return;
+    for (const w of [...ws]) {
+      if (w.removed && !removed) continue;
+      ws.delete(w);
+      w.res.end(JSON.stringify({ Error: null, StatusCode: c.exitCode }) + '\n');
+    }
+    if (!ws.size) waiters.delete(c.id);
+  };
+
   const stopC = (c: SimContainer, signal: 'stop' | 'kill'): boolean => {
     if (!running(c)) return false;
     if (signal === 'kill') containerEvent(c, 'kill', { signal: '9' });
@@ -383,6 +396,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     c.pid = 0;
     c.summary = undefined;
     containerEvent(c, 'die', { exitCode: String(c.exitCode) });
+    wake(c, false);
     writeEvent({
       Type: 'network', Action: 'disconnect',
       Actor: { ID: bridgeId, Attributes: { container: c.id, name: 'bridge', type: 'bridge' } }, scope: 'local',
@@ -646,6 +660,24 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         send(res, 200, JSON.stringify(data) + '\n');
         return;
       }
+      if (method === 'POST' && action === 'wait') {
+        // As dockerd: condition not-running (default) answers at once for a stopped container;
+        // next-exit and removed hold the request (the CLI's `run -d` sends one and hangs up after start).
+        const cond = q.get('condition') ?? 'not-running';
+        if (cond === 'not-running' && !running(c)) { send(res, 200, JSON.stringify({ Error: null, StatusCode: c.exitCode }) + '\n'); return; }
+        // dockerd sends the headers at once, the body at the exit.
+        res.statusCode = 200;
+        res.setHeader('Api-Version', API_VERSION);
+        res.setHeader('Content-Type', 'application/json');
+        res.setHeader('Server', `Docker/${ENGINE_VERSION} (linux)`);
+        res.flushHeaders();
+        const w = { res, removed: cond === 'removed' };
+        let ws = waiters.get(c.id);
+        if (!ws) waiters.set(c.id, (ws = new Set()));
+        ws.add(w);
+        res.on('close', () => { ws!.delete(w); if (!ws!.size && waiters.get(c.id) === ws) waiters.delete(c.id); });
+        return;
+      }
       if (method === 'POST' && action === 'start') { send(res, start(c) ? 204 : 304); return; }
       if (method === 'POST' && (action === 'stop' || action === 'kill')) {
         if (!stopC(c, action) && action === 'kill') { sendError(res, 409, `Container ${c.id} is not running`); return; }
@@ -675,6 +707,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         containers.delete(c.id);
         if (byName.get(c.name) === c.id) byName.delete(c.name);
         containerEvent(c, 'destroy');
+        wake(c, true);
         send(res, 204);
         return;
       }
@@ -732,14 +765,21 @@ function tlsServer(t: SimulatorTls, onRequest: http.RequestListener): http.Serve
   return server as unknown as http.Server;
 }
 
-/** Start count simulators on consecutive ports, named <prefix><i>; stops them all if one fails. */
-export async function startSimulators(count: number, basePort: number, opts: Omit<SimulatorOptions, 'port' | 'name'> & { prefix?: string } = {}): Promise<Simulator[]> {
+/** Start count simulators on consecutive ports (a busy one: any free port), named <prefix><first + i>; stops them all if one fails. */
+export async function startSimulators(count: number, basePort: number, opts: Omit<SimulatorOptions, 'port' | 'name'> & { prefix?: string; first?: number } = {}): Promise<Simulator[]> {
   const sims: Simulator[] = [];
   try {
     // Batches keep the listen backlog and the FD burst moderate.
     for (let i = 0; i < count; i += 100) {
       const batch = [];
-      for (let j = i; j < Math.min(count, i + 100); j++) batch.push(startSimulator({ ...opts, port: basePort + j, name: `${opts.prefix ?? 'sim-'}${j}` }).then((s) => { sims[j] = s; }));
+      for (let j = i; j < Math.min(count, i + 100); j++) {
+        const o = { ...opts, port: basePort + j, name: `${opts.prefix ?? 'sim-'}${(opts.first ?? 0) + j}` };
+        // A port taken by someone else's process: any free port instead (callers read .addr).
+        batch.push(startSimulator(o).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EADDRINUSE') throw e;
+          return startSimulator({ ...o, port: 0 });
+        }).then((s) => { sims[j] = s; }));
+      }
       await Promise.all(batch);
     }
   } catch (err) {

@@ -3,7 +3,7 @@
 // volumes), events, and the create/start/remove round trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimulator } from '../../bench/simulator.js';
+import { startSimulator, startSimulators } from '../../bench/simulator.js';
 import { Engine } from '../../src/cluster/engine.js';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
@@ -85,6 +85,37 @@ test('a change made while the engine is first loading is not lost', async () => 
     await until(() => engine.containers.get(stopped)?.summary.State === 'running', 3000);
   } finally {
     await engine.stop();
+    await sim.stop();
+  }
+});
+
+test('startSimulators numbers names from `first` (a simulator host split over processes keeps global names)', async () => {
+  const [sim] = await startSimulators(1, 0, { containers: 2, prefix: 'sim-', first: 1000 });
+  try {
+    assert.equal(sim.name, 'sim-1000');
+    const list = await (await fetch(`http://${sim.addr}/containers/json?all=1`)).json() as Array<{ Names: string[] }>;
+    assert.deepEqual(list.map((c) => c.Names[0]).sort(), ['/sim-1000-c0', '/sim-1000-c1']);
+  } finally {
+    await sim.stop();
+  }
+});
+
+test('simulator holds POST /containers/{id}/wait until the exit, as dockerd (docker run -d sends one)', async () => {
+  const sim = await startSimulator({ port: 0, name: 'sim-w', containers: 0 });
+  const post = (p: string, body?: unknown): Promise<Response> => fetch(`http://${sim.addr}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  try {
+    const { Id } = await (await post('/v1.41/containers/create?name=w1', { Image: 'busybox', Cmd: ['top'] })).json() as { Id: string };
+    const stopped = await post(`/v1.41/containers/${Id}/wait`);
+    assert.deepEqual(await stopped.json(), { Error: null, StatusCode: 0 }, 'not running: answered at once');
+    const held = await post(`/v1.41/containers/${Id}/wait?condition=next-exit`);
+    assert.equal(held.status, 200, 'headers sent at once');
+    assert.equal((await post(`/v1.41/containers/${Id}/start`)).status, 204);
+    const body = held.json();
+    assert.ok(sim.stopContainer(Id));
+    assert.deepEqual(await body, { Error: null, StatusCode: 143 });
+  } finally {
     await sim.stop();
   }
 });
