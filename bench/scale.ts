@@ -124,7 +124,7 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
       logFile: path.join(os.tmpdir(), `swarm-bench-scale-manager-${mport}.log`),
       cpuProfDir: o.prof ? PROF_DIR : undefined,
-      nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ') : [])],
+      nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ').filter(Boolean) : [])],
     });
     const m = mgr;
     let peak = 0;

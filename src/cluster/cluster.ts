@@ -14,7 +14,7 @@ import { Placement } from './placement.js';
 import { Rescheduler } from './reschedule.js';
 import { DoubtfulCreates } from './doubtful.js';
 import { Writes } from './writes.js';
-import { probeInterval } from './liveness.js';
+import { probeInterval, quietRefreshInterval } from './liveness.js';
 import { Operations } from './operations.js';
 import { listContainers, newestFirst } from './list.js';
 import * as views from './views.js';
@@ -167,6 +167,7 @@ export class Cluster extends EventEmitter {
       duplicateOf: (id, self) => this.duplicateOf(id, self),
       accept: (summary, self) => this.doubtful.accept(self, summary) && this.rescheduler.accept(self, summary),
       probeIntervalMs: () => probeInterval(this.engines.size),
+      quietRefreshMs: () => quietRefreshInterval(this.engines.size),
     }, this.dialer);
     this.engines.set(addr, e);
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));

@@ -41,6 +41,12 @@ export interface EngineOptions {
   accept?: (summary: any, self: Engine) => boolean;
   /** How long a healthy engine may stay silent before it is pinged (./liveness.ts). */
   probeIntervalMs?: () => number;
+  /**
+   * The least time between two periodic refreshes of a quiet engine (healthy,
+   * its event stream open): grows with the cluster so that the safety net
+   * stays a few requests a second in all (see quietRefreshInterval).
+   */
+  quietRefreshMs?: () => number;
 }
 
 const MIN_ENGINE_API = '1.24';
@@ -310,7 +316,11 @@ export class Engine extends EventEmitter {
     const { refreshMinMs: min, refreshMaxMs: max, failureRetry } = this.opts;
     // classic: min × (1 + backoff) + rand(max − min), backoff grows once failures pass the retry count
     const backoff = Math.min(Math.max(this.failures - failureRetry, 0), 1000);
-    const wait = min * (1 + backoff) + Math.random() * (max - min);
+    let wait = min * (1 + backoff) + Math.random() * (max - min);
+    // A quiet engine's events keep its picture: at 1,000 engines the classic
+    // 30-60 s would be ~22 lists a second, most of an idle manager's CPU.
+    const quietMin = this.state === 'healthy' && this.events.open ? this.opts.quietRefreshMs?.() ?? 0 : 0;
+    if (quietMin > wait) wait = quietMin * (1 + Math.random());
     this.timer = setTimeout(() => void this.refreshLoopTick(), Math.min(wait, 4 * 3_600_000));
     this.timer.unref();
   }

@@ -14,11 +14,20 @@ export const PROBE_SILENCE_MS = 2_000;
 export const PROBE_RETRY_MS = 500;
 /**
  * Cluster-wide cap on idle probes: keeps idle CPU low at 1,000 engines (one
- * probe per engine every 40 s there; with 50 a second, pings were two thirds
- * of the idle manager's requests, bench/startup.ts). A frozen engine also
- * fails its periodic refresh, which counts as a miss too.
+ * probe per engine every 100 s there, every 2 s up to 20 engines; with 50 a
+ * second, pings were two thirds of the idle manager's requests,
+ * bench/startup.ts). A frozen engine also fails its periodic refresh, and a
+ * call that times out on it marks it suspect, which count as misses too.
  */
-export const PROBES_PER_SECOND = 25;
+export const PROBES_PER_SECOND = 10;
+
+/** Periodic refreshes of quiet engines per second, cluster-wide, at most (Engine's quietRefreshMs). */
+export const QUIET_REFRESHES_PER_SECOND = 2;
+
+/** The least interval between periodic refreshes of a quiet engine in a cluster of `engines`. */
+export function quietRefreshInterval(engines: number): number {
+  return Math.ceil((engines * 1000) / QUIET_REFRESHES_PER_SECOND);
+}
 
 /** The probe interval for a cluster of `engines`. */
 export function probeInterval(engines: number): number {

@@ -19,7 +19,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Pool, Client, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool, Client } from './undici.js';
 import { MIN_TLS_VERSION, tlsReason, verifyPeer, type TlsMaterial } from '../util/tls.js';
 
 export const MANAGER_CONNECTIONS = 4;
