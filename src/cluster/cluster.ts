@@ -342,6 +342,8 @@ export class Cluster extends EventEmitter {
   }
 
   get containerCount(): number { return this.byId.size; }
+  /** Whether the cache has a container by this full ID. */
+  hasContainerId(id: string): boolean { return this.byId.has(id); }
 
   /** What must drain to zero when nothing is in flight (benches, tests): reservations, names held, exec records. */
   bookkeeping(): { reservations: number; pendingNames: number; execRecords: number } {

@@ -100,6 +100,9 @@ export class ContainerCache {
     return (this.nodes ??= [...this.map.values()].map((c) => c.node));
   }
 
+  /** Whether the container was removed lately (its remove seen here). */
+  removed(id: string): boolean { return this.gone.has(id); }
+
   /** Number the next refresh, before its request is sent. */
   nextSeq(): number { return ++this.seq; }
 

@@ -58,11 +58,12 @@ export class Operations {
   /**
    * The container's engine, failing at once if that engine is not healthy.
    * A full ID needs no wait: a container just created is found by it before
-   * it reaches the cache; anything else waits for writes in flight.
+   * it reaches the cache (even if its re-read failed); anything else waits
+   * for writes in flight.
    */
   private async owner(ref: string): Promise<Owner> {
-    const made = this.cluster.writes.size ? this.cluster.placement.madeOn(ref) : undefined;
-    if (made) {
+    const made = this.cluster.placement.madeOn(ref);
+    if (made && !this.cluster.hasContainerId(ref)) {
       if (!made.healthy) throw unhealthy(ref, made);
       return { node: made, id: ref, names: [] };
     }

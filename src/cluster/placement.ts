@@ -19,6 +19,9 @@ import { BadRequestError, DockerError } from '../errors.js';
 import { log } from '../log.js';
 import { volumesByNode } from './volumes.js';
 
+/** How long a created container's engine is remembered by ID when re-reads could not bring it into the cache. */
+const MADE_KEEP_MS = 60_000;
+
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export interface Created { node: Engine; status: number; body: any }
@@ -33,7 +36,7 @@ export class Placement {
 
   forget(addr: string): void { this.pending.delete(addr); }
 
-  /** The engine of a container created and answered whose re-read is still in flight (by full ID). */
+  /** The engine of a container created and answered but not in the cache yet (by full ID). */
   madeOn(id: string): Engine | undefined { return this.made.get(id); }
 
   /** Reservations in flight on every engine (GET /metrics). */
@@ -141,9 +144,9 @@ export class Placement {
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
           this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id), () => {
-            this.made.delete(id);
-            this.unreserve(node.addr, reservation);
-            release();
+            const done = (): void => { this.unreserve(node.addr, reservation); release(); };
+            if (node.containers.get(id) || node.containers.removed(id)) { this.made.delete(id); done(); return; }
+            this.readAgain(node, id, done);
           });
           return { node, status: 201, body: parsed };
         }
@@ -167,6 +170,21 @@ export class Placement {
       log.warn('create failed, retrying on another node', { node: chosen.name, error: (lastErr as Error).message });
     }
     throw lastErr;
+  }
+
+  /**
+   * The re-read after a create ended without the container in the cache (the
+   * engine slow or failing). The client already has its ID: calls by it
+   * still go to its engine, and the reservation and name hold, while it is
+   * read once more; the ID is remembered a while longer if that fails too.
+   */
+  private readAgain(node: Engine, id: string, done: () => void): void {
+    log.warn('a container just created is not in the cache after its re-read: reading it again', { node: node.name, id });
+    void node.touch(id).finally(() => {
+      done();
+      if (node.containers.get(id)) { this.made.delete(id); return; }
+      setTimeout(() => { if (this.made.get(id) === node) this.made.delete(id); }, MADE_KEEP_MS).unref();
+    });
   }
 
   private unreserve(addr: string, reservation: NodeContainer): void {

@@ -45,7 +45,7 @@ export class Writes {
       try {
         await work();
       } catch (err) {
-        log.debug('refresh after a write failed', { node: e.name, id, error: (err as Error).message });
+        log.warn('refresh after a write failed', { node: e.name, id, error: (err as Error).message });
       } finally {
         this.inflight.delete(p);
         after?.();

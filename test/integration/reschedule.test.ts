@@ -23,6 +23,7 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
   let c: TestCluster;
   let events: ChildProcess | undefined;
   let eventsOut = '';
+  let eventsErr = ''; // the events client's own complaints, shown when an event is missing
   const before2: Record<string, Where> = {};
   const composeDir = fs.mkdtempSync('/tmp/resched-compose-');
   let killedAt = 0;
@@ -60,6 +61,8 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
     const { bin, env } = dockerCommand({ host: c.managerAddr }, c.dockerConfig);
     events = spawn(bin, ['events', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}'], { env });
     events.stdout!.on('data', (d) => { eventsOut += d; });
+    events.stderr!.on('data', (d) => { eventsErr += d; });
+    events.on('exit', (code, sig) => { eventsErr += `\n[docker events exited: ${sig ?? code}]`; });
     // On node-2: a plain one, one limited to zone b (so only node-1 can take
     // it), one publishing a port taken on node-0 (so only node-1 can take
     // it), one pinned hard to node-2 (cannot move), one stopped, one without
@@ -144,7 +147,7 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
   test('a container no other node can take stays, and says why in its event', T, async () => {
     const ev = await eventually(async () => eventsOut, (s) => /container reschedule \S+ .*"error":"[^"]*".*"name":"rs-pinned"/.test(s) || /"name":"rs-pinned".*"error"/.test(s), 30_000, 500);
     const line = ev.split('\n').find((l) => l.includes('"rs-pinned"') && l.includes(' reschedule '));
-    assert.ok(line, ev);
+    assert.ok(line, `${ev}\n--- stderr of docker events:\n${eventsErr}`);
     assert.match(line!, /"error":"[^"]+"/);
     const all = await dk(['ps', '-a', '--no-trunc', '--format', '{{.ID}}|{{.Names}}|{{.Status}}']);
     assert.ok(all.includes(`${before2.pinned.id}|node-2/rs-pinned|Host Down`), all);
@@ -158,7 +161,7 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
   test('each move is an event naming the old and the new node', T, async () => {
     const plain = (await where('rs-plain'))!;
     const line = eventsOut.split('\n').find((l) => l.startsWith(`container reschedule ${plain.id} `));
-    assert.ok(line, eventsOut);
+    assert.ok(line, `${eventsOut}\n--- stderr of docker events:\n${eventsErr}`);
     const attrs = JSON.parse(line!.split(' ').slice(3).join(' '));
     assert.equal(attrs['reschedule.from'], 'node-2');
     assert.equal(attrs['reschedule.from.id'], before2.plain.id);

@@ -22,6 +22,8 @@ let mgr: Manager;
 let held: Array<() => void> | null = null;
 const hold = (): void => { held ??= []; };
 const open = (): void => { const h = held ?? []; held = null; for (const go of h) go(); };
+/** While set, container lists fail with a 500 (an engine failing the re-reads). */
+let failLists = false;
 
 function gate(target: string): Promise<http.Server> {
   const [host, port] = target.split(':');
@@ -36,7 +38,9 @@ function gate(target: string): Promise<http.Server> {
       res.on('close', () => up.destroy());
       req.pipe(up);
     };
-    if (held && req.method === 'GET' && /\/containers\/json/.test(req.url ?? '')) held.push(pass); else pass();
+    const list = req.method === 'GET' && /\/containers\/json/.test(req.url ?? '');
+    if (list && failLists) { res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"lists fail here"}'); return; }
+    if (held && list) held.push(pass); else pass();
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -70,7 +74,7 @@ before(async () => {
   for (let i = 0; i < 200 && (await call('GET', '/info')).json.Containers !== 6; i++) await new Promise((r) => setTimeout(r, 50));
 });
 
-afterEach(open); // a failed test leaves nothing held for the next
+afterEach(() => { failLists = false; open(); }); // a failed test leaves nothing held or failing for the next
 
 after(async () => {
   open();
@@ -192,6 +196,21 @@ test('concurrent creates with one name: one wins, the others conflict (those aft
   assert.match(late.json.message, new RegExp(`"/rw-same" is already in use by container "${won.json.Id}"`));
   assert.equal((await ps(true, 'rw-same')).length, 1);
   await call('DELETE', `/v1.41/containers/${won.json.Id}?force=1`);
+});
+
+test('created, but every re-read fails: calls by its ID still reach its engine', async () => {
+  failLists = true;
+  const c = await call('POST', '/v1.41/containers/create', { Image: 'busybox', Cmd: ['top'] });
+  assert.equal(c.status, 201, JSON.stringify(c.json));
+  const id: string = c.json.Id;
+  await mgr.cluster.settle();
+  // Its re-read and the one after it failed: not in the cache, yet found by ID.
+  for (let i = 0; i < 100 && mgr.cluster.bookkeeping().reservations; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(mgr.cluster.hasContainerId(id), false);
+  assert.equal((await call('GET', `/v1.41/containers/${id}/json`)).status, 200);
+  assert.equal((await call('POST', `/v1.41/containers/${id}/start`)).status, 204);
+  assert.equal((await call('DELETE', `/v1.41/containers/${id}?force=1`)).status, 204);
+  failLists = false;
 });
 
 test('nothing is left held once the re-reads are done', async () => {
