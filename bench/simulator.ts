@@ -29,6 +29,8 @@ export interface SimulatorOptions {
   labels?: Record<string, string>;
   /** Answer each container inspect this much later (a slow engine, or a long first load). */
   inspectDelayMs?: number;
+  /** Answer each container list this much later (an engine whose first load takes long). */
+  listDelayMs?: number;
   /** Refuse every create with this status (e.g. 500: a broken engine, to test retries). */
   failCreates?: number;
   /** Serve HTTPS instead of HTTP. */
@@ -606,7 +608,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       switch (path) {
         case '/version': send(res, 200, versionJson + '\n'); return;
         case '/info': send(res, 200, JSON.stringify(infoOf()) + '\n'); return;
-        case '/containers/json': listContainers(q, res); return;
+        case '/containers/json':
+          if (opts.listDelayMs) await new Promise((r) => setTimeout(r, opts.listDelayMs));
+          listContainers(q, res);
+          return;
         case '/images/json': send(res, 200, imagesJson + '\n'); return;
         case '/networks': send(res, 200, networksJson + '\n'); return;
         case '/volumes': send(res, 200, volumesJson() + '\n'); return;

@@ -40,7 +40,7 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const info = requestInfo(req);
     try {
-      if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res); return; }
+      if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res).catch(next); return; }
       if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }
       // Each manager's own figures: a replica's are not the primary's.
       if (req.method === 'GET' && info.path === '/metrics' && !info.prefix) { info.route = 'Metrics'; system.metrics(ctx, req, res).catch(next); return; }

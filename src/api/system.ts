@@ -10,7 +10,18 @@ import { apiVersions, requestInfo } from './wrapper.js';
 import { metricsOf } from './metrics.js';
 import { NotFoundError } from '../errors.js';
 
-export function ping(_ctx: ApiContext, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * While the manager starts, before any engine's version is read, `/_ping` and
+ * `/version` wait for one (at most 3 s): the version a client negotiates
+ * there must be one the engines accept. The wrapper set API-Version before.
+ */
+async function negotiable(ctx: ApiContext, res: ServerResponse): Promise<void> {
+  await ctx.cluster.versionKnown();
+  res.setHeader('API-Version', apiVersions(ctx).version);
+}
+
+export async function ping(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await negotiable(ctx, res);
   res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
   res.setHeader('Pragma', 'no-cache');
   res.setHeader('Docker-Experimental', 'false');
@@ -24,7 +35,8 @@ export function ping(_ctx: ApiContext, req: IncomingMessage, res: ServerResponse
 
 const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686' };
 
-export function version(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+export async function version(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await negotiable(ctx, res);
   const { version: api, minVersion } = apiVersions(ctx);
   const v = {
     Platform: { Name: 'Docker Swarm - Community' },

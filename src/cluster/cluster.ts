@@ -49,6 +49,8 @@ export function nameConflict(name: string, owner: string): ConflictError {
 
 /** How long a create waits for the background inspects of containers already listed (Cluster.placementReady). */
 export const PLACEMENT_WAIT_MS = 30_000;
+/** The longest `/_ping` and `/version` wait at start-up for a first engine version (see versionKnown). */
+export const VERSION_WAIT_MS = 3_000;
 
 export class Cluster extends EventEmitter {
   /** Engines by address. Internal to src/cluster: the API sees NodeView through the facade. */
@@ -172,6 +174,7 @@ export class Cluster extends EventEmitter {
     this.engines.set(addr, e);
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));
     e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
+    e.on('versioned', () => { this.versions = null; this.emit('versioned'); });
     e.on('state', (s: string, prev: string) => {
       this.versions = null;
       this.listChanges++;
@@ -234,8 +237,11 @@ export class Cluster extends EventEmitter {
   private versions: { key: string; version: string; minVersion: string } | null = null;
 
   /**
-   * The API version every healthy engine supports (capped by `max`), and the
-   * highest minimum. Asked on every request, so cached until an engine changes state.
+   * The API version every engine that is not unhealthy supports (capped by
+   * `max`), and the highest minimum. Pending engines count once their version
+   * is read (the first thing a load reads): a client negotiating while the
+   * manager starts must not get a version the engines then refuse. Asked on
+   * every request, so cached until an engine changes state or version.
    */
   apiVersions(max: string, min: string): { version: string; minVersion: string } {
     const key = `${max}/${min}`;
@@ -243,12 +249,28 @@ export class Cluster extends EventEmitter {
     let version = max;
     let minVersion = min;
     for (const e of this.engines.values()) {
-      if (!e.healthy || !e.apiVersion) continue;
+      if (e.state === 'unhealthy' || !e.apiVersion) continue;
       if (compareApiVersions(e.apiVersion, version) < 0) version = e.apiVersion;
       if (e.minApiVersion && compareApiVersions(e.minApiVersion, minVersion) > 0) minVersion = e.minApiVersion;
     }
     this.versions = { key, version, minVersion };
     return this.versions;
+  }
+
+  /**
+   * Resolves once some engine's API version is known, start-up is over, or
+   * after `maxMs`: `/_ping` and `/version` answer the version clients
+   * negotiate, which the engines' versions cap.
+   */
+  versionKnown(maxMs = VERSION_WAIT_MS): Promise<void> {
+    for (const e of this.engines.values()) if (e.apiVersion) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => { clearTimeout(timer); this.off('versioned', done); resolve(); };
+      const timer = setTimeout(done, maxMs);
+      timer.unref();
+      this.on('versioned', done);
+      void this.readyPromise.then(done);
+    });
   }
 
   private emitEvent(e: Engine, ev: EngineEvent): void {

@@ -275,7 +275,8 @@ export class Engine extends EventEmitter {
     this.version = version;
     this.id = info.ID ?? '';
     this.name = info.Name || this.addr;
-    this.apiVersion = version.ApiVersion ?? '';
+    const api = version.ApiVersion ?? '';
+    if (api !== this.apiVersion) { this.apiVersion = api; this.emit('versioned', api); }
     this.minApiVersion = version.MinAPIVersion ?? '';
     this.cpus = info.NCPU ?? 0;
     this.memory = info.MemTotal ?? 0;

@@ -234,3 +234,28 @@ test('placementReady is bounded: inspects that do not come back hold a create up
   assert.ok(done, 'placementReady gave up waiting and resolved');
   assert.ok(m.cluster.healthyEngines()[0].inspectsPending > 0, 'the inspects are still out');
 });
+
+test('a client negotiating while engines load gets a version the engines accept: /_ping waits for the first engine version (bounded)', async () => {
+  const frozen = await frozenEngine();
+  // Its list comes late: the engine stays Pending, its version read.
+  const sim = await startSimulator({ port: 0, name: 'sim-version', containers: 3, listDelayMs: 1_500 });
+  cleanups.push(() => sim.stop());
+  const sock = path.join(dir, 'v.sock');
+  const started = startManager(parseManageConfig({ discovery: `${frozen.addr},${sim.addr}`, host: [`unix://${sock}`] }));
+  cleanups.push(async () => { await (await started).stop(); });
+  const client = new Client('http://localhost', { socketPath: sock, pipelining: 0 });
+  cleanups.push(() => client.close());
+  await until('the socket', () => fs.existsSync(sock));
+  // Start-up is not over (the frozen engine is never tried to the end), the simulator speaks 1.41.
+  const ping = await client.request({ method: 'GET', path: '/_ping' });
+  await ping.body.text();
+  assert.equal(ping.headers['api-version'], '1.41');
+  const v = await client.request({ method: 'GET', path: '/version' });
+  assert.equal(((await v.body.json()) as any).ApiVersion, '1.41');
+  const tooNew = await client.request({ method: 'GET', path: '/v1.47/info' });
+  assert.equal(tooNew.statusCode, 400);
+  assert.match(((await tooNew.body.json()) as any).message, /client version 1\.47 is too new\. Maximum supported API version is 1\.41/);
+  const info = await client.request({ method: 'GET', path: '/info' });
+  assert.ok(statusRows(await info.body.json()).every((s) => s === 'Pending'), 'all the above while every engine was Pending');
+  await frozen.release();
+});
