@@ -56,6 +56,12 @@ export interface StartEnginesOptions {
    * wrong-host certificate for tests). The unix socket stays plain.
    */
   tls?: { ca: KeyPair; sans?: (i: number) => Sans | undefined };
+  /**
+   * Also serve the API on the engine's bridge address (172.31.(100+slot).1,
+   * same port): containers reach it there (127.0.0.1 is their own), as a
+   * `swarm` container managing or joining the engines must.
+   */
+  bridgeApi?: boolean;
 }
 
 export interface Engine {
@@ -76,6 +82,8 @@ export interface Engine {
   bridge: string;
   /** Publish address for -p (docker-proxy binds here). */
   publishIp: string;
+  /** "172.31.(100+slot).1:PORT" when the API is also served on the bridge (bridgeApi). */
+  bridgeAddr?: string;
   labels: Record<string, string>;
 }
 
@@ -94,7 +102,8 @@ export interface EngineSet {
 }
 
 export const bridgeName = (slot: number) => `br-sc${slot}`;
-export const bridgeCidr = (slot: number) => `172.31.${100 + slot}.1/24`;
+export const bridgeIp = (slot: number) => `172.31.${100 + slot}.1`;
+export const bridgeCidr = (slot: number) => `${bridgeIp(slot)}/24`;
 export const publishIp = (slot: number) => `127.0.0.${slot + 2}`;
 /** Pool for user-defined networks, so engines never pick overlapping subnets in the shared netns. */
 export const networkPool = (slot: number) => `172.30.${slot}.0/24`;
@@ -134,6 +143,7 @@ function dockerdArgs(e: Engine): string[] {
     '--pidfile', path.join(e.dir, 'docker.pid'),
     '-H', `tcp://${e.addr}`,
     '-H', `unix://${e.sock}`,
+    ...(e.bridgeAddr ? ['-H', `tcp://${e.bridgeAddr}`] : []),
     '-b', e.bridge,
     '--ip', e.publishIp,
     '--iptables=false',
@@ -358,6 +368,7 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
       logFile: path.join(dir, 'dockerd.log'),
       bridge: bridgeName(slot),
       publishIp: publishIp(slot),
+      bridgeAddr: opts.bridgeApi ? `${bridgeIp(slot)}:${opts.basePort + i}` : undefined,
       labels: { ...(opts.labels?.(i) ?? {}) },
     });
   }
@@ -389,7 +400,8 @@ export async function startEngines(opts: StartEnginesOptions): Promise<EngineSet
     if (opts.tls) {
       const dir = certsDir(stateDir);
       writeCA(dir, opts.tls.ca);
-      for (const e of engines) e.tls = issueEngineCert(dir, e.name, opts.tls.sans?.(e.index));
+      const own = (e: Engine): Sans | undefined => (e.bridgeAddr ? { ips: ['127.0.0.1', bridgeIp(e.slot)], dnsNames: [e.name, 'localhost'] } : undefined);
+      for (const e of engines) e.tls = issueEngineCert(dir, e.name, opts.tls.sans?.(e.index) ?? own(e));
     }
     await Promise.all(
       engines.map(async (e) => {

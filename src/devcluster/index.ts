@@ -10,6 +10,7 @@ import { readState, recordJoins, recordManager } from './state.js';
 import { api, procCmdline, removeStateDir, type ClientTls } from './util.js';
 import { createCA, envLines } from '../certs/index.js';
 import { certsDir, issueClientBundle, issueManagerCert, readClientTls, type CertDirs } from './tls.js';
+import { buildSwarmImageTar, importSwarmImage, IMAGE_CHANGES, SWARM_IMAGE } from './swarmimage.js';
 
 export { startEngines, type EngineSet, type Engine, type StartEnginesOptions } from './engines.js';
 export { startManager, type ManagerProcess, type StartManagerOptions } from './manager.js';
@@ -122,10 +123,12 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     labels: (i) => labels[i] ?? {},
     names: (i) => names[i]!,
     tls: opts.tls ? { ca: createCA({ commonName: 'swarm dev-cluster CA' }) } : undefined,
+    // Also on the bridge address: a `swarm` container (docs/install.md) reaches the engines there.
+    bridgeApi: true,
   });
   for (const e of set.engines) {
     const l = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(',');
-    log(`  ${e.name}  tcp://${e.addr}${e.tls ? ' (TLS)' : ''}  pid ${e.pid}  bridge ${e.bridge}  -p binds ${e.publishIp}${l ? `  labels ${l}` : ''}`);
+    log(`  ${e.name}  tcp://${e.addr}${e.tls ? ' (TLS)' : ''} (containers: tcp://${e.bridgeAddr})  pid ${e.pid}  bridge ${e.bridge}  -p binds ${e.publishIp}${l ? `  labels ${l}` : ''}`);
   }
   const result: UpResult = {
     stateDir,
@@ -294,6 +297,45 @@ const downCommand: CommandModule<object, { 'state-dir': string }> = {
   },
 };
 
+const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+
+/**
+ * Build the `swarm` image offline, then import it into every engine of the
+ * dev cluster (when one runs from state-dir) and any engine given with
+ * --engine (its unix socket or plain host:port).
+ */
+export async function image(o: { stateDir: string; engines: string[]; log?: (l: string) => void }): Promise<{ tar: string; into: string[] }> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const built = await buildSwarmImageTar();
+  log(`${SWARM_IMAGE}: ${built.tar}, ${mb(built.bytes)} (Node.js and its libraries ${mb(built.runtimeBytes)}, the program and its production dependencies ${mb(built.appBytes)})`);
+  const into = [...o.engines];
+  const state = readState(path.resolve(o.stateDir));
+  if (state && stateIsLive(path.resolve(o.stateDir))) into.push(...state.engines.map((e) => path.join(e.dir, 'docker.sock')));
+  await Promise.all(into.map((addr) => importSwarmImage(addr, built.tar)));
+  for (const addr of into) log(`  imported into ${addr}`);
+  if (!into.length) {
+    log(`no dev cluster runs from ${o.stateDir}; import it into an engine with:`);
+    log(`  docker import ${IMAGE_CHANGES.map((c) => `--change '${c}'`).join(' ')} ${built.tar} ${SWARM_IMAGE}`);
+  }
+  return { tar: built.tar, into };
+}
+
+const imageCommand: CommandModule<object, { 'state-dir': string; engine: string[] }> = {
+  command: 'image',
+  describe: `build the ${SWARM_IMAGE} image offline and import it into the dev cluster's engines`,
+  builder: (y: Argv<object>) =>
+    y
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state dir of the dev cluster whose engines get the image' })
+      .option('engine', { type: 'string', array: true, default: [] as string[], describe: 'also import into this engine: its unix socket path or plain host:port (repeatable)' }) as unknown as Argv<{ 'state-dir': string; engine: string[] }>,
+  handler: async (argv) => {
+    try {
+      await image({ stateDir: argv['state-dir'], engines: argv.engine.map(String) });
+    } catch (err) {
+      fail(err);
+    }
+  },
+};
+
 /** Register in the CLI with `yargs.command(devClusterCommand)`. */
 export const devClusterCommand: CommandModule<object, object> = {
   command: 'dev-cluster',
@@ -302,6 +344,7 @@ export const devClusterCommand: CommandModule<object, object> = {
     y
       .command(upCommand as CommandModule<object, UpArgs>)
       .command(downCommand as CommandModule<object, { 'state-dir': string }>)
-      .demandCommand(1, 'dev-cluster needs a subcommand: up or down') as Argv<object>,
+      .command(imageCommand as CommandModule<object, { 'state-dir': string; engine: string[] }>)
+      .demandCommand(1, 'dev-cluster needs a subcommand: up, down or image') as Argv<object>,
   handler: () => undefined,
 };

@@ -44,7 +44,9 @@ export interface ClusterOptions extends ClusterBlock {
    * then sets DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. `sans(i)` replaces
    * engine i's SANs (e.g. a certificate for the wrong host).
    */
-  tls?: boolean | { sans?: (i: number) => Sans | undefined };
+  tls?: boolean | { sans?: (i: number) => Sans | undefined; ca?: KeyPair };
+  /** Engines also serve their API on their bridge address (Engine.bridgeAddr), for `swarm` containers. */
+  bridgeApi?: boolean;
 }
 
 /** A TLS cluster's certificates, all under <stateDir>/certs. */
@@ -135,7 +137,7 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
   const labels = opts.labels;
   // During startup only the 'exit' hook's reaper can clean up (state.json is written before any spawn).
   live.set(stateDir, async () => undefined);
-  const ca = opts.tls ? createCA({ commonName: `swarm test CA ${opts.slotBase}` }) : undefined;
+  const ca = opts.tls ? (typeof opts.tls === 'object' && opts.tls.ca) || createCA({ commonName: `swarm test CA ${opts.slotBase}` }) : undefined;
   // On failure startEngines already tore down; the 'exit' reaper double-checks.
   const set: EngineSet = await startEngines({
     count: opts.nodes,
@@ -145,6 +147,7 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
     names: opts.names,
     labels: typeof labels === 'function' ? labels : (i) => labels?.[i] ?? {},
     tls: ca ? { ca, sans: typeof opts.tls === 'object' ? opts.tls.sans : undefined } : undefined,
+    bridgeApi: opts.bridgeApi,
   });
   const managerAddr = `127.0.0.1:${opts.managerPort}`;
   let manager: ManagerProcess | undefined;

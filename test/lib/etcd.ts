@@ -34,6 +34,8 @@ export function etcdSkipReason(): string | undefined {
 
 export interface EtcdOptions {
   clientPort: number;
+  /** Address etcd serves clients on (default 127.0.0.1; a node bridge's address to serve containers). */
+  host?: string;
   peerPort: number;
   /** How long to wait for /health (default 20 s). */
   startTimeoutMs?: number;
@@ -50,7 +52,7 @@ export interface EtcdTls {
 }
 
 export interface TestEtcd {
-  /** "127.0.0.1:<clientPort>" */
+  /** "<host>:<clientPort>" (127.0.0.1 unless `host` said otherwise) */
   readonly endpoint: string;
   /** "http" or "https" (with `tls`). */
   readonly scheme: 'http' | 'https';
@@ -132,7 +134,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startEtcd(o: EtcdOptions): Promise<TestEtcd> {
   hookExit();
-  const endpoint = `127.0.0.1:${o.clientPort}`;
+  const endpoint = `${o.host ?? '127.0.0.1'}:${o.clientPort}`;
   const peer = `http://127.0.0.1:${o.peerPort}`;
   const scheme = o.tls ? 'https' : 'http';
   if (await healthy(endpoint, o.tls)) throw new Error(`an etcd already answers on ${endpoint} (a leftover from a crashed run?)`);
