@@ -314,6 +314,10 @@ export interface ManagerChild {
   logFile: string;
   /** Probe figures; reset=true starts a new window; gc=true collects first (needs --expose-gc in nodeArgs). */
   stats(reset?: boolean, gc?: boolean): Promise<ManagerStats>;
+  /** A CPU profile of a window: start, then stop writing it to `file` (a .cpuprofile). */
+  profile(action: 'start' | 'stop', file?: string): Promise<void>;
+  /** Turn the event-loop delay monitor off (an idle window) or on again. */
+  eld(on: boolean): Promise<void>;
   /** VmRSS of the process, bytes (from /proc). */
   vmRss(): number;
   /** VmHWM (peak RSS since start), bytes. */
@@ -354,6 +358,8 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
   return {
     pid: child.pid!, addr, logFile: o.logFile,
     stats: async (reset = false, gc = false) => (await call({ cmd: 'stats', reset, gc })).stats,
+    profile: async (action: 'start' | 'stop', file?: string) => { await call({ cmd: 'profile', action, file }); },
+    eld: async (on: boolean) => { await call({ cmd: 'eld', on }); },
     vmRss: () => {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));

@@ -9,6 +9,36 @@ if (process.send) {
   const d = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - RES_MS) : NaN);
   h.enable();
   let cpu = process.cpuUsage();
+  // The delay monitor wakes the loop every RES_MS: off for an idle window,
+  // where those wake-ups (and the V8 tasks they let run) cost more than the
+  // manager's own idle work.
+  process.on('message', (m: any) => {
+    if (m?.cmd !== 'eld') return;
+    if (m.on) h.enable(); else h.disable();
+    process.send!({ id: m.id });
+  });
+  // A CPU profile of a window (`profile` start, then stop with a file): the idle window alone.
+  let session: import('node:inspector').Session | undefined;
+  process.on('message', (m: any) => {
+    if (m?.cmd !== 'profile') return;
+    void (async () => {
+      const inspector = await import('node:inspector');
+      const post = (method: string, params?: object): Promise<any> => new Promise((resolve, reject) => session!.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
+      if (m.action === 'start') {
+        session = new inspector.Session();
+        session.connect();
+        await post('Profiler.enable');
+        await post('Profiler.start');
+        process.send!({ id: m.id });
+        return;
+      }
+      const { profile } = await post('Profiler.stop');
+      session?.disconnect();
+      session = undefined;
+      (await import('node:fs')).writeFileSync(m.file, JSON.stringify(profile));
+      process.send!({ id: m.id, file: m.file });
+    })();
+  });
   process.on('message', (m: any) => {
     if (m?.cmd !== 'stats') return;
     // With --expose-gc, a full collection first gives the live size.

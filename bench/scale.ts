@@ -3,14 +3,14 @@
 // the same request straight to one simulator as the floor ("× floor").
 //
 //   node dist/bench/scale.js [--engines 100,1000,5000] [--containers 30] [--runs 3]
-//                            [--idle 30] [--base-port 27000] [--cli-runs 20] [--only TEXT] [--prof]
+//                            [--idle 30] [--settle 60] [--base-port 27000] [--cli-runs 20] [--only TEXT] [--prof]
 //
 // Per run: simulators in child processes (≤ 1,000 each, ports BASE..), the
 // manager spawned as `swarm manage` (port BASE-10, probe preloaded) and polled
 // from t=0 every 100 ms for its first /_ping and /info answers, every engine
 // Healthy and every container cached (once /info answers, the gap between polls
 // is max(100 ms, 4 × the last /info's latency), so the polls stay ≤ ~20 % of the time); VmRSS sampled every 100 ms all along
-// (peak); an idle window (--idle S: idle CPU, then a full GC: settled RSS);
+// (peak); an idle window (--idle S, --settle S after the load: idle CPU, then a full GC: settled RSS);
 // then the request rows. Each run prints its table; with --runs N a table of
 // medians per row follows, and with several --engines a growth table (medians
 // side by side). A row that fails prints "error: …" and the run goes on.
@@ -82,7 +82,7 @@ function medians(runs: Row[][]): Row[] {
   });
 }
 
-interface RunOptions { engines: number; perEngine: number; basePort: number; idleS: number; cliRuns: number; run: number; only?: string; prof: boolean; loadTimeoutS: number }
+interface RunOptions { engines: number; perEngine: number; basePort: number; idleS: number; settleS: number; cliRuns: number; run: number; only?: string; prof: boolean; loadTimeoutS: number }
 
 const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
 
@@ -191,10 +191,15 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
 
     // ---- idle: CPU over the window, then a full GC: settled RSS ----------------------
     if (o.idleS > 0 && m.alive() && !o.only) {
+      // The delay monitor's wake-ups are the bench's, not the manager's: off for
+      // the window. The settle lets V8 shrink the heap the load grew first.
+      await m.eld(false);
+      await sleep(o.settleS * 1000);
       await m.stats(true);
       await sleep(o.idleS * 1000);
       const idle = await m.stats(true, true).catch(() => undefined);
-      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle after the load`));
+      await m.eld(true);
+      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle, from ${o.settleS} s after the load`));
       rows.push(row('RSS settled', 'bytes', m.vmRss(), `VmRSS after ${o.idleS} s idle and a full GC${idle ? ` (heap used ${kb(idle.heapUsed)} of ${kb(idle.heapTotal)})` : ''}, ${num(m.fds())} fds`));
     }
 
@@ -300,6 +305,7 @@ async function main(): Promise<void> {
   const runs = Math.max(1, arg('--runs', 1));
   const basePort = arg('--base-port', 27000);
   const idleS = arg('--idle', 30);
+  const settleS = arg('--settle', 60);
   const cliRuns = arg('--cli-runs', 20);
   const onlyAt = process.argv.indexOf('--only');
   const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
@@ -313,7 +319,7 @@ async function main(): Promise<void> {
       say(`---- ${engines} engines, run ${r}/${runs}`);
       let out: { rows: Row[]; lines: string[] };
       try {
-        out = await runOnce({ engines, perEngine, basePort, idleS, cliRuns, run: r, only, prof: process.argv.includes('--prof'), loadTimeoutS: arg('--load-timeout', 600) });
+        out = await runOnce({ engines, perEngine, basePort, idleS, settleS, cliRuns, run: r, only, prof: process.argv.includes('--prof'), loadTimeoutS: arg('--load-timeout', 600) });
       } catch (err) {
         out = { rows: [row('run', 'ms', NaN, '', { error: (err as Error).message.slice(0, 200) })], lines: [] };
       }

@@ -4,7 +4,8 @@
 // the peak of open fds and RSS during the load, then the manager's CPU over
 // an idle window.
 //
-//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--prof] [--base-port 27000]
+//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--settle 60] [--prof] [--idle-prof] [--base-port 27000]
+// (--prof: the whole run's CPU profile; --idle-prof: the idle window's alone)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,10 +21,31 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
+/** CPU ms (user + system) of each thread of a process, by thread name (summed over threads of one name). */
+function threadTimes(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const tick = 1000 / 100; // USER_HZ
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const key = tid === String(pid) ? `${name} (main)` : name;
+      out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) * tick);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+function diffThreads(a: Map<string, number>, b: Map<string, number>): Array<[string, number]> {
+  return [...b].map(([n, ms]): [string, number] => [n, ms - (a.get(n) ?? 0)]).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]);
+}
+
 async function main(): Promise<void> {
   const engines = arg('--engines', 1000);
   const perEngine = arg('--containers', 30);
   const idleS = arg('--idle', 60);
+  const settleS = arg('--settle', 60);
   const prof = process.argv.includes('--prof');
   const total = engines * perEngine;
   const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
@@ -77,11 +99,19 @@ async function main(): Promise<void> {
     const loadedFds = mgr.fds();
     say(`healthy ${healthyAt - t} ms, containers listed ${listedAt - t} ms, inspected ${inspectedAt - t} ms; peak fds ${peakFds}, peak RSS ${kb(peakRss)}`);
     await poll.close();
-    // Let the pools of the load close, then measure an idle window.
-    await sleep(10_000);
+    // Let the pools of the load close and V8 shrink the heap the load grew
+    // (the memory reducer's full collections take seconds of CPU once), then
+    // measure an idle window.
+    await mgr.eld(false);
+    await sleep(settleS * 1000);
+    const threadsBefore = threadTimes(mgr.pid);
     await mgr.stats(true);
+    const idleProf = process.argv.includes('--idle-prof') ? path.join(PROF_DIR, `idle-${Date.now()}.cpuprofile`) : '';
+    if (idleProf) { fs.mkdirSync(PROF_DIR, { recursive: true }); await mgr.profile('start'); }
     await sleep(idleS * 1000);
     const idle = await mgr.stats(true);
+    const threads = diffThreads(threadsBefore, threadTimes(mgr.pid));
+    if (idleProf) await mgr.profile('stop', idleProf);
     const fdsIdle = mgr.fds();
     const rssIdle = mgr.vmRss();
     const g = await mgr.stats(true, true);
@@ -94,10 +124,12 @@ async function main(): Promise<void> {
       `spawn -> all inspected: ${num(inspectedAt - t)} ms`,
       `fds: peak during load ${num(peakFds)} (${(peakFds / engines).toFixed(2)}/engine), after load ${num(loadedFds)}, idle ${num(fdsIdle)} (${(fdsIdle / engines).toFixed(2)}/engine)`,
       `RSS: peak during load ${kb(peakRss)}, idle ${kb(rssIdle)}, heap used after GC ${kb(g.heapUsed)}`,
-      `idle CPU over ${idleS} s: ${num(idle.cpuMs)} ms = ${((idle.cpuMs / (idleS * 1000)) * 100).toFixed(2)} % of a core`,
+      `idle CPU over ${idleS} s (from ${settleS} s after the inspects): ${num(idle.cpuMs)} ms = ${((idle.cpuMs / (idleS * 1000)) * 100).toFixed(2)} % of a core`,
+      `idle CPU by thread: ${threads.map(([n, ms]) => `${n} ${num(ms)} ms`).join(', ')}`,
       `engine calls: ${Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${num(v)}`).join('; ')}`,
     ];
     process.stdout.write('\n' + lines.join('\n') + '\n');
+    if (idleProf) process.stdout.write(`\nCPU profile of the idle window ${idleProf}:\n${summarizeProfile(idleProf, 30)}\n`);
     await cleanup();
     if (prof) {
       await sleep(500);

@@ -13,16 +13,16 @@ export const PROBE_SILENCE_MS = 2_000;
 /** After a miss, the next ping follows this soon. */
 export const PROBE_RETRY_MS = 500;
 /**
- * Cluster-wide cap on idle probes: keeps idle CPU low at 1,000 engines (one
- * probe per engine every 100 s there, every 2 s up to 20 engines; with 50 a
- * second, pings were two thirds of the idle manager's requests,
- * bench/startup.ts). A frozen engine also fails its periodic refresh, and a
- * call that times out on it marks it suspect, which count as misses too.
+ * Cluster-wide cap on idle probes: every 2 s up to 4 engines, one probe per
+ * engine every 500 s at 1,000. Each costs the manager ~1.25 ms of CPU (GC
+ * included), so 10 a second were an idle manager's whole 1.25 %
+ * (bench/startup.ts). A frozen engine also fails its periodic refresh, and
+ * a call that times out on it marks it suspect, which count as misses too.
  */
-export const PROBES_PER_SECOND = 10;
+export const PROBES_PER_SECOND = 2;
 
 /** Periodic refreshes of quiet engines per second, cluster-wide, at most (Engine's quietRefreshMs). */
-export const QUIET_REFRESHES_PER_SECOND = 2;
+export const QUIET_REFRESHES_PER_SECOND = 1;
 
 /** The least interval between periodic refreshes of a quiet engine in a cluster of `engines`. */
 export function quietRefreshInterval(engines: number): number {
@@ -32,6 +32,14 @@ export function quietRefreshInterval(engines: number): number {
 /** The probe interval for a cluster of `engines`. */
 export function probeInterval(engines: number): number {
   return Math.max(PROBE_SILENCE_MS, Math.ceil((engines * 1000) / PROBES_PER_SECOND));
+}
+
+/**
+ * How long the probe connection stays open: past the next ping, so a ping
+ * reuses it (one idle socket per engine; its event stream is the other).
+ */
+export function probeKeepMs(every: number): number {
+  return Math.min(Math.max(60_000, 2 * every), 7_200_000);
 }
 
 export interface LivenessHooks {
@@ -53,7 +61,9 @@ export class Liveness {
     if (this.running) return;
     this.running = true;
     this.suspect = false;
-    this.schedule(this.every());
+    // Engines turn healthy together at start-up: a random first delay spreads
+    // their pings over the interval instead of sending them all at once.
+    this.schedule(this.every() * Math.random());
   }
 
   stop(): void {
@@ -74,9 +84,11 @@ export class Liveness {
     if (!this.running) return;
     const every = this.every();
     const quiet = Date.now() - this.transport.lastAnswerAt;
-    if (!this.suspect && quiet < every) { this.schedule(every - quiet); return; }
+    // Heard from lately: look again once it may have gone silent, plus a random
+    // part, so engines that all answered at once are not all pinged at once.
+    if (!this.suspect && quiet < every) { this.schedule(every - quiet + (every * Math.random()) / 2); return; }
     try {
-      await this.transport.probe(PROBE_TIMEOUT_MS);
+      await this.transport.probe(PROBE_TIMEOUT_MS, false, probeKeepMs(every));
       if (this.suspect) { this.suspect = false; if (this.running) this.hooks.recovered(); }
     } catch (err) {
       if (!this.running) return;
