@@ -45,16 +45,24 @@ export async function busyboxTar(cacheDir = DEFAULT_CACHE_DIR): Promise<string> 
 
 /** Import the busybox tar as busybox:latest (CMD ["sh"]) into the engine at addr. */
 export async function importBusybox(addr: string, tarPath: string): Promise<void> {
-  const changes = encodeURIComponent('CMD ["sh"]');
-  const body = fs.readFileSync(tarPath);
-  const res = await api(addr, 'POST', `/images/create?fromSrc=-&repo=busybox&tag=latest&changes=${changes}`, {
-    body,
+  await importRootfs(addr, fs.readFileSync(tarPath), 'busybox:latest', ['CMD ["sh"]']);
+}
+
+/**
+ * `docker import` of a root filesystem tar as `ref` (repo:tag) with Dockerfile
+ * `changes`, into the engine at addr (its unix socket or plain host:port).
+ */
+export async function importRootfs(addr: string, tar: Buffer, ref: string, changes: readonly string[]): Promise<void> {
+  const [repo, tag] = ref.split(':');
+  const ch = changes.map((c) => `&changes=${encodeURIComponent(c)}`).join('');
+  const res = await api(addr, 'POST', `/images/create?fromSrc=-&repo=${repo}&tag=${tag}${ch}`, {
+    body: tar,
     headers: { 'Content-Type': 'application/x-tar' },
-    timeoutMs: 60_000,
+    timeoutMs: 120_000,
   });
   // The progress stream can carry an error even with HTTP 200.
   if (res.status !== 200 || res.body.includes('"errorDetail"')) {
-    throw new Error(`importing busybox into ${addr} failed: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
+    throw new Error(`importing ${ref} into ${addr} failed: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
   }
-  await apiJson(addr, 'GET', '/images/busybox:latest/json');
+  await apiJson(addr, 'GET', `/images/${ref}/json`);
 }

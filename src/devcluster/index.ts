@@ -311,7 +311,7 @@ export async function image(o: { stateDir: string; engines: string[]; log?: (l: 
   const into = [...o.engines];
   const state = readState(path.resolve(o.stateDir));
   if (state && stateIsLive(path.resolve(o.stateDir))) into.push(...state.engines.map((e) => path.join(e.dir, 'docker.sock')));
-  await Promise.all(into.map((addr) => importSwarmImage(addr, built.tar)));
+  if (into.length) await importSwarmImage(into, built.tar);
   for (const addr of into) log(`  imported into ${addr}`);
   if (!into.length) {
     log(`no dev cluster runs from ${o.stateDir}; import it into an engine with:`);

@@ -8,8 +8,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { api, apiJson, runOk } from './util.js';
-import { DEFAULT_CACHE_DIR } from './busybox.js';
+import { runOk } from './util.js';
+import { DEFAULT_CACHE_DIR, importRootfs } from './busybox.js';
 
 export const SWARM_IMAGE = 'swarm:latest';
 /** Where the program lives inside the image. */
@@ -162,18 +162,8 @@ export async function buildSwarmImageTar(opts: { root?: string; cacheDir?: strin
   }
 }
 
-/** Import the tar as swarm:latest into the engine at `addr` (its plain API: a unix socket path or host:port). */
-export async function importSwarmImage(addr: string, tarPath: string): Promise<void> {
-  const [repo, tag] = SWARM_IMAGE.split(':');
-  const changes = IMAGE_CHANGES.map((c) => `&changes=${encodeURIComponent(c)}`).join('');
-  const res = await api(addr, 'POST', `/images/create?fromSrc=-&repo=${repo}&tag=${tag}${changes}`, {
-    body: fs.readFileSync(tarPath),
-    headers: { 'Content-Type': 'application/x-tar' },
-    timeoutMs: 120_000,
-  });
-  // The progress stream can carry an error even with HTTP 200.
-  if (res.status !== 200 || res.body.includes('"errorDetail"')) {
-    throw new Error(`importing ${SWARM_IMAGE} into ${addr} failed: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
-  }
-  await apiJson(addr, 'GET', `/images/${SWARM_IMAGE}/json`);
+/** Import the tar as swarm:latest into each engine (its unix socket or plain host:port), read once for all. */
+export async function importSwarmImage(addrs: readonly string[], tarPath: string): Promise<void> {
+  const tar = fs.readFileSync(tarPath);
+  await Promise.all(addrs.map((addr) => importRootfs(addr, tar, SWARM_IMAGE, IMAGE_CHANGES)));
 }

@@ -69,7 +69,7 @@ describe('the swarm image and the install guide\'s flows', { skip: skipReason() 
 
     before(async () => {
       c = await withCluster({ ...BLOCK, nodes: 3, manager: false, bridgeApi: true });
-      await Promise.all(c.engines.map((e) => importSwarmImage(e.sock, built.tar)));
+      await importSwarmImage(c.engines.map((e) => e.sock), built.tar);
       managerAddr = `${c.engines[0].publishIp}:${BLOCK.managerPort}`;
     }, { timeout: 300_000 });
     after(async () => { await c?.stop(); }, { timeout: 120_000 });
@@ -171,7 +171,7 @@ describe('the swarm image and the install guide\'s flows', { skip: skipReason() 
       swarm(['certs', 'bundle', 'client', '--dir', certs, '--host', `tcp://${mAddr(0)}`]);
       const ca = { cert: fs.readFileSync(path.join(certs, 'ca.pem'), 'utf8'), key: fs.readFileSync(path.join(certs, 'ca-key.pem'), 'utf8') };
       c = await withCluster({ ...BLOCK, nodes: 3, manager: false, bridgeApi: true, tls: { ca } });
-      await Promise.all(c.engines.map((e) => importSwarmImage(e.sock, built.tar)));
+      await importSwarmImage(c.engines.map((e) => e.sock), built.tar);
       etcd = await startEtcd({ clientPort: ETCD_PORT, peerPort: ETCD_PORT + 1, host: bridgeIp(BLOCK.slotBase) });
     }, { timeout: 300_000 });
     after(async () => {
