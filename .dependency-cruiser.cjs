@@ -12,6 +12,9 @@
 //                               only by src/cli
 //   src/certs/**: CA and certificate tooling; imports only the leaves, imported
 //                               only by src/cli and src/devcluster
+//   src/access/**: per-user access control (policy, level table, audit log);
+//                               imports only the leaves, imported only by
+//                               src/api and src/cli
 //
 // Paths are relative to the directory depcruise runs in (the repo root; the
 // unit test test/unit/layering.test.ts runs it in test/fixtures/layering/,
@@ -45,7 +48,7 @@
 }
 
 /** Every layer, as a path regex fragment (src/ subfolders plus the plugin folders). */
-const LAYER = '^(src/(cli|api|cluster|scheduler|discovery|leadership|devcluster|tokenserver|certs)/|filters/|strategies/)';
+const LAYER = '^(src/(cli|api|cluster|scheduler|discovery|leadership|devcluster|tokenserver|certs|access)/|filters/|strategies/)';
 const LEAVES = '^src/(errors|log|version)\\.ts$|^src/util/';
 const REGISTRY = '^(filters|strategies)/index\\.ts$';
 
@@ -172,6 +175,20 @@ module.exports = {
       comment: 'src/certs stands alone: it imports only itself, the leaves, node builtins and npm packages (node-forge).',
       from: { path: '^src/certs/' },
       to: { path: LAYER, pathNot: '^src/certs/' },
+    },
+    {
+      name: 'access-only-from-api-or-cli',
+      severity: 'error',
+      comment: 'src/access (policy, level table, audit) is checked by the route wrapper and loaded by the CLI: only src/api and src/cli may import it.',
+      from: { pathNot: '^src/(access|api|cli)/' },
+      to: { path: '^src/access/' },
+    },
+    {
+      name: 'access-imports-only-leaves',
+      severity: 'error',
+      comment: 'src/access is pure rules over plain data: it imports only itself, the leaves, node builtins and npm packages (yaml).',
+      from: { path: '^src/access/' },
+      to: { path: LAYER, pathNot: '^src/access/' },
     },
   ],
   options: {
