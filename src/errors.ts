@@ -34,3 +34,13 @@ export class SchedulingError extends DockerError {
 export class EngineUnavailableError extends DockerError {
   constructor(message: string) { super(message, 500); }
 }
+
+/** 401: no client certificate, or one the access policy revoked. */
+export class UnauthorizedError extends DockerError {
+  constructor(message: string) { super(message, 401); }
+}
+
+/** 403: the caller sees the object but its level is too low (access control, issue 17). */
+export class ForbiddenError extends DockerError {
+  constructor(message: string) { super(message, 403); }
+}

@@ -10,6 +10,7 @@ import { sendError, statusOf, messageOf } from './errors.js';
 import { writeRawError } from './hijack.js';
 import { admit, admitMiddleware, logRequest, requestInfo, wrapRequest } from './wrapper.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
+import { guard } from './access.js';
 
 export interface Handlers {
   request: (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -37,6 +38,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
       const hit = matchRoute(req.method, info.path);
       if (!hit) throw new NotFoundError('page not found');
       info.route = hit.route.name;
+      if (ctx.access) await guard(ctx, req, hit.route.name, hit.params);
       await hit.route.handler(ctx, req, res, ...hit.params);
     } catch (err) {
       next(err);
@@ -69,6 +71,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
         return;
       }
       info.route = hit.route.name;
+      if (ctx.access) await guard(ctx, req, hit.route.name, hit.params);
       await hit.route.upgrade(ctx, req, socket, head, ...hit.params);
     } catch (err) {
       logRequest(req, statusOf(err), { error: messageOf(err) });
@@ -89,6 +92,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
       if (w.error) throw w.error;
       info.route = hit.route.name;
       req.url = info.path + info.query;
+      if (ctx.access) await guard(ctx, req, hit.route.name, hit.params);
       await (hit.route.handler as PlainHandler)(ctx, req, res, ...hit.params);
     } catch (err) {
       sendError(res, err);

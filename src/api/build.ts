@@ -5,6 +5,7 @@
 import type { Request, Response } from 'express';
 import type { ApiContext } from './context.js';
 import { requestInfo } from './wrapper.js';
+import { checkBuild, recordImage } from './access.js';
 import { streamSettled } from './proxy.js';
 import { sendError } from './errors.js';
 import { BadRequestError } from '../errors.js';
@@ -31,8 +32,11 @@ export async function build(ctx: ApiContext, req: Request, res: Response): Promi
   const q = new URLSearchParams(query);
   try {
     if (q.get('version') === '2') throw new BadRequestError(BUILDKIT_REFUSED);
+    if (ctx.access) checkBuild(ctx, req, q);
     // Chosen before any byte of the context is read: a build no node can take fails at once.
     await streamSettled(ctx.cluster.buildTarget(prefix, q), req, res);
+    // the images built are the builder's (its tags: -t, repeatable)
+    if (ctx.access && res.statusCode < 300) for (const t of q.getAll('t')) recordImage(ctx, req, t);
   } catch (err) {
     if (res.headersSent) { res.destroy(); return; }
     sendError(res, err as Error);

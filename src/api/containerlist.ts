@@ -7,6 +7,8 @@ import { parseFilters } from '../util/dockerfilters.js';
 import { sendJson } from './respond.js';
 import { ListBody, frame, liveStatus, renderItem } from './listbody.js';
 import { requestInfo } from './wrapper.js';
+import { viewer } from './access.js';
+import type { ContainerEntry } from '../cluster/index.js';
 
 /**
  * The bodies of `ps` and `ps -a` without filters, kept between requests
@@ -20,6 +22,24 @@ function keptFor(ctx: ApiContext): { all: ListBody; running: ListBody } {
   return k;
 }
 
+/**
+ * Under access control each user's unfiltered bodies are kept the same way,
+ * for the users seen last (a user's body is only what it may see). Keyed by
+ * the user's visibility test, which a policy reload replaces.
+ */
+const USERS_KEPT = 256;
+type Sees = NonNullable<ReturnType<typeof viewer>>;
+const keptByUser = new WeakMap<ApiContext, Map<Sees, { all: ListBody; running: ListBody }>>();
+function keptForUser(ctx: ApiContext, sees: Sees): { all: ListBody; running: ListBody } {
+  let m = keptByUser.get(ctx);
+  if (!m) keptByUser.set(ctx, (m = new Map()));
+  let k = m.get(sees);
+  if (k) { m.delete(sees); m.set(sees, k); return k; } // most recent last
+  if (m.size >= USERS_KEPT) m.delete(m.keys().next().value as Sees);
+  m.set(sees, (k = { all: new ListBody(), running: new ListBody() }));
+  return k;
+}
+
 export async function listContainers(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const q = new URLSearchParams(requestInfo(req).query);
   const filters = parseFilters(q.get('filters'));
@@ -28,18 +48,29 @@ export async function listContainers(ctx: ApiContext, req: IncomingMessage, res:
   const size = q.get('size') === '1' || q.get('size') === 'true';
   const all = q.get('all') === '1' || q.get('all') === 'true';
   const limit = parseInt(q.get('limit') ?? '-1', 10);
-  const kept = !filters.size && !size && !(limit > 0) ? keptFor(ctx)[all ? 'all' : 'running'] : undefined;
+  const sees = ctx.access && viewer(ctx, req);
+  const unfiltered = !filters.size && !size && !(limit > 0);
+  // `limit` counts what the caller sees: the cluster's limit is applied after the filter
+  const visible = (entries: ContainerEntry[]): ContainerEntry[] => {
+    if (!sees) return entries;
+    const out = entries.filter((e) => sees(e.container.summary?.Labels));
+    return limit > 0 ? out.slice(0, limit) : out;
+  };
+  const listed = async (): Promise<ContainerEntry[]> => visible((await ctx.cluster.listContainers({ all, limit: sees ? -1 : limit, filters, size })).entries);
+  const kept = unfiltered ? (sees ? keptForUser(ctx, sees) : keptFor(ctx))[all ? 'all' : 'running'] : undefined;
   if (kept) {
     // Writes already answered first (their re-reads bump the version), then
     // the version, read before the walk: a change during it makes the next
     // request walk again.
     await ctx.cluster.settle();
     const version = ctx.cluster.containersVersion();
-    const r = await kept.shared(version, async () => (await ctx.cluster.listContainers({ all, limit, filters, size })).entries);
+    const r = await kept.shared(version, listed);
     if (r) await sendParts(res, r);
     return;
   }
-  const { entries, sized } = await ctx.cluster.listContainers({ all, limit, filters, size });
+  const listing = await ctx.cluster.listContainers({ all, limit: sees ? -1 : limit, filters, size });
+  const entries = visible(listing.entries);
+  const sized = listing.sized;
   if (!sized) {
     const r = await new ListBody().render(entries, { isGone: () => res.destroyed });
     if (r) await sendParts(res, r);

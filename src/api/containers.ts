@@ -13,6 +13,7 @@ import { hijack } from './hijack.js';
 import { checkCreateRequest, parseCreateBody } from './createbody.js';
 import { sendJson } from './respond.js';
 import { logRequest, noteNode, requestInfo } from './wrapper.js';
+import { checkCreate, pruneQueries } from './access.js';
 
 /** The target for a call on a container, with the client's version prefix and query kept. */
 function target(ctx: ApiContext, req: IncomingMessage, ref: string, action: string): Promise<ProxyTarget> {
@@ -32,6 +33,8 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
   // dockerd's checks and texts, before anything is read, scheduled or reserved.
   checkCreateRequest(req.originalUrl, req.headers, raw);
   const body: any = parseCreateBody(raw);
+  // The body checked is the body forwarded: parsed here, sent re-serialized.
+  if (ctx.access) await checkCreate(ctx, req, 'container', body);
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;
   // Answered once the engine made it: reads after it wait for its re-read (cluster.settle).
   const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth, true);
@@ -109,6 +112,15 @@ export async function hijackExec(ctx: ApiContext, req: IncomingMessage, socket: 
 
 /** POST /containers/prune on every node; one merged answer. */
 export async function pruneContainers(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const { deleted, space } = await ctx.cluster.pruneContainers(requestInfo(req).query);
+  const { query } = requestInfo(req);
+  const queries = (ctx.access && pruneQueries(ctx, req, query, 'container')) || [query];
+  const deleted: string[] = [];
+  let space = 0;
+  // one after another: a container qualifying two ways is removed by the first
+  for (const q of queries) {
+    const r = await ctx.cluster.pruneContainers(q);
+    deleted.push(...r.deleted);
+    space += r.space;
+  }
   sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space });
 }

@@ -1,4 +1,5 @@
 import type { ClusterApi } from '../cluster/index.js';
+import type { AccessControl } from './access.js';
 
 /** What handlers need besides the request: the cluster facade and how the manager was configured. */
 export interface ApiContext {
@@ -12,4 +13,6 @@ export interface ApiContext {
   primary?: string;
   /** The manager's TLS certificate (--tlscert) now: `docker info` warns before it expires. */
   tlsCert?: { file: string; notAfter: Date };
+  /** Per-user access control (--access-policy): checked in the route wrapper (./access.ts). */
+  access?: AccessControl;
 }

@@ -10,6 +10,40 @@ import { parseFilters, validateKeys, matchLabels, nodeMatches, type FilterArgs }
 import { eventNano } from '../util/time.js';
 import { requestInfo } from './wrapper.js';
 import { onEndStream } from './streams.js';
+import { viewer } from './access.js';
+import { OWNER_LABEL } from '../access/table.js';
+
+/**
+ * Under access control, the events a caller may see: a container's carry its
+ * labels; a network's or volume's are judged by the object in the cluster's
+ * picture, or by what this stream showed of it before (its destroy comes
+ * after it left the picture). Images and daemons are everyone's.
+ */
+function eventViewer(ctx: ApiContext, req: Request): ((ev: ClusterEvent) => boolean) | undefined {
+  const sees = ctx.access && viewer(ctx, req);
+  if (!sees) return undefined;
+  const shown = new Set<string>();
+  return (ev) => {
+    const type = ev.Type ?? 'container';
+    const attrs = ev.Actor?.Attributes ?? {};
+    const id = ev.Actor?.ID ?? ev.id ?? '';
+    if (type === 'container') return sees(attrs);
+    if (type !== 'network' && type !== 'volume') return true;
+    const key = `${type}:${ev.node.Name}/${id}`;
+    if (shown.has(key)) return true;
+    let labels: Record<string, string> | undefined;
+    try {
+      const facts = type === 'network' ? ctx.cluster.networkFacts(id) : ctx.cluster.volumeFacts(`${ev.node.Name}/${id}`);
+      labels = facts?.labels as Record<string, string> | undefined;
+    } catch { labels = undefined; }
+    // gone already and never shown here: only its creator's own events could name it
+    if (!labels) return attrs[OWNER_LABEL] !== undefined && sees(attrs);
+    if (!sees(labels)) return false;
+    if (shown.size > 10_000) shown.clear();
+    shown.add(key);
+    return true;
+  };
+}
 
 const EVENT_FILTERS = new Set(['container', 'event', 'image', 'label', 'type', 'volume', 'network', 'daemon', 'plugin', 'node', 'scope', 'config', 'secret', 'service']);
 
@@ -68,7 +102,9 @@ export function eventMatcher(f: FilterArgs): (ev: ClusterEvent) => boolean {
 export async function events(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const q = new URLSearchParams(requestInfo(req).query);
   const filters = parseFilters(q.get('filters'));
-  const match = eventMatcher(filters);
+  const matchFilters = eventMatcher(filters);
+  const sees = eventViewer(ctx, req);
+  const match = sees ? (ev: ClusterEvent): boolean => matchFilters(ev) && sees(ev) : matchFilters;
   const now = BigInt(Date.now()) * 1_000_000n;
   const until = q.get('until') ? parseTimestamp(q.get('until')!) : undefined;
   // As dockerd: `until` alone replays everything the engines still hold up to it.

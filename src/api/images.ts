@@ -10,6 +10,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { forward, proxy } from './proxy.js';
 import { sendJson } from './respond.js';
 import { requestInfo } from './wrapper.js';
+import { pruneQueries, recordImage, requireLevel } from './access.js';
 
 /** The client's path as it came (version prefix and query kept), for the engines. */
 function clientPath(req: Request): string {
@@ -46,6 +47,8 @@ async function everywhere(ctx: ApiContext, req: Request, res: Response, upload: 
 export async function createImage(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const q = new URLSearchParams(requestInfo(req).query);
   await everywhere(ctx, req, res, !q.get('fromImage') && q.get('fromSrc') === '-');
+  const image = q.get('fromImage') ?? q.get('repo');
+  if (ctx.access && image) recordImage(ctx, req, q.get('tag') && !image.includes('@') ? `${image.replace(/:[^:/]*$/, '')}:${q.get('tag')}` : image);
 }
 
 /** POST /images/load: the tarball to every healthy node. */
@@ -64,12 +67,18 @@ export async function commitContainer(ctx: ApiContext, req: Request, res: Respon
   const { prefix, query } = requestInfo(req);
   const ref = new URLSearchParams(query).get('container') ?? '';
   await ctx.cluster.settle(); // a container just created or renamed is found by its name
+  if (ctx.access) await requireLevel(ctx, req, 'container', ref, 'restricted');
   await forward(ctx.cluster.commitTarget(ref, prefix, query), req, res);
+  const q = new URLSearchParams(query);
+  if (ctx.access && res.statusCode < 300 && q.get('repo')) recordImage(ctx, req, `${q.get('repo')}:${q.get('tag') || 'latest'}`);
 }
 
 /** POST /images/{name}/tag on every node that has it. */
 export async function tagImage(ctx: ApiContext, req: Request, res: Response, name: string): Promise<void> {
   const r = await ctx.cluster.tagImage(name, clientPath(req));
+  const q = new URLSearchParams(requestInfo(req).query);
+  // the new name is the tagger's
+  if (ctx.access && r.status < 300 && q.get('repo')) recordImage(ctx, req, `${q.get('repo')}:${q.get('tag') || 'latest'}`);
   res.statusCode = r.status;
   res.end();
 }
@@ -82,13 +91,28 @@ export async function removeImage(ctx: ApiContext, req: Request, res: Response, 
 
 /** POST /images/prune on every node, merged. */
 export async function pruneImages(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const r = await ctx.cluster.pruneImages(clientPath(req));
-  sendJson(res, r.status, r.body);
+  const { prefix, path, query } = requestInfo(req);
+  const queries = ctx.access && pruneQueries(ctx, req, query, 'image');
+  if (!queries) {
+    const r = await ctx.cluster.pruneImages(clientPath(req));
+    sendJson(res, r.status, r.body);
+    return;
+  }
+  const deleted: unknown[] = [];
+  let space = 0;
+  for (const q of queries) {
+    const r = await ctx.cluster.pruneImages(prefix + path + q);
+    if (r.status >= 300) { sendJson(res, r.status, r.body); return; }
+    deleted.push(...(r.body?.ImagesDeleted ?? []));
+    space += Number(r.body?.SpaceReclaimed ?? 0);
+  }
+  sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space });
 }
 
 /** POST /images/{name}/push?tag=: from a node that has it, the engine's progress streamed through. */
-export function pushImage(ctx: ApiContext, req: Request, res: Response, name: string): void {
+export async function pushImage(ctx: ApiContext, req: Request, res: Response, name: string): Promise<void> {
   const tag = new URLSearchParams(requestInfo(req).query).get('tag');
+  if (ctx.access) await requireLevel(ctx, req, 'image', tag ? `${name}:${tag}` : name, 'full');
   proxy(ctx.cluster.imageHolderTarget(tag ? `${name}:${tag}` : name, clientPath(req), !tag), req, res);
 }
 

@@ -10,6 +10,7 @@ import { parseFilters, type FilterArgs } from '../util/dockerfilters.js';
 import { readBody } from './proxy.js';
 import { sendJson } from './respond.js';
 import { noteNode, requestInfo } from './wrapper.js';
+import { checkCreate, pruneQueries, requireLevel, viewer } from './access.js';
 
 /** A small JSON request body; empty is `{}`. */
 export async function jsonBody(req: Request): Promise<any> {
@@ -39,11 +40,15 @@ export function filtersOf(req: Request): FilterArgs {
 }
 
 export async function listNetworks(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  sendJson(res, 200, await ctx.cluster.filterNetworks(filtersOf(req)));
+  const list = await ctx.cluster.filterNetworks(filtersOf(req));
+  const sees = ctx.access && viewer(ctx, req);
+  sendJson(res, 200, sees ? list.filter((n) => sees(n.Labels)) : list);
 }
 
 export async function createNetwork(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  sendReply(req, res, await ctx.cluster.createNetwork(await jsonBody(req), requestInfo(req).prefix));
+  const body = await jsonBody(req);
+  if (ctx.access) await checkCreate(ctx, req, 'network', body);
+  sendReply(req, res, await ctx.cluster.createNetwork(body, requestInfo(req).prefix));
 }
 
 export async function inspectNetwork(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
@@ -57,11 +62,15 @@ export async function removeNetwork(ctx: ApiContext, req: Request, res: Response
 
 export async function connectNetwork(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
   const body = await jsonBody(req);
+  // the container joined or left is changed too: restricted on it as well
+  if (ctx.access && typeof body?.Container === 'string') await requireLevel(ctx, req, 'container', body.Container, 'restricted');
   sendReply(req, res, await ctx.cluster.connectNetwork(ref, action as 'connect' | 'disconnect', body, requestInfo(req).prefix));
 }
 
 export async function pruneNetworks(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const { query, prefix } = requestInfo(req);
-  const deleted = await ctx.cluster.pruneNetworks(query, prefix);
+  const queries = (ctx.access && pruneQueries(ctx, req, query, 'network')) || [query];
+  const deleted: string[] = [];
+  for (const q of queries) deleted.push(...await ctx.cluster.pruneNetworks(q, prefix));
   sendJson(res, 200, { NetworksDeleted: deleted.length ? deleted : null });
 }

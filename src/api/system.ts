@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { apiVersions, requestInfo } from './wrapper.js';
 import { metricsOf } from './metrics.js';
 import { NotFoundError } from '../errors.js';
+import { viewer } from './access.js';
 
 /**
  * While the manager starts, before any engine's version is read, `/_ping` and
@@ -99,8 +100,8 @@ const rendered = new WeakMap<NodeStatus, Buffer>();
 interface Block { nodes: NodeStatus[]; json: Buffer }
 const blocksOf = new WeakMap<ApiContext['cluster'], Block[]>();
 
-function nodeRows(ctx: ApiContext, nodes: NodeStatus[]): Buffer[] {
-  const old = blocksOf.get(ctx.cluster) ?? [];
+function nodeRows(ctx: ApiContext, nodes: NodeStatus[], keep = true): Buffer[] {
+  const old = (keep && blocksOf.get(ctx.cluster)) || [];
   const blocks: Block[] = [];
   for (let k = 0, at = 0; at < nodes.length; k++, at += NODES_PER_BLOCK) {
     const part = nodes.slice(at, at + NODES_PER_BLOCK);
@@ -115,14 +116,35 @@ function nodeRows(ctx: ApiContext, nodes: NodeStatus[]): Buffer[] {
     // Every block but the first starts with the comma that separates it from the one before.
     blocks.push({ nodes: part, json: Buffer.concat(k === 0 ? bufs.slice(1) : bufs) });
   }
-  blocksOf.set(ctx.cluster, blocks);
+  if (keep) blocksOf.set(ctx.cluster, blocks);
   return blocks.map((b) => b.json);
 }
 const COMMA = Buffer.from(',');
 
-export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * Under access control a user's counts are of the containers it sees: the
+ * nodes' statuses again with those counts (not kept: rendered per request).
+ */
+async function visibleCounts(ctx: ApiContext, req: IncomingMessage, nodes: NodeStatus[]): Promise<NodeStatus[]> {
+  const sees = ctx.access && viewer(ctx, req);
+  if (!sees) return nodes;
+  const counts = new Map<string, NodeStatus['containers']>();
+  for (const n of nodes) counts.set(n.node.addr, { total: 0, running: 0, paused: 0, stopped: 0 });
+  const { entries } = await ctx.cluster.listContainers({ all: true, limit: -1, filters: new Map(), size: false });
+  for (const { node, container } of entries) {
+    const c = counts.get(node.addr);
+    if (!c || !sees(container.summary?.Labels)) continue;
+    c.total++;
+    const state = container.summary?.State;
+    if (state === 'running') c.running++; else if (state === 'paused') c.paused++; else c.stopped++;
+  }
+  return nodes.map((n) => ({ ...n, containers: counts.get(n.node.addr)! }));
+}
+
+export async function info(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   await ctx.cluster.settle(); // counts include writes already answered
-  const nodes = ctx.cluster.nodeStatuses();
+  const all = ctx.cluster.nodeStatuses();
+  const nodes = ctx.access ? await visibleCounts(ctx, req, all) : all;
   const status: Array<[string, string]> = [['Role', ctx.role]];
   if (ctx.role === 'replica') status.push(['Primary', ctx.primary ?? '']);
   status.push(['Strategy', ctx.strategy], ['Filters', ctx.filters.join(', ')], ['Nodes', String(nodes.length)]);
@@ -184,7 +206,7 @@ export async function info(ctx: ApiContext, _req: IncomingMessage, res: ServerRe
     SecurityOptions: [],
     Warnings: infoWarnings(ctx),
   };
-  const rows = nodeRows(ctx, nodes);
+  const rows = nodeRows(ctx, nodes, nodes === all);
   const before = Buffer.from(JSON.stringify(head).slice(0, -1) + ',"SystemStatus":' + JSON.stringify(status).slice(0, -1) + (rows.length ? ',' : ''));
   const after = Buffer.from('],' + JSON.stringify(tail).slice(1) + '\n');
   // sendJson's headers, the body in pieces: one writev, no copy of the node rows.

@@ -6,14 +6,19 @@ import type { ApiContext } from './context.js';
 import { sendJson } from './respond.js';
 import { requestInfo } from './wrapper.js';
 import { filtersOf, jsonBody, sendReply } from './networks.js';
+import { checkCreate, pruneQueries, viewer } from './access.js';
 
 export async function listVolumes(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const filters = filtersOf(req);
-  sendJson(res, 200, { Volumes: await ctx.cluster.filterVolumes(filters), Warnings: null });
+  const list = await ctx.cluster.filterVolumes(filters);
+  const sees = ctx.access && viewer(ctx, req);
+  sendJson(res, 200, { Volumes: sees ? list.filter((v) => sees(v.Labels)) : list, Warnings: null });
 }
 
 export async function createVolume(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  sendReply(req, res, await ctx.cluster.createVolume(await jsonBody(req), requestInfo(req).prefix));
+  const body = await jsonBody(req);
+  if (ctx.access) await checkCreate(ctx, req, 'volume', body);
+  sendReply(req, res, await ctx.cluster.createVolume(body, requestInfo(req).prefix));
 }
 
 export async function inspectVolume(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
@@ -27,6 +32,13 @@ export async function removeVolume(ctx: ApiContext, req: Request, res: Response,
 
 export async function pruneVolumes(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const { query, prefix } = requestInfo(req);
-  const { deleted, space } = await ctx.cluster.pruneVolumes(query, prefix);
+  const queries = (ctx.access && pruneQueries(ctx, req, query, 'volume')) || [query];
+  const deleted: string[] = [];
+  let space = 0;
+  for (const q of queries) {
+    const r = await ctx.cluster.pruneVolumes(q, prefix);
+    deleted.push(...r.deleted);
+    space += r.space;
+  }
   sendJson(res, 200, { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space });
 }

@@ -9,6 +9,8 @@ import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
 import { VERSION } from '../version.js';
 import { log } from '../log.js';
 import { metricsOf, type ApiMetrics } from './metrics.js';
+import type { AuditLog, Decision } from '../access/audit.js';
+import type { Caller } from './access.js';
 
 const VERSION_PREFIX = /^\/v(\d+\.\d+)(?=\/)/;
 
@@ -24,6 +26,15 @@ export interface RequestInfo {
   started: bigint;
   /** Where the request is counted (set by admit()). */
   metrics?: ApiMetrics;
+  // ---- access control (./access.ts), when on
+  audit?: AuditLog;
+  caller?: Caller;
+  /** The certificate's CN, once read (also for refused ones). */
+  user?: string;
+  decision?: Decision;
+  reason?: string;
+  /** The object's ID, for the audit log. */
+  object?: string;
 }
 
 const INFO = Symbol('swarm.request');
@@ -63,6 +74,7 @@ export interface Admission {
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
   info.metrics = metricsOf(ctx);
+  info.audit = ctx.access?.audit;
   const { version, minVersion } = apiVersions(ctx);
   const headers: Record<string, string> = { 'API-Version': version, Server: `Docker/swarm/${VERSION} (linux)` };
   if (ctx.cors) {
@@ -85,10 +97,32 @@ export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
 export function logRequest(req: http.IncomingMessage, status: number | string, extra: Record<string, unknown> = {}): void {
   const info = requestInfo(req);
   // Counted once: a hijack when it is made, not again when it closes.
-  if (status !== 'hijack closed') info.metrics?.request(info.route, status, Number(process.hrtime.bigint() - info.started) / 1e9);
+  if (status !== 'hijack closed') {
+    info.metrics?.request(info.route, status, Number(process.hrtime.bigint() - info.started) / 1e9);
+    if (info.audit) audit(req, info, status, extra.error);
+  }
   if (!log.isDebugEnabled()) return;
   const ms = Number(process.hrtime.bigint() - info.started) / 1e6;
   log.debug('request', { method: req.method, path: info.prefix + info.path + info.query, route: info.route, status, node: info.node, duration_ms: Math.round(ms * 100) / 100, ...extra });
+}
+
+/** The request's audit line (access control on): one per request, hijacks when made. */
+function audit(req: http.IncomingMessage, info: RequestInfo, status: number | string, error: unknown): void {
+  const failed = typeof status === 'number' && status >= 400;
+  info.audit!.write({
+    time: new Date().toISOString(),
+    user: info.user ?? '',
+    remote: `${req.socket?.remoteAddress ?? ''}:${req.socket?.remotePort ?? ''}`,
+    method: req.method ?? '',
+    path: info.prefix + info.path + info.query,
+    route: info.route,
+    object: info.object,
+    node: info.node === '-' ? undefined : info.node,
+    // Not past the access check (a bad version, an unknown route): refused before it.
+    decision: info.decision ?? 'refused',
+    reason: info.reason ?? (failed && typeof error === 'string' ? error : undefined),
+    status,
+  });
 }
 
 /**

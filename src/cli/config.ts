@@ -32,6 +32,8 @@ export interface ManageConfig {
   tls?: TlsFiles;
   /** `--token-server[=addr]`: run the token service in the manager. */
   tokenServer?: { addr: string; dataDir: string };
+  /** `--access-policy` and `--audit-log` (issue 17). */
+  access?: { policy: string; audit?: string };
   warnings: string[];
 }
 
@@ -128,7 +130,10 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     replication = { advertise, ttlMs };
   }
 
+  const access = parseAccessFlags(argv, tls, hosts, !!replication);
+
   return {
+    access,
     hosts, discovery, discoveryOpts, replication, strategy, filters, refreshMinMs, refreshMaxMs, failureRetry, heartbeatMs,
     cors: !!argv['api-enable-cors'], overcommit, createRetry,
     refreshOnNodeFilter: !!argv['refresh-on-node-filter'],
@@ -137,6 +142,24 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     tls,
     warnings,
   };
+}
+
+/**
+ * `--access-policy FILE` and `--audit-log FILE|-`: users are the CNs of
+ * verified client certificates, so every address must verify them.
+ */
+function parseAccessFlags(argv: Record<string, any>, tls: TlsFiles | undefined, hosts: ListenAddr[], replicated: boolean): ManageConfig['access'] {
+  const policy = argv['access-policy'] === undefined || argv['access-policy'] === '' ? undefined : String(argv['access-policy']);
+  const audit = argv['audit-log'] === undefined || argv['audit-log'] === '' ? undefined : String(argv['audit-log']);
+  if (!policy) {
+    if (audit) throw new ConfigError('--audit-log needs --access-policy: the log names the user of each request');
+    return undefined;
+  }
+  if (!tls?.verify) throw new ConfigError('--access-policy needs --tlsverify: a request\'s user is the common name of its verified client certificate');
+  const plain = hosts.find((h) => h.proto !== 'tcp');
+  if (plain) throw new ConfigError(`--access-policy: ${plain.raw} carries no client certificate; listen on tcp:// addresses only`);
+  if (replicated) throw new ConfigError('--access-policy does not work with --replication yet: a replica would forward requests under its own certificate');
+  return { policy, audit };
 }
 
 /** `--tls`, `--tlsverify` and the three files, with classic Swarm's checks and texts. */

@@ -10,6 +10,8 @@ import { createReplicaHandlers } from '../api/replica.js';
 import { Replication } from '../leadership/replication.js';
 import { ConfigError } from './config.js';
 import type { ApiContext } from '../api/context.js';
+import type { AccessControl } from '../api/access.js';
+import type { AuditLog, PolicyHolder } from '../access/index.js';
 import { createFilters, FILTER_HELP } from '../../filters/index.js';
 import { createStrategy, DEFAULT_STRATEGY, STRATEGY_HELP } from '../../strategies/index.js';
 import { startTokenServer, DEFAULT_TOKEN_ADDR, type TokenServer } from '../tokenserver/index.js';
@@ -21,6 +23,8 @@ export interface Manager {
   cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication;
   /** Re-read the TLS files (SIGHUP); keeps the old ones and throws if the new ones do not load. */
   reloadTls(): void;
+  /** SIGHUP under access control: re-read the policy (the last good one stays), reopen the audit log. */
+  reloadAccess(): void;
   /**
    * Stop: with `graceMs`, gracefully (no new connections, long streams ended
    * cleanly, requests in flight given up to graceMs, the leader lock let go
@@ -75,6 +79,8 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
     transport: { tls },
   }, scheduler);
   const context: ApiContext = { cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' };
+  const access = cfg.access ? await openAccess(cfg.access) : undefined;
+  if (access) context.access = access.control;
   if (tls && cfg.tls) context.tlsCert = { file: cfg.tls.cert, notAfter: tls.certInfo.notAfter };
   const server = new ApiServer(context);
   let replication: Replication | undefined;
@@ -104,6 +110,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
   } catch (err) {
     // A busy port or a broken store: leave nothing behind (connections, timers).
     await server.close().catch(() => undefined);
+    await access?.close().catch(() => undefined);
     await cluster.stop().catch(() => undefined);
     await discovery.close?.().catch(() => undefined);
     throw err;
@@ -119,6 +126,10 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       cluster.dialer.setTls(m);
       context.tlsCert = { file: cfg.tls.cert, notAfter: m.certInfo.notAfter };
     },
+    reloadAccess() {
+      access?.holder.reload('SIGHUP');
+      access?.control.audit?.reopen();
+    },
     async stop(graceMs?: number) {
       // No more acting on its own (rescheduling, stale copies) once it lets go of the lock.
       cluster.setPrimary(false);
@@ -127,9 +138,32 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       // Let go of the leader lock now: a replica takes over at once, not after the TTL.
       await replication?.stop().catch((err: Error) => log.warn('leader election: could not let go of the lock', { error: err.message }));
       await drained;
+      await access?.close();
       await cluster.stop();
       await discovery.close?.();
     },
+  };
+}
+
+/**
+ * The policy (watched: an edit applies at once, a bad one is logged and the
+ * last good policy stays) and the audit log. A policy that does not load
+ * stops the start-up with its file, line and reason.
+ */
+async function openAccess(a: NonNullable<ManageConfig['access']>): Promise<{ control: AccessControl; holder: PolicyHolder; close(): Promise<void> }> {
+  // loaded only when used (the YAML parser is not small)
+  const { AuditLog, PolicyHolder } = await import('../access/index.js');
+  let holder: PolicyHolder;
+  try { holder = PolicyHolder.load(a.policy); } catch (err) { throw new ConfigError(`--access-policy: ${(err as Error).message}`); }
+  let audit: AuditLog | undefined;
+  try { audit = a.audit ? AuditLog.open(a.audit) : undefined; } catch (err) { holder.close(); throw new ConfigError(`--audit-log: ${(err as Error).message}`); }
+  holder.watch();
+  const p = holder.current;
+  log.info('access control on', { policy: a.policy, admins: p.admins.size, users: p.users.size, teams: p.teams.size, revoked: p.revoked.size, audit: a.audit ?? '(none)' });
+  return {
+    holder,
+    control: { policy: () => holder.current, audit, imageOwners: new Map() },
+    async close() { holder.close(); await audit?.close(); },
   };
 }
 
@@ -170,7 +204,9 @@ export const manageCommand: CommandModule = {
     .option('tlsverify', { type: 'boolean', describe: 'use TLS and verify the remote (clients and engines) against --tlscacert' })
     .option('tlscacert', { type: 'string', describe: 'trust only remotes providing a certificate signed by the CA given here' })
     .option('tlscert', { type: 'string', describe: 'path to TLS certificate file (served to clients, and the client certificate towards engines)' })
-    .option('tlskey', { type: 'string', describe: 'path to TLS key file' }),
+    .option('tlskey', { type: 'string', describe: 'path to TLS key file' })
+    .option('access-policy', { type: 'string', describe: 'per-user access control: a YAML or JSON policy of admins, users and teams; users are client certificate CNs (needs --tlsverify; re-read on change and SIGHUP)' })
+    .option('audit-log', { type: 'string', describe: 'with --access-policy: one JSON line per request (user, decision, object) to this file, or - for stdout; reopened on SIGHUP' }),
   handler: async (argv) => {
     const cfg = parseManageConfig(argv as Record<string, any>);
     // A server must not die on one stray promise; log it loudly instead.
@@ -180,8 +216,10 @@ export const manageCommand: CommandModule = {
     // (Node's default); it is applied once the manager is up.
     const live: { mgr?: Manager; hupPending: boolean } = { hupPending: false };
     const reload = (): void => {
-      if (!cfg.tls) { log.info('SIGHUP: no TLS in use, nothing to reload'); return; }
+      if (!cfg.tls && !cfg.access) { log.info('SIGHUP: no TLS in use, nothing to reload'); return; }
       if (!live.mgr) { live.hupPending = true; return; }
+      if (cfg.access) live.mgr.reloadAccess();
+      if (!cfg.tls) return;
       try { live.mgr.reloadTls(); } catch (err) { log.error('TLS reload failed; still serving the certificates loaded before', { error: (err as Error).message }); }
     };
     process.on('SIGHUP', reload);

@@ -2,6 +2,7 @@
 // container index (ID, short ID, name, Swarm ID). Placement lives in
 // ./placement.ts, calls on containers in ./operations.ts, `ps` in ./list.ts;
 // this class is their common state and the facade the API talks to.
+import * as lookup from './lookup.js';
 import { EventEmitter } from 'node:events';
 import type { Discovery } from '../discovery/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -465,6 +466,13 @@ export class Cluster extends EventEmitter {
 
   /** A container by reference, or undefined. Throws only for an ambiguous reference. */
   findContainer(ref: string): ContainerEntry | undefined { return this.tryLookup(ref); }
+
+  // facts for the access rules (./lookup.ts)
+  networkFacts(ref: string): ReturnType<typeof lookup.networkFacts> { return lookup.networkFacts(this, ref); }
+  volumeFacts(ref: string): ReturnType<typeof lookup.volumeFacts> { return lookup.volumeFacts(this, ref); }
+  imageFacts(ref: string): ReturnType<typeof lookup.imageFacts> { return lookup.imageFacts(this, ref); }
+  /** The container an exec instance made through this manager belongs to. */
+  execContainer(id: string): string | undefined { return this.ops.execContainer(id); }
 
   /** Resolves once every write answered so far shows in the cache (at once when none is in flight). */
   settle(): Promise<void> { return this.writes.settle(); }

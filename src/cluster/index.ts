@@ -108,6 +108,8 @@ export type ClusterApi = Pick<Cluster,
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
   | 'buildTarget' | 'metrics'
+  // ---- facts for the access rules (issue 17)
+  | 'networkFacts' | 'volumeFacts' | 'imageFacts' | 'execContainer'
   | 'containerCount' | 'containersVersion' | ImageMethods
   // ---- networks and volumes (issue 13)
   | 'filterNetworks' | 'createNetwork' | 'inspectNetwork' | 'removeNetwork' | 'connectNetwork' | 'pruneNetworks'

@@ -50,6 +50,8 @@ export class Operations {
   private readonly execs = new Map<string, string>();
   /** Container ID -> its exec instances, so they are forgotten with it. */
   private readonly execsOf = new Map<string, string[]>();
+  /** Exec ID → container ID, for the access rules (exec start is checked on the exec's container). */
+  private readonly execContainerOf = new Map<string, string>();
   /** Connections to other managers (a replica's primary), through the same dialer as engines. */
   private readonly peers = new Map<string, EngineTransport>();
 
@@ -156,14 +158,22 @@ export class Operations {
     return this.target(e, path);
   }
 
+  /** The container of an exec instance made through this manager (undefined: not known here). */
+  execContainer(id: string): string | undefined { return this.execContainerOf.get(id); }
+
   private rememberExec(id: string, e: Engine, containerId?: string): void {
     this.execs.set(id, e.addr);
     if (containerId) {
+      this.execContainerOf.set(id, containerId);
       const list = this.execsOf.get(containerId);
       if (list) list.push(id); else this.execsOf.set(containerId, [id]);
     }
     // Exec instances are short-lived; keep the map bounded.
-    if (this.execs.size > 10_000) this.execs.delete(this.execs.keys().next().value as string);
+    if (this.execs.size > 10_000) {
+      const oldest = this.execs.keys().next().value as string;
+      this.execs.delete(oldest);
+      this.execContainerOf.delete(oldest);
+    }
   }
 
   /** A container is gone: dockerd drops its exec instances with it, and so do we. */
@@ -171,7 +181,7 @@ export class Operations {
     const list = this.execsOf.get(id);
     if (!list) return;
     this.execsOf.delete(id);
-    for (const x of list) this.execs.delete(x);
+    for (const x of list) { this.execs.delete(x); this.execContainerOf.delete(x); }
   }
 
   /** Exec instances remembered (for benches and tests: nothing should outlive its container). */

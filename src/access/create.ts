@@ -1,0 +1,71 @@
+// What a container create asks for, as the access rules see it: the options
+// that reach past the container (only `full` may use them) and the other
+// objects it names (each must be usable by the caller). Pure: the body is
+// the one the manager parsed and will forward.
+
+/** Host namespaces a container may join. */
+const HOST_MODES = ['PidMode', 'IpcMode', 'NetworkMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode'] as const;
+
+const nonEmpty = (v: unknown): boolean => Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
+
+/** A bind's source is a host path (not a named volume). */
+const hostPath = (src: string): boolean => src.startsWith('/') || src.startsWith('.') || src.startsWith('~');
+
+/**
+ * The options that need `full`, each named as the CLI user knows it
+ * ("Privileged", "CapAdd", "PidMode=host", "bind /etc", ...).
+ */
+export function dangerousOptions(body: any): string[] {
+  const h = body?.HostConfig ?? {};
+  const out: string[] = [];
+  if (h.Privileged === true) out.push('Privileged');
+  if (nonEmpty(h.CapAdd)) out.push('CapAdd');
+  for (const m of HOST_MODES) if (h[m] === 'host') out.push(`${m}=host`);
+  if (nonEmpty(h.Devices)) out.push('Devices');
+  if (nonEmpty(h.DeviceCgroupRules)) out.push('DeviceCgroupRules');
+  if (nonEmpty(h.DeviceRequests)) out.push('DeviceRequests');
+  for (const s of Array.isArray(h.SecurityOpt) ? h.SecurityOpt : []) {
+    if (/unconfined/.test(String(s))) out.push(`SecurityOpt=${s}`);
+  }
+  for (const b of Array.isArray(h.Binds) ? h.Binds : []) {
+    const src = String(b).split(':')[0];
+    if (hostPath(src)) out.push(`bind ${src}`);
+  }
+  for (const m of Array.isArray(h.Mounts) ? h.Mounts : []) {
+    if (m?.Type === 'bind') out.push(`bind ${m.Source ?? ''}`);
+  }
+  return out;
+}
+
+/** A container reference in "container:<ref>" modes. */
+const containerMode = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.startsWith('container:') ? v.slice('container:'.length) : undefined;
+
+/** The containers, networks and volumes a create names, which the caller must be able to use. */
+export function referencedObjects(body: any): { containers: string[]; networks: string[]; volumes: string[] } {
+  const h = body?.HostConfig ?? {};
+  const containers = new Set<string>();
+  const networks = new Set<string>();
+  const volumes = new Set<string>();
+  for (const m of ['PidMode', 'IpcMode', 'NetworkMode'] as const) {
+    const c = containerMode(h[m]);
+    if (c) containers.add(c);
+  }
+  // volumes-from: "name[:ro|rw]"
+  for (const v of Array.isArray(h.VolumesFrom) ? h.VolumesFrom : []) containers.add(String(v).split(':')[0]);
+  // links: "name:alias"
+  for (const l of Array.isArray(h.Links) ? h.Links : []) containers.add(String(l).split(':')[0].replace(/^\//, ''));
+  const mode = typeof h.NetworkMode === 'string' ? h.NetworkMode : '';
+  if (mode && !['default', 'bridge', 'host', 'none'].includes(mode) && !containerMode(mode)) networks.add(mode);
+  for (const n of Object.keys(body?.NetworkingConfig?.EndpointsConfig ?? {})) {
+    if (!['default', 'bridge', 'host', 'none'].includes(n)) networks.add(n);
+  }
+  for (const b of Array.isArray(h.Binds) ? h.Binds : []) {
+    const parts = String(b).split(':');
+    if (parts.length >= 2 && !hostPath(parts[0])) volumes.add(parts[0]);
+  }
+  for (const m of Array.isArray(h.Mounts) ? h.Mounts : []) {
+    if (m?.Type === 'volume' && typeof m.Source === 'string' && m.Source) volumes.add(m.Source);
+  }
+  return { containers: [...containers], networks: [...networks], volumes: [...volumes] };
+}
