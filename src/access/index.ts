@@ -7,3 +7,4 @@ export {
 export { normalizeFingerprint, fingerprintOfPem, certIdentity } from './fingerprint.js';
 export { isAdmin, levelOn, visibleLabels, isRevoked, type Visible } from './rules.js';
 export { addRevoked } from './edit.js';
+export { PolicyHolder, type PolicyHolderEvents } from './watch.js';
