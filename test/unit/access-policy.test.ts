@@ -1,12 +1,12 @@
 // The access policy (src/access, issue 17): the issue's example loads as
 // written, every refusal names its line, the level rules, fingerprints as
-// openssl prints them, and in-place edits.
+// openssl prints them, in-place edits, and `swarm certs revoke`.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import {
   LEVELS, PolicyError, addRevoked, atLeast, certIdentity, fingerprintOfPem, isAdmin, isRevoked, levelOn, loadPolicy, maxLevel,
@@ -15,6 +15,8 @@ import {
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-access-unit-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const MAIN = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
 /** A throwaway certificate from openssl (EC: fast), with openssl's own fingerprint line. */
 function opensslCert(cn: string): { file: string; pem: string; printed: string } {
@@ -297,5 +299,54 @@ revoked:
     fs.writeFileSync(file, `admins: &list ["${FP}"]\nrevoked: *list\n`);
     assert.equal(loadPolicy(file).revoked.size, 1);
     assert.throws(() => addRevoked(file, other), { message: `${file}: cannot add to revoked: it is not a plain list; add the fingerprint by hand` });
+  });
+});
+
+interface Run { code: number; stdout: string; stderr: string }
+function swarm(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, SWARM_ACCESS_POLICY: '', ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('swarm certs revoke (the built command, spawned)', () => {
+  test('a certificate file, then its fingerprint again, then a pair directory via $SWARM_ACCESS_POLICY', async () => {
+    const file = path.join(root, 'cli.yaml');
+    fs.writeFileSync(file, '# cli\nadmins: [root]\n');
+    const first = await swarm({}, 'certs', 'revoke', alice.file, '--policy', file);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, `revoked ${FP} (CN=alice) in ${file}\n`);
+    const again = await swarm({}, 'certs', 'revoke', PLAIN.toLowerCase(), '--policy', file);
+    assert.equal(again.stdout, `already revoked ${FP} in ${file}\n`);
+    const byDir = await swarm({ SWARM_ACCESS_POLICY: file }, 'certs', 'revoke', path.dirname(alice.file));
+    assert.equal(byDir.stdout, `already revoked ${FP} (CN=alice) in ${file}\n`);
+    assert.equal(fs.readFileSync(file, 'utf8'), `# cli\nadmins: [root]\nrevoked:\n  - ${FP}\n`);
+  });
+
+  test('refusals: one line on stderr, exit 1', async () => {
+    const file = path.join(root, 'cli-bad.yaml');
+    fs.writeFileSync(file, 'admins: [root]\n');
+    const cases: Array<[Run, RegExp]> = await Promise.all([
+      swarm({}, 'certs', 'revoke', 'nope', '--policy', file).then((r) => [r, /"nope" is neither a certificate file nor a SHA-256 fingerprint/] as [Run, RegExp]),
+      swarm({}, 'certs', 'revoke', FP).then((r) => [r, /say which access policy to edit: --policy FILE or \$SWARM_ACCESS_POLICY/] as [Run, RegExp]),
+      swarm({}, 'certs', 'revoke', FP, '--policy', path.join(root, 'gone.yaml')).then((r) => [r, /gone\.yaml: cannot read the access policy: no such file/] as [Run, RegExp]),
+      swarm({}, 'certs', 'revoke', path.join(path.dirname(alice.file), 'key.pem'), '--policy', file).then((r) => [r, /key\.pem: not a PEM certificate/] as [Run, RegExp]),
+    ]);
+    for (const [r, re] of cases) {
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack');
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'admins: [root]\n');
+  });
+
+  test('--help says the manager reloads the policy', async () => {
+    const help = await swarm({}, 'certs', 'revoke', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout.replace(/\s+/g, ' '), /a running manager reloads the policy when the file changes/);
+    assert.match(help.stdout, /--policy/);
   });
 });
