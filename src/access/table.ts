@@ -3,7 +3,7 @@
 // action, finds the object, and compares the caller's level on it with the
 // level named here. Routes whose answer is a listing are filtered by their
 // handlers instead; creates and prunes check their bodies and queries there.
-import type { Level } from './policy.js';
+import type { Level } from './levels.js';
 
 /** The kinds of objects a level is held on. */
 export type ObjectKind = 'container' | 'exec' | 'network' | 'volume' | 'image';

@@ -1,5 +1,6 @@
-// `swarm certs init|issue|bundle`: a CA and the TLS certificates the manager,
-// the engines and docker clients present to each other (docs/certs.md).
+// `swarm certs init|issue|bundle|revoke`: a CA and the TLS certificates the
+// manager, the engines and docker clients present to each other (docs/certs.md),
+// and the access policy's list of certificates no longer let in.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -9,13 +10,14 @@ import {
   SERVER_AUTH,
   CLIENT_AUTH,
 } from '../certs/index.js';
+import { PolicyError, addRevoked, certIdentity, normalizeFingerprint } from '../access/index.js';
 
 /** Library refusals are the user's to fix: a clean message, no stack (main.ts's .fail()). */
 function run(fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    if (e instanceof CertError) throw new ConfigError(e.message);
+    if (e instanceof CertError || e instanceof PolicyError) throw new ConfigError(e.message);
     throw e;
   }
 }
@@ -115,13 +117,48 @@ const bundleCommand: CommandModule = {
   }),
 };
 
+/** A certificate file (or a pair's directory, holding cert.pem), else a fingerprint. */
+function revokeTarget(arg: string): { fingerprint: string; commonName?: string } {
+  let file = arg;
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = certPaths(file).cert;
+  if (fs.existsSync(file)) {
+    try {
+      return certIdentity(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`${file}: ${(e as Error).message}`);
+    }
+  }
+  const fingerprint = normalizeFingerprint(arg);
+  if (!fingerprint) {
+    throw new ConfigError(`"${arg}" is neither a certificate file nor a SHA-256 fingerprint (64 hex digits, as openssl x509 -noout -fingerprint -sha256 prints it)`);
+  }
+  return { fingerprint };
+}
+
+const revokeCommand: CommandModule = {
+  command: 'revoke <cert>',
+  describe: 'Add a certificate to the access policy\'s revoked list (a running manager reloads the policy when the file changes)',
+  builder: (y) => y
+    .positional('cert', { type: 'string', describe: 'the certificate: a PEM file, a pair\'s directory, or its SHA-256 fingerprint' })
+    .option('policy', { type: 'string', describe: 'the access policy file (YAML or JSON), edited in place', defaultDescription: '$SWARM_ACCESS_POLICY' }),
+  handler: (argv) => run(() => {
+    const policy = argv.policy === undefined ? process.env.SWARM_ACCESS_POLICY : String(argv.policy);
+    if (!policy) throw new ConfigError('say which access policy to edit: --policy FILE or $SWARM_ACCESS_POLICY');
+    const target = revokeTarget(String(argv.cert));
+    const r = addRevoked(policy, target.fingerprint);
+    const who = target.commonName === undefined ? '' : ` (CN=${target.commonName})`;
+    out([`${r.added ? 'revoked' : 'already revoked'} ${r.fingerprint}${who} in ${path.resolve(policy)}`]);
+  }),
+};
+
 export const certsCommand: CommandModule = {
   command: 'certs',
-  describe: 'Make a CA and the TLS certificates for the manager, engines and clients',
+  describe: 'Make a CA and the TLS certificates for the manager, engines and clients; revoke client certificates',
   builder: (y) => y
     .command(initCommand)
     .command(issueCommand)
     .command(bundleCommand)
-    .demandCommand(1, 'certs needs a subcommand: init, issue or bundle'),
+    .command(revokeCommand)
+    .demandCommand(1, 'certs needs a subcommand: init, issue, bundle or revoke'),
   handler: () => undefined,
 };
