@@ -74,32 +74,3 @@ export function issueToDir(dir: string, name: string, opts: CertOptions & { forc
   writeFileAtomic(files.ca, ca.cert, CERT_MODE);
   return target;
 }
-
-/** A docker client's DOCKER_HOST: tcp://host:port, an IPv6 host in brackets. */
-function checkHost(host: string): string {
-  const m = /^tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(host);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new CertError(`bad host "${host}": want tcp://HOST:PORT`);
-  return host;
-}
-
-/** Quote for sh only when needed, so the usual line reads `export DOCKER_CERT_PATH=/path`. */
-function shQuote(s: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The three lines env.sh holds (and `swarm certs bundle` prints). */
-export function envLines(host: string, certDir: string): string[] {
-  return [
-    `export DOCKER_HOST=${shQuote(host)}`,
-    'export DOCKER_TLS_VERIFY=1',
-    `export DOCKER_CERT_PATH=${shQuote(path.resolve(certDir))}`,
-  ];
-}
-
-/** A client certificate directory plus env.sh pointing docker at `host` with it. */
-export function bundle(dir: string, name: string, opts: { host: string; force?: boolean; out?: string; days?: number }): string {
-  checkHost(opts.host);
-  const target = issueToDir(dir, name, { commonName: name, client: true, days: opts.days, force: opts.force, out: opts.out });
-  writeFileAtomic(path.join(target, 'env.sh'), envLines(opts.host, target).join('\n') + '\n', CERT_MODE);
-  return target;
-}

@@ -11,6 +11,8 @@ export interface CertSummary {
   /** Extended key usage OIDs (empty for a CA). */
   extKeyUsage: string[];
   ca: boolean;
+  /** SHA-256 of the DER, "AB:CD:..." as `openssl x509 -fingerprint -sha256` prints it. */
+  fingerprint: string;
 }
 
 export const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -25,5 +27,6 @@ export function describeCert(pem: string): CertSummary {
     sans: x.subjectAltName ? x.subjectAltName.split(', ') : [],
     extKeyUsage: x.keyUsage ?? [],
     ca: x.ca,
+    fingerprint: x.fingerprint256,
   };
 }

@@ -13,6 +13,28 @@ export function checkName(name: string): string {
   return name;
 }
 
+/** The usual typos in a user name, each with its own message. */
+const USER_FAULTS: [RegExp, string][] = [
+  [/^$/, 'it is empty'],
+  // eslint-disable-next-line no-control-regex
+  [/[\u0000-\u001f\u007f-\u009f]/, 'it contains a control character'],
+  [/\s/, 'it contains whitespace'],
+  [/[/\\]/, "it contains '/' or '\\'"],
+];
+
+/**
+ * A bundle's user: the certificate's CN, which access control matches, and
+ * the name of the bundle's directory and zip, so past the usual typos it
+ * must be a NAME too.
+ */
+export function checkUser(user: string): string {
+  const fault = USER_FAULTS.find(([re]) => re.test(user))?.[1]
+    ?? (NAME.test(user) && user.length <= 64 ? undefined : "use letters, digits, '_', '.' and '-' (at most 64, starting with a letter or digit)");
+  // JSON quoting shows a control character instead of printing it
+  if (fault) throw new CertError(`bad user name ${JSON.stringify(user)}: ${fault}; it becomes the certificate's CN and the bundle's directory and zip name`);
+  return user;
+}
+
 /**
  * An IP SAN as its 4 or 16 network-order bytes (a forge byte string).
  * forge's own parser accepts garbage ("1.2.3") and misreads "::ffff:1.2.3.4",

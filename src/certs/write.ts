@@ -28,11 +28,12 @@ export function refuseOverwrite(files: string[], force = false): void {
 }
 
 /**
- * Write `data` to `file` with exactly `mode`: a temp file beside it, created
- * with that mode (a key is never more open than 0600, not even for a moment),
- * chmod'ed past the umask, synced, then renamed over the target.
+ * Write `data` (text, or bytes such as a zip) to `file` with exactly `mode`:
+ * a temp file beside it, created with that mode (a key is never more open
+ * than 0600, not even for a moment), chmod'ed past the umask, synced, then
+ * renamed over the target.
  */
-export function writeFileAtomic(file: string, data: string, mode: number): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode: number): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {

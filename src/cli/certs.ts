@@ -6,9 +6,8 @@ import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from './config.js';
 import {
-  CertError, DEFAULT_CA_NAME, bundle, certPaths, defaultCertDir, describeCert, envLines, initCA, issueToDir,
-  SERVER_AUTH,
-  CLIENT_AUTH,
+  BUNDLE_SCRIPTS, CertError, DEFAULT_CA_NAME, accessPolicyEntry, bundle, bundleZipPath, certPaths, defaultCertDir,
+  describeCert, envLines, initCA, issueToDir, SERVER_AUTH, CLIENT_AUTH,
 } from '../certs/index.js';
 import { PolicyError, addRevoked, certIdentity, normalizeFingerprint } from '../access/index.js';
 
@@ -41,13 +40,14 @@ const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const dirOf = (argv: Record<string, unknown>): string => (argv.dir === undefined ? defaultCertDir() : String(argv.dir));
 
-/** The lines describing a pair just written: its files, subject and usage, expiry, SANs. */
+/** The lines describing a pair just written: its files, subject and usage, fingerprint (to revoke it by), expiry, SANs. */
 function summary(dir: string, extra: string[] = []): string[] {
   const p = certPaths(dir);
   const c = describeCert(fs.readFileSync(p.cert, 'utf8'));
   const ca = describeCert(fs.readFileSync(p.ca, 'utf8'));
   const lines = [...[p.ca, p.cert, p.key, ...extra].map((f) => `wrote ${f}`),
     `subject ${c.subject}, ${c.extKeyUsage.includes(SERVER_AUTH) ? (c.extKeyUsage.includes(CLIENT_AUTH) ? 'server and client' : 'server') : 'client'} authentication`,
+    `fingerprint ${c.fingerprint}`,
     `expires ${iso(c.notAfter)}`,
     `SANs ${c.sans.length ? c.sans.join(', ') : 'none'}`];
   // the CA's expiry ends the chain: say so rather than let the longer date mislead
@@ -103,17 +103,20 @@ const issueCommand: CommandModule = {
 
 const bundleCommand: CommandModule = {
   command: 'bundle <name>',
-  describe: 'Issue a client certificate plus env.sh setting DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH',
+  describe: 'Issue a client certificate plus env.sh, env.ps1 and env.cmd setting DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; also as a zip',
   builder: (y) => outOption(forceOption(daysOption(dirOption(y), '825')))
-    .positional('name', { type: 'string', describe: 'name of the client: its directory and common name' })
+    .positional('name', { type: 'string', describe: 'the user: the common name access control matches, and the directory and zip name' })
     .option('host', { type: 'string', demandOption: true, describe: 'the manager the client talks to: tcp://HOST:PORT' }),
   handler: (argv) => run(() => {
     const host = String(argv.host);
-    const dir = bundle(dirOf(argv), String(argv.name), {
+    const user = String(argv.name);
+    const dir = bundle(dirOf(argv), user, {
       host, days: days(argv.days), force: !!argv.force, out: argv.out === undefined ? undefined : String(argv.out),
     });
+    const written = [...BUNDLE_SCRIPTS.map((f) => path.join(dir, f)), bundleZipPath(dir)];
+    const policy = `access policy: to add ${user}, put this line under "users:" in the policy file:   ${accessPolicyEntry(user)}`;
     // comments, then the exports: `eval "$(swarm certs bundle ...)"` works
-    out([...summary(dir, [path.join(dir, 'env.sh')]).map((l) => `# ${l}`), ...envLines(host, dir)]);
+    out([...[...summary(dir, written), policy].map((l) => `# ${l}`), ...envLines(host, dir)]);
   }),
 };
 

@@ -42,7 +42,7 @@ export function issueManagerCert(dir: string): CertDirs {
   return certPaths(issueToDir(dir, MANAGER_CERT_NAME, { commonName: 'swarm-manager', server: true, client: true, ips: ['127.0.0.1'], dnsNames: ['localhost'] }));
 }
 
-/** A client bundle (ca.pem, cert.pem, key.pem, env.sh) for `dockerHost`. */
+/** A client bundle (ca.pem, cert.pem, key.pem, env.sh, env.ps1, env.cmd; also as <dir>/client.zip) for `dockerHost`. */
 export function issueClientBundle(dir: string, dockerHost: string): CertDirs {
   return certPaths(bundle(dir, CLIENT_CERT_NAME, { host: dockerHost }));
 }

@@ -6,13 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
 import {
-  CertError, createCA, issueCert, initCA, issueToDir, bundle, describeCert, SERVER_AUTH, CLIENT_AUTH, type KeyPair,
+  CertError, createCA, issueCert, initCA, issueToDir, bundle, bundleZipPath, accessPolicyEntry, describeCert, SERVER_AUTH, CLIENT_AUTH,
+  type KeyPair,
 } from '../../src/certs/index.js';
-import { ipBytes } from '../../src/certs/names.js';
+import { checkUser, ipBytes } from '../../src/certs/names.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-certs-unit-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -261,16 +262,121 @@ describe('files: initCA, issueToDir, bundle', () => {
     assert.equal(mode(key), 0o600);
   });
 
-  test('bundle: a client pair plus env.sh with the three exports', () => {
+  test('bundle: a client pair plus env.sh with the three exports, env.ps1, env.cmd, and a zip beside it', () => {
     const out = bundle(dir, 'alice', { host: 'tcp://127.0.0.1:3376', out: path.join(root, 'lib', 'alice-bundle') });
     assert.equal(out, path.join(root, 'lib', 'alice-bundle'));
+    assert.deepEqual(fs.readdirSync(out).sort(), ['ca.pem', 'cert.pem', 'env.cmd', 'env.ps1', 'env.sh', 'key.pem']);
     assert.equal(fs.readFileSync(path.join(out, 'env.sh'), 'utf8'),
       `export DOCKER_HOST=tcp://127.0.0.1:3376\nexport DOCKER_TLS_VERIFY=1\nexport DOCKER_CERT_PATH=${out}\n`);
     assert.equal(mode(path.join(out, 'key.pem')), 0o600);
+    for (const f of ['ca.pem', 'cert.pem', 'env.sh', 'env.ps1', 'env.cmd']) assert.equal(mode(path.join(out, f)), 0o644, f);
+    assert.equal(bundleZipPath(out), `${out}.zip`);
+    assert.equal(mode(`${out}.zip`), 0o600, 'the zip holds the key');
     const x = x509(fs.readFileSync(path.join(out, 'cert.pem'), 'utf8'));
     assert.equal(x.subject, 'CN=alice');
     assert.deepEqual(x.keyUsage, [CLIENT_AUTH]);
     assert.throws(() => bundle(dir, 'bob', { host: '127.0.0.1:3376' }), /bad host "127\.0\.0\.1:3376": want tcp:\/\/HOST:PORT/);
+  });
+
+  test('bundle: env.ps1 and env.cmd take the path from where they sit (CRLF, no trailing backslash)', () => {
+    const out = path.join(root, 'lib', 'alice-bundle');
+    assert.equal(fs.readFileSync(path.join(out, 'env.ps1'), 'utf8'), [
+      '# PowerShell: run .\\env.ps1 in the session that runs docker; the certificates are the files beside it.',
+      '$Env:DOCKER_HOST="tcp://127.0.0.1:3376"',
+      '$Env:DOCKER_TLS_VERIFY="1"',
+      '$Env:DOCKER_CERT_PATH=$PSScriptRoot',
+      '',
+    ].join('\r\n'));
+    assert.equal(fs.readFileSync(path.join(out, 'env.cmd'), 'utf8'), [
+      '@echo off',
+      'rem Windows cmd: run env.cmd in the prompt that runs docker; the certificates are the files beside it.',
+      'set DOCKER_HOST=tcp://127.0.0.1:3376',
+      'set DOCKER_TLS_VERIFY=1',
+      'set "DOCKER_CERT_PATH=%~dp0"',
+      'set "DOCKER_CERT_PATH=%DOCKER_CERT_PATH:~0,-1%"',
+      '',
+    ].join('\r\n'));
+  });
+
+  test('bundle: the zip holds one folder named after the user, the key 0600 and the rest 0644 (Python\'s zipfile)', () => {
+    const out = path.join(root, 'lib', 'alice-bundle');
+    const entries = zipEntries(`${out}.zip`);
+    assert.deepEqual(entries.map((e) => [e.name, e.mode.toString(8), e.system]), [
+      ['alice/', '40700', 3], ['alice/ca.pem', '100644', 3], ['alice/cert.pem', '100644', 3], ['alice/key.pem', '100600', 3],
+      ['alice/env.sh', '100644', 3], ['alice/env.ps1', '100644', 3], ['alice/env.cmd', '100644', 3],
+    ]);
+    const by = new Map(entries.map((e) => [e.name, Buffer.from(e.data, 'base64').toString('utf8')]));
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem', 'env.ps1', 'env.cmd']) assert.equal(by.get(`alice/${f}`), fs.readFileSync(path.join(out, f), 'utf8'), f);
+    assert.match(by.get('alice/env.sh') ?? '', /^export DOCKER_HOST=tcp:\/\/127\.0\.0\.1:3376\nexport DOCKER_TLS_VERIFY=1\n/m);
+    assert.doesNotMatch(by.get('alice/env.sh') ?? '', new RegExp(out), 'no path of the machine that made it');
+  });
+
+  test('bundle: the zip\'s env.sh, unzipped anywhere, points DOCKER_CERT_PATH at its own folder', () => {
+    const there = fs.mkdtempSync(path.join(root, 'unzipped-'));
+    const py = spawnSync('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', path.join(root, 'lib', 'alice-bundle.zip'), there]);
+    assert.equal(py.status, 0, String(py.stderr));
+    const folder = path.join(there, 'alice');
+    const source = (cwd: string, script: string): string => {
+      const r = spawnSync('bash', ['-c', `source ${script}; echo "$DOCKER_HOST $DOCKER_TLS_VERIFY $DOCKER_CERT_PATH"`], {
+        cwd, encoding: 'utf8', env: { ...process.env, CDPATH: root },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const want = `tcp://127.0.0.1:3376 1 ${folder}`;
+    assert.equal(source(folder, 'env.sh'), want, 'sourced in its folder');
+    assert.equal(source(there, 'alice/env.sh'), want, 'by a relative path (CDPATH set: cd must not print)');
+    assert.equal(source('/', path.join(folder, 'env.sh')), want, 'by its absolute path from elsewhere');
+  });
+
+  test('bundle: unzip restores key.pem as 0600', { skip: spawnSync('unzip', ['-v']).status !== 0 && 'no unzip' }, () => {
+    const there = fs.mkdtempSync(path.join(root, 'unzip-'));
+    const r = spawnSync('unzip', ['-q', path.join(root, 'lib', 'alice-bundle.zip'), '-d', there], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(mode(path.join(there, 'alice', 'key.pem')), 0o600);
+    assert.equal(mode(path.join(there, 'alice', 'env.sh')), 0o644);
+  });
+
+  test('bundle: an existing zip is replaced only with force, and nothing is issued before the refusal', () => {
+    const out = path.join(root, 'lib', 'carol');
+    fs.writeFileSync(`${out}.zip`, 'old');
+    assert.throws(() => bundle(dir, 'carol', { host: 'tcp://h:1', out }), { name: 'CertError', message: `refusing to overwrite ${out}.zip: it exists (use --force to replace it)` });
+    assert.equal(fs.existsSync(out), false);
+    bundle(dir, 'carol', { host: 'tcp://h:1', out, force: true });
+    assert.deepEqual(zipEntries(`${out}.zip`).map((e) => e.name)[0], 'carol/');
+  });
+
+  test('bundle: user names that are no safe CN or file name are refused, saying why', () => {
+    const refuse = (user: string, why: RegExp): void => {
+      assert.throws(() => bundle(dir, user, { host: 'tcp://h:1' }), (e) => e instanceof CertError && e.message.startsWith(`bad user name ${JSON.stringify(user)}: `) && why.test(e.message));
+    };
+    refuse('', /it is empty/);
+    refuse('a b', /whitespace/);
+    refuse('a\tb', /control character/);
+    refuse('a\u0085b', /control character/);
+    refuse('a\u00a0b', /whitespace/);
+    refuse('a/b', /'\/'/);
+    refuse('..\\x', /'\/' or '\\'/);
+    refuse('x@example.com', /use letters, digits/);
+    refuse('.hidden', /use letters, digits/);
+    refuse('a'.repeat(65), /at most 64/);
+    assert.equal(checkUser('alice_1.ops-team'), 'alice_1.ops-team');
+    assert.equal(fs.existsSync(path.join(dir, 'a b')), false, 'refused before anything is written');
+  });
+
+  test('accessPolicyEntry: a YAML line, quoted when YAML would read the name as something else', () => {
+    assert.equal(accessPolicyEntry('alice'), 'alice: {default: none}');
+    assert.equal(accessPolicyEntry('ops.bot-1'), 'ops.bot-1: {default: none}');
+    for (const u of ['123', '1e5', '0x1f', 'true', 'No', 'null', 'on']) assert.equal(accessPolicyEntry(u), `"${u}": {default: none}`);
+  });
+
+  test('describeCert: the fingerprint is the SHA-256 openssl prints', { skip: spawnSync('openssl', ['version']).status !== 0 && 'no openssl' }, () => {
+    const cert = path.join(root, 'lib', 'alice-bundle', 'cert.pem');
+    const r = spawnSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', cert], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const fp = describeCert(fs.readFileSync(cert, 'utf8')).fingerprint;
+    assert.match(fp, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.equal(fp, r.stdout.trim().split('=')[1]);
   });
 
   test('bad names, bad IPs and a missing CA are refused', () => {
@@ -283,6 +389,22 @@ describe('files: initCA, issueToDir, bundle', () => {
     assert.throws(() => issueToDir(empty, 'n', { commonName: 'n' }), { name: 'CertError', message: `no CA in ${empty}: run 'swarm certs init' first` });
   });
 });
+
+interface ZipEntry { name: string; mode: number; system: number; data: string }
+
+/** A zip's entries as Python's zipfile reads them: Unix mode, "made by" system, contents (base64). */
+function zipEntries(zip: string): ZipEntry[] {
+  const script = [
+    'import base64, json, sys, zipfile',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    'assert z.testzip() is None',
+    'print(json.dumps([{"name": i.filename, "mode": i.external_attr >> 16, "system": i.create_system,',
+    '  "data": base64.b64encode(z.read(i)).decode()} for i in z.infolist()]))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, zip], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as ZipEntry[];
+}
 
 describe('swarm certs (the built command, spawned)', () => {
   test('init, issue, bundle: exit 0 and one line per file written, the expiry and the SANs', async () => {
@@ -298,7 +420,11 @@ describe('swarm certs (the built command, spawned)', () => {
     assert.deepEqual(lines.slice(-3), [
       'export DOCKER_HOST=tcp://127.0.0.1:3376', 'export DOCKER_TLS_VERIFY=1', `export DOCKER_CERT_PATH=${cliDir}/alice`,
     ]);
-    assert.ok(lines.includes(`# wrote ${cliDir}/alice/env.sh`), bundled.stdout);
+    for (const f of ['alice/env.sh', 'alice/env.ps1', 'alice/env.cmd', 'alice.zip']) assert.ok(lines.includes(`# wrote ${cliDir}/${f}`), bundled.stdout);
+    assert.ok(lines.includes('# access policy: to add alice, put this line under "users:" in the policy file:   alice: {default: none}'), bundled.stdout);
+    const fp = describeCert(fs.readFileSync(path.join(cliDir, 'alice', 'cert.pem'), 'utf8')).fingerprint;
+    assert.ok(lines.includes(`# fingerprint ${fp}`), bundled.stdout);
+    assert.match(issue.stdout, /\nfingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}\n/);
     assert.ok(lines.slice(0, -3).every((l) => l.startsWith('# ')), 'everything but the exports is a shell comment');
     assert.equal(fs.statSync(path.join(cliDir, 'alice', 'key.pem')).mode & 0o777, 0o600);
   });
