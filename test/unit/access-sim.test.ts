@@ -165,3 +165,16 @@ test('the audit log has a line per request with the decision', async () => {
   assert.ok(of('root', 'allowed').length >= 5);
   for (const l of lines) for (const k of ['time', 'user', 'remote', 'method', 'path', 'route', 'decision']) assert.ok(k in l, `${k} in ${JSON.stringify(l)}`);
 });
+
+test('a policy that does not load stops the start-up with its file, line and reason', async () => {
+  const bad = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(bad, 'admins: [root]\nusers:\n  alice: {default: superuser}\n');
+  await assert.rejects(startManager(parseManageConfig({
+    discovery: sims[0].addr, host: [`tcp://127.0.0.1:${PORT + 1}`],
+    tlsverify: true, tlscacert: path.join(dir, 'ca.pem'), tlscert: path.join(dir, 'cert.pem'), tlskey: path.join(dir, 'key.pem'),
+    'access-policy': bad,
+  })), (err: Error) => {
+    assert.match(err.message, new RegExp(`^--access-policy: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: .*superuser`));
+    return true;
+  });
+});
