@@ -11,7 +11,7 @@ import type { AuditLog } from '../access/audit.js';
 import { ACCESS_LABEL, OWNER_LABEL, ruleFor, type ObjectKind } from '../access/table.js';
 import { atLeast, type Level, type Policy } from '../access/levels.js';
 import { isAdmin, levelOn, visibleLabels } from '../access/rules.js';
-import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, DockerError, ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { dangerousOptions, referencedObjects } from '../access/create.js';
 import { requestInfo } from './wrapper.js';
 
@@ -306,4 +306,18 @@ export function checkBuild(ctx: ApiContext, req: http.IncomingMessage, q: URLSea
   info.decision = 'denied';
   info.reason = 'needs full for networkmode=host';
   throw new BadRequestError(`access denied: ${c.user} needs full to build with networkmode=host`);
+}
+
+/**
+ * A name conflict names the container holding the name: when the caller may
+ * not see it, the answer keeps the conflict but not the container's ID.
+ */
+export function hideConflictOwner(ctx: ApiContext, req: http.IncomingMessage, err: unknown): unknown {
+  const c = ctx.access && callerOf(ctx, req);
+  if (!c || c.admin || !(err instanceof DockerError) || err.statusCode !== 409) return err;
+  const m = /by container "([0-9a-f]+)"/.exec(err.message);
+  if (!m) return err;
+  const hit = ctx.cluster.findContainer(m[1]);
+  if (hit && levelOnLabels(c, hit.container.summary?.Labels) !== 'none') return err;
+  return new DockerError(err.message.replace(m[0], 'by a container you cannot see'), 409);
 }

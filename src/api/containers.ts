@@ -13,7 +13,7 @@ import { hijack } from './hijack.js';
 import { checkCreateRequest, parseCreateBody } from './createbody.js';
 import { sendJson } from './respond.js';
 import { logRequest, noteNode, requestInfo } from './wrapper.js';
-import { checkCreate, pruneQueries } from './access.js';
+import { checkCreate, hideConflictOwner, pruneQueries } from './access.js';
 
 /** The target for a call on a container, with the client's version prefix and query kept. */
 function target(ctx: ApiContext, req: IncomingMessage, ref: string, action: string): Promise<ProxyTarget> {
@@ -37,14 +37,16 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
   if (ctx.access) await checkCreate(ctx, req, 'container', body);
   const auth = typeof req.headers['x-registry-auth'] === 'string' ? req.headers['x-registry-auth'] : undefined;
   // Answered once the engine made it: reads after it wait for its re-read (cluster.settle).
-  const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth, true);
+  const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth, true)
+    .catch((err: unknown) => { throw ctx.access ? hideConflictOwner(ctx, req, err) : err; });
   noteNode(req, out.node.name);
   sendJson(res, out.status, out.body);
 }
 
 /** start, stop, kill, rename ...: a buffered call; the cluster re-reads the container (reads after it wait for that). */
 export async function callContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
-  await forward(await target(ctx, req, ref, action), req, res);
+  const t = await target(ctx, req, ref, action).catch((err: unknown) => { throw ctx.access ? hideConflictOwner(ctx, req, err) : err; });
+  await forward(t, req, res);
 }
 
 /** DELETE /containers/{id} */

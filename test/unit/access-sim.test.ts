@@ -137,6 +137,18 @@ test('ps shows only what the user may see; hidden objects answer as missing, vis
   assert.equal(exec.json.message, 'access denied: alice needs full on container shared-c');
 });
 
+test('a name conflict with a container the caller cannot see does not name it', async () => {
+  const r = await call('bob', 'POST', '/containers/create?name=red-c', { Image: 'busybox', Labels: { [LABEL]: 'blue' } });
+  assert.equal(r.status, 409);
+  assert.equal(r.json.message, 'Conflict. The container name "/red-c" is already in use by a container you cannot see. You have to remove (or rename) that container to be able to reuse that name.');
+  const seen = await call('root', 'POST', '/containers/create?name=red-c', { Image: 'busybox' });
+  assert.equal(seen.status, 409);
+  assert.ok(seen.json.message.includes(ids['red-c']), seen.json.message);
+  const rename = await call('bob', 'POST', '/containers/blue-c/rename?name=red-c');
+  assert.equal(rename.status, 409);
+  assert.ok(!rename.json.message.includes(ids['red-c']), rename.json.message);
+});
+
 test('info counts only what the user sees; metrics are for admins', async () => {
   const info = await call('bob', 'GET', '/info');
   assert.equal(info.json.Containers, 2);
