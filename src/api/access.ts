@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { ApiContext } from './context.js';
 import type { AuditLog } from '../access/audit.js';
 import { ACCESS_LABEL, OWNER_LABEL, ruleFor, type ObjectKind } from '../access/table.js';
-import { atLeast, type Level, type Policy } from '../access/levels.js';
+import { atLeast, maxLevel, type Level, type Policy } from '../access/levels.js';
 import { isAdmin, levelOn, visibleLabels } from '../access/rules.js';
 import { BadRequestError, DockerError, ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { dangerousOptions, referencedObjects } from '../access/create.js';
@@ -104,9 +104,10 @@ function imageLevel(ctx: ApiContext, c: Caller, facts: { id: string; labels: Lab
   if (c.admin) return 'full';
   const owners = ctx.access!.imageOwners;
   if (owners.get(facts.id) === c.user || facts.tags.some((t) => owners.get(t) === c.user)) return 'full';
-  const label = facts.labels?.[ACCESS_LABEL];
-  // Images are for everyone to use (view); changing one needs a grant on its label.
-  return label ? levelOn(c.policy, c.user, label) : levelOn(c.policy, c.user, undefined);
+  // Images are everyone's to see and use (every listing shows them): at
+  // least view, so a refusal is a 403, never a 404. Changing one needs a
+  // grant on its access label, or the default for an image without one.
+  return maxLevel('view', levelOn(c.policy, c.user, facts.labels?.[ACCESS_LABEL] || undefined));
 }
 
 /** The object's ID and the caller's level on it; undefined when it does not exist. */
