@@ -4,6 +4,7 @@
 //   node dist/bench/api.js [--real] [--runs 3]                 (issue 15's second table)
 //   node dist/bench/scale.js [--engines 100,1000,5000] [--runs 3] (issue 15's first table, growth)
 //   node dist/bench/expresscost.js [--runs 3]                  (/_ping: bare http vs Express vs the manager)
+//   node dist/bench/access.js [--engines 1000] [--prof]        (issue 17: ps -a under --access-policy, admin vs user; ~2.5 min)
 // Figures and how to read them: docs/performance.md. Load and soak (issue 14):
 //   node dist/bench/soak.js [--cycles 10000] [--clients 4]   (root; 3 real engines, block 11; ~1 h)
 //   node dist/bench/race.js [--rounds 20] [--clients 16]     (root; 3 real engines, block 11)

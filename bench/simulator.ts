@@ -27,6 +27,11 @@ export interface SimulatorOptions {
   memTotal?: number;
   /** Engine labels, reported as ["k=v"] in /info. */
   labels?: Record<string, string>;
+  /**
+   * Extra labels for pre-made container i (0 ≤ i < containers), merged over
+   * its own (e.g. an access label on one in ten). Default: none.
+   */
+  containerLabels?: (i: number) => Record<string, string>;
   /** Answer each container inspect this much later (a slow engine, or a long first load). */
   inspectDelayMs?: number;
   /** Answer each container list this much later (an engine whose first load takes long). */
@@ -424,6 +429,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       : i % 3 === 1
         ? { Image: 'redis:7', Labels: { 'com.example.app': 'cache', 'com.example.replica': String(i) }, Volumes: { '/data': {} }, HostConfig: { Memory: 128 * 1024 ** 2, NetworkMode: 'default' } }
         : { Image: 'busybox', Cmd: ['sh', '-c', 'while true; do date; sleep 5; done'], Labels: { 'com.example.app': 'job' }, HostConfig: { NetworkMode: 'default' } };
+    if (opts.containerLabels) body.Labels = { ...body.Labels, ...opts.containerLabels(i) };
     const c = newContainer(`${name}-c${i}`, body, t0 + i);
     add(c);
     if (i % 3 !== 2) {
