@@ -99,11 +99,19 @@ async function containerLabels(ctx: ApiContext, ref: string): Promise<{ id: stri
   return hit ? { id: hit.container.id, labels: hit.container.summary?.Labels } : undefined;
 }
 
-/** The caller's level on an image: full as its recorded owner, else its access label's. */
-function imageLevel(ctx: ApiContext, c: Caller, facts: { id: string; labels: Labels; tags: string[] }): Level {
+/**
+ * The caller's level on an image as `ref` names it: full as the recorded
+ * owner of that name (one image ID may carry other users' names too); by
+ * ID, as the owner of every name it carries (or of the ID itself when it
+ * carries none); else its access label's.
+ */
+function imageLevel(ctx: ApiContext, c: Caller, facts: { id: string; labels: Labels; tags: string[] }, ref: string): Level {
   if (c.admin) return 'full';
   const owners = ctx.access!.imageOwners;
-  if (owners.get(facts.id) === c.user || facts.tags.some((t) => owners.get(t) === c.user)) return 'full';
+  const byId = /^(sha256:)?[0-9a-f]+$/.test(ref) && facts.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, ''));
+  const owned = !byId ? owners.get(withLatest(ref)) === c.user
+    : facts.tags.length ? facts.tags.every((t) => owners.get(t) === c.user) : owners.get(facts.id) === c.user;
+  if (owned) return 'full';
   // Images are everyone's to see and use (every listing shows them): at
   // least view, so a refusal is a 403, never a 404. Changing one needs a
   // grant on its access label, or the default for an image without one.
@@ -132,7 +140,7 @@ async function resolve(ctx: ApiContext, c: Caller, kind: ObjectKind, ref: string
     }
     case 'image': {
       const hit = ctx.cluster.imageFacts(ref);
-      return hit && { id: hit.id, level: imageLevel(ctx, c, hit) };
+      return hit && { id: hit.id, level: imageLevel(ctx, c, hit, ref) };
     }
   }
 }

@@ -29,10 +29,13 @@ function keptFor(ctx: ApiContext): { all: ListBody; running: ListBody } {
  */
 const USERS_KEPT = 256;
 type Sees = NonNullable<ReturnType<typeof viewer>>;
-const keptByUser = new WeakMap<ApiContext, Map<Sees, { all: ListBody; running: ListBody }>>();
+const keptByUser = new WeakMap<ApiContext, { policy: unknown; bodies: Map<Sees, { all: ListBody; running: ListBody }> }>();
 function keptForUser(ctx: ApiContext, sees: Sees): { all: ListBody; running: ListBody } {
-  let m = keptByUser.get(ctx);
-  if (!m) keptByUser.set(ctx, (m = new Map()));
+  // A reloaded policy makes new visibility tests: the bodies kept for the old ones go at once.
+  const policy = ctx.access?.policy();
+  let held = keptByUser.get(ctx);
+  if (!held || held.policy !== policy) keptByUser.set(ctx, (held = { policy, bodies: new Map() }));
+  const m = held.bodies;
   let k = m.get(sees);
   if (k) { m.delete(sees); m.set(sees, k); return k; } // most recent last
   if (m.size >= USERS_KEPT) m.delete(m.keys().next().value as Sees);

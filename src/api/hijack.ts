@@ -33,6 +33,8 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   let clientEnded = false;
   let upstreamEnded = false;
   let finished = false;
+  // whether the engine switched protocols: until then the client's end waits for its held bytes
+  let gate: 'waiting' | 'open' | 'closed' = 'waiting';
   const finish = (err?: Error): void => {
     if (finished) return;
     finished = true;
@@ -51,11 +53,49 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
     // body (dockerode sends its options as one) only if it comes in the same read
     // as the headers; sent apart (we use no Nagle), it would reach the container as stdin.
     const reqHead = Buffer.from(requestHead(req, target.path, target.addr), 'latin1');
-    upstream.write(head && head.length ? Buffer.concat([reqHead, head]) : reqHead);
-    client.pipe(upstream, { end: false });
+    // The request's own body goes with it (exec start's options); anything the
+    // client sends after the body goes to the engine only once it switched
+    // protocols (101, or 200 for a raw stream). After a refusal the engine
+    // would read those bytes as new HTTP requests, past the manager's wrapper
+    // and its checks: they are dropped and the engine's side is ended instead.
+    const body = new BodyEnd(req);
+    const first = body.take(head ?? Buffer.alloc(0));
+    upstream.write(first.body.length ? Buffer.concat([reqHead, first.body]) : reqHead);
+    const held: Buffer[] = first.rest.length ? [first.rest] : [];
+    let heldBytes = first.rest.length;
+    const early = (d: Buffer): void => {
+      const t = body.take(d);
+      if (t.body.length) upstream.write(t.body);
+      if (!t.rest.length) return;
+      held.push(t.rest);
+      heldBytes += t.rest.length;
+      // clients wait for the 101 before they send stdin: this is a client that did not
+      if (heldBytes > HELD_MAX) client.pause();
+    };
+    client.on('data', early);
     upstream.pipe(client, { end: false });
+    let status = '';
+    const onStatus = (chunk: Buffer): void => {
+      status += chunk.toString('latin1', 0, Math.min(chunk.length, 64));
+      if (!status.includes('\r\n') && status.length < 64) return;
+      upstream.off('data', onStatus);
+      client.off('data', early);
+      if (/^HTTP\/1\.[01] (101|200)\b/.test(status)) {
+        gate = 'open';
+        for (const h of held) upstream.write(h);
+        if (clientEnded) upstream.end();
+        else client.pipe(upstream, { end: false });
+      } else {
+        gate = 'closed';
+        client.on('data', () => undefined); // read and dropped
+        client.resume();
+        upstream.end();
+      }
+      held.length = 0;
+    };
+    upstream.on('data', onStatus);
   });
-  client.on('end', () => { clientEnded = true; upstream.end(); maybeFinish(); });
+  client.on('end', () => { clientEnded = true; if (gate !== 'waiting') upstream.end(); maybeFinish(); });
   upstream.on('end', () => { upstreamEnded = true; client.end(); maybeFinish(); });
   // A shutdown: the client gets the output so far and a FIN (not a reset);
   // the pair goes when the client closes its side, or at the grace's end.
@@ -79,6 +119,61 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
   client.on('close', () => finish());
   upstream.on('close', () => { if (!upstreamEnded) finish(); });
 }
+
+/** What a client may send before the engine switched protocols without being held: its request's body. */
+const HELD_MAX = 1 << 20;
+
+/**
+ * Where the request's body ends in the client's bytes: after Content-Length
+ * bytes, or after the last chunk of a chunked body (none: at once).
+ */
+class BodyEnd {
+  private left: number;
+  private readonly chunked: boolean;
+  // chunked: 'size' reading a size line, 'data' in a chunk, 'crlf' after one, 'trailer' after the last
+  private state: 'size' | 'data' | 'crlf' | 'trailer' | 'done' = 'size';
+  private line = '';
+
+  constructor(req: IncomingMessage) {
+    this.chunked = /\bchunked\b/i.test(String(req.headers?.['transfer-encoding'] ?? ''));
+    this.left = this.chunked ? 0 : Math.max(0, Number(req.headers?.['content-length'] ?? 0) || 0);
+    if (!this.chunked && this.left === 0) this.state = 'done';
+  }
+
+  /** Split `d` into the part that is still the body and what comes after it. */
+  take(d: Buffer): { body: Buffer; rest: Buffer } {
+    if (this.state === 'done') return { body: EMPTY, rest: d };
+    if (!this.chunked) {
+      const n = Math.min(this.left, d.length);
+      this.left -= n;
+      if (this.left === 0) this.state = 'done';
+      return { body: d.subarray(0, n), rest: d.subarray(n) };
+    }
+    let i = 0;
+    while (i < d.length && this.state !== 'done') {
+      if (this.state === 'data') {
+        const n = Math.min(this.left, d.length - i);
+        i += n;
+        this.left -= n;
+        if (this.left === 0) this.state = 'crlf';
+        continue;
+      }
+      // size, crlf and trailer are lines
+      const c = d[i++];
+      if (c !== 0x0a) { if (c !== 0x0d && this.line.length < 1024) this.line += String.fromCharCode(c); continue; }
+      const line = this.line;
+      this.line = '';
+      if (this.state === 'crlf') { this.state = 'size'; continue; }
+      if (this.state === 'trailer') { if (line === '') this.state = 'done'; continue; }
+      const size = parseInt(line.split(';')[0].trim(), 16);
+      if (!Number.isFinite(size) || size < 0) { this.state = 'done'; continue; } // not chunked after all: stop there
+      if (size === 0) this.state = 'trailer';
+      else { this.left = size; this.state = 'data'; }
+    }
+    return { body: d.subarray(0, i), rest: d.subarray(i) };
+  }
+}
+const EMPTY = Buffer.alloc(0);
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
