@@ -330,3 +330,24 @@ export function hideConflictOwner(ctx: ApiContext, req: http.IncomingMessage, er
   if (hit && levelOnLabels(c, hit.container.summary?.Labels) !== 'none') return err;
   return new DockerError(err.message.replace(m[0], 'by a container you cannot see'), 409);
 }
+
+/**
+ * `docker update` may add devices (Resources carries them): as strong as a
+ * create with them, so full on the container. The bytes checked are the
+ * bytes forwarded; a body that is not JSON is the engine's to refuse.
+ */
+export async function checkUpdate(ctx: ApiContext, req: http.IncomingMessage, ref: string, raw: Buffer): Promise<void> {
+  const c = callerOf(ctx, req);
+  if (!c || c.admin) return;
+  let body: any;
+  try { body = JSON.parse(raw.toString('utf8') || '{}'); } catch { return; }
+  const asked = ['Devices', 'DeviceCgroupRules', 'DeviceRequests'].filter((k) => Array.isArray(body?.[k]) && body[k].length);
+  if (!asked.length) return;
+  const hit = await containerLabels(ctx, ref);
+  const level = hit ? levelOnLabels(c, hit.labels) : 'none';
+  if (atLeast(level, 'full')) return;
+  const info = requestInfo(req);
+  info.decision = 'denied';
+  info.reason = `needs full for ${asked.join(', ')}`;
+  throw new BadRequestError(`access denied: ${c.user} needs full on container ${ref} to update with ${asked.join(', ')}`);
+}

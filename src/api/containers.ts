@@ -13,7 +13,7 @@ import { hijack } from './hijack.js';
 import { checkCreateRequest, parseCreateBody } from './createbody.js';
 import { sendJson } from './respond.js';
 import { logRequest, noteNode, requestInfo } from './wrapper.js';
-import { checkCreate, hideConflictOwner, pruneQueries } from './access.js';
+import { checkCreate, checkUpdate, hideConflictOwner, pruneQueries } from './access.js';
 
 /** The target for a call on a container, with the client's version prefix and query kept. */
 function target(ctx: ApiContext, req: IncomingMessage, ref: string, action: string): Promise<ProxyTarget> {
@@ -45,8 +45,11 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
 
 /** start, stop, kill, rename ...: a buffered call; the cluster re-reads the container (reads after it wait for that). */
 export async function callContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
+  // update's body is read and checked here, and those bytes are what the engine gets
+  const body = ctx.access && action === 'update' ? await readBody(req) : undefined;
+  if (body) await checkUpdate(ctx, req, ref, body);
   const t = await target(ctx, req, ref, action).catch((err: unknown) => { throw ctx.access ? hideConflictOwner(ctx, req, err) : err; });
-  await forward(t, req, res);
+  await forward(t, req, res, body);
 }
 
 /** DELETE /containers/{id} */

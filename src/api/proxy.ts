@@ -92,6 +92,7 @@ async function exchange(
   target: ProxyTarget, req: IncomingMessage, res: ServerResponse,
   deliver: (r: Dispatcher.ResponseData, body: Buffer) => void,
   early?: (r: Dispatcher.ResponseData) => void,
+  preread?: Buffer,
 ): Promise<void> {
   noteNode(req, target.node);
   let settled = false;
@@ -105,7 +106,8 @@ async function exchange(
   const onClose = (): void => { if (!res.writableFinished) ac.abort(); };
   res.on('close', onClose);
   try {
-    const payload = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+    // A body the handler read already (and checked) is the one sent.
+    const payload = preread ?? (req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req));
     let r: Dispatcher.ResponseData;
     try {
       r = await target.dispatcher.request({
@@ -136,11 +138,11 @@ async function exchange(
  * cluster has settled it (re-read the container, released a claimed name),
  * so a read right after sees the change.
  */
-export function forward(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export function forward(target: ProxyTarget, req: IncomingMessage, res: ServerResponse, preread?: Buffer): Promise<void> {
   return exchange(target, req, res, (r, body) => {
     res.writeHead(r.statusCode, replyHeaders(r.headers, body.length));
     res.end(body);
-  });
+  }, undefined, preread);
 }
 
 /**

@@ -149,6 +149,14 @@ test('a name conflict with a container the caller cannot see does not name it', 
   assert.ok(!rename.json.message.includes(ids['red-c']), rename.json.message);
 });
 
+test('update with devices needs full on the container; without, restricted is enough', async () => {
+  const r = await call('alice', 'POST', '/containers/shared-c/update', { Devices: [{ PathOnHost: '/dev/sda', PathInContainer: '/dev/sda', CgroupPermissions: 'rwm' }] });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.message, 'access denied: alice needs full on container shared-c to update with Devices');
+  const bob = await call('bob', 'POST', '/containers/plain-c/update', { CpuShares: 512 });
+  assert.equal(bob.status, 403);
+});
+
 test('info counts only what the user sees; metrics are for admins', async () => {
   const info = await call('bob', 'GET', '/info');
   assert.equal(info.json.Containers, 2);
