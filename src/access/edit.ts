@@ -2,9 +2,8 @@
 // comments and layout stay, the result is checked before it replaces the file,
 // and a manager watching the file never reads half of it.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { isScalar, isSeq, parseDocument, Scalar } from 'yaml';
+import { writeFileAtomic } from '../util/atomicwrite.js';
 import { PolicyError } from './errors.js';
 import { fingerprintProblem } from './fingerprint.js';
 import { parsePolicy, readPolicyText } from './policy.js';
@@ -78,19 +77,9 @@ function writeAtomic(file: string, data: string, shown: string): void {
   } catch {
     // keep the default
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = fs.openSync(tmp, 'wx', mode & 0o600);
-    fs.fchmodSync(fd, mode);
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, data, mode);
   } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
     throw new PolicyError(`cannot write the access policy: ${(e as Error).message}`, shown);
   }
 }
