@@ -29,7 +29,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { createCA, issueCert, type KeyPair } from '../src/certs/index.js';
 import { ACCESS_LABEL } from '../src/access/table.js';
-import { kb, ms, num, percentile, sleep, table, uptimeLoad } from './lib.js';
+import { kb, ms, num, percentile, rpc, sleep, table, uptimeLoad } from './lib.js';
 import { summarizeProfile } from './profsummary.js';
 
 const WORK_DIR = path.join(os.tmpdir(), 'swarm-bench-access');
@@ -55,25 +55,11 @@ function forkRole(role: string, logFile: string | undefined, execArgv: string[])
   const out = logFile ? fs.openSync(logFile, 'w') : 'inherit';
   const child = fork(__filename, [role], { stdio: ['ignore', out, out, 'ipc'], execArgv });
   if (typeof out === 'number') fs.closeSync(out);
-  let seq = 0;
-  const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  child.on('message', (r: any) => {
-    const w = waiting.get(r.id);
-    if (!w) return;
-    waiting.delete(r.id);
-    if (r.error) w.reject(new Error(r.error)); else w.resolve(r);
-  });
-  child.on('exit', (code, sig) => {
-    for (const w of waiting.values()) w.reject(new Error(`${role} child exited (${sig ?? code})${logFile ? `; see ${logFile}` : ''}`));
-    waiting.clear();
-  });
-  const call: Call = (msg, timeoutMs = 600_000) => new Promise((resolve, reject) => {
-    if (child.exitCode !== null || child.signalCode !== null) { reject(new Error(`${role} child has exited`)); return; }
-    const id = ++seq;
-    const t = setTimeout(() => { waiting.delete(id); reject(new Error(`${role} child: no answer to ${String(msg.cmd)} in ${timeoutMs} ms`)); }, timeoutMs);
-    waiting.set(id, { resolve: (v) => { clearTimeout(t); resolve(v); }, reject: (e) => { clearTimeout(t); reject(e); } });
-    child.send({ ...msg, id });
-  });
+  const ask = rpc(child);
+  const call: Call = (msg, timeoutMs = 600_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(new Error(`${role} child has exited${logFile ? `; see ${logFile}` : ''}`));
+    return ask(msg, timeoutMs);
+  };
   return { child, call };
 }
 

@@ -224,7 +224,8 @@ export interface SimHost {
 
 type Reply = { id: number; [k: string]: any };
 
-function rpc(child: ChildProcess): (msg: Record<string, unknown>, timeoutMs?: number) => Promise<any> {
+/** Requests to a forked child over IPC, answers matched by id (the child replies `{ id, ...}` or `{ id, error }`). */
+export function rpc(child: ChildProcess): (msg: Record<string, unknown>, timeoutMs?: number) => Promise<any> {
   let seq = 0;
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   child.on('message', (m: Reply) => {
