@@ -27,6 +27,12 @@ export interface Team {
 
 export interface Policy {
   readonly admins: ReadonlySet<string>;
+  /**
+   * The CNs of the managers' own certificates (replication): a replica
+   * forwards a request with its caller's name, which the primary takes only
+   * from these.
+   */
+  readonly managers: ReadonlySet<string>;
   /** `default`: the level on objects without an access label */
   readonly users: ReadonlyMap<string, { readonly default: Level }>;
   readonly teams: ReadonlyMap<string, Team>;

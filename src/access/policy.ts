@@ -12,7 +12,7 @@ export { PolicyError };
 export { LEVELS, isLevel, atLeast, maxLevel, type Level, type Team, type Policy } from './levels.js';
 import { isLevel, type Level, type Policy, type Team } from './levels.js';
 
-const KEYS = ['admins', 'users', 'teams', 'revoked'] as const;
+const KEYS = ['admins', 'users', 'teams', 'revoked', 'managers'] as const;
 const LEVEL_LIST = 'none, view, restricted or full';
 const q = (s: string): string => JSON.stringify(s);
 
@@ -128,6 +128,8 @@ export function parsePolicy(text: string, source: string): Policy {
 
   const admins = new Set<string>();
   for (const n of r.items(get('admins'), 'admins', 'a list of user names')) admins.add(r.name(n, 'admin name'));
+  const managers = new Set<string>();
+  for (const n of r.items(get('managers'), 'managers', 'a list of certificate common names')) managers.add(r.name(n, 'manager name'));
 
   const users = new Map<string, { default: Level }>();
   for (const { pair } of r.pairs(get('users'), 'users', 'a mapping of user names to {default: LEVEL}')) {
@@ -161,7 +163,7 @@ export function parsePolicy(text: string, source: string): Policy {
     else r.fail(n, `bad fingerprint ${q(s)} in revoked: ${p}`);
   }
 
-  return { admins, users, teams, revoked, source };
+  return { admins, users, teams, revoked, managers, source };
 }
 
 /** The reason `fs` gave, without its code prefix and syscall suffix. */

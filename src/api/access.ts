@@ -27,11 +27,39 @@ export interface AccessControl {
 /** The caller of one request, with the policy it was checked against. */
 export interface Caller {
   user: string;
+  /** Of the certificate that identified the user (the client's, also when a replica forwarded the request). */
+  fingerprint: string;
   admin: boolean;
   policy: Policy;
 }
 
 type Labels = Readonly<Record<string, string>> | null | undefined;
+
+/** How a replica names the caller of a request it forwards to the primary. */
+export const FORWARDED_USER = 'x-swarm-access-user';
+export const FORWARDED_FINGERPRINT = 'x-swarm-access-fingerprint';
+
+/**
+ * On a replica: the request, about to go to the primary, names its caller
+ * (checked here: certificate and revocation), whatever the client put in
+ * those headers itself.
+ */
+export function nameCaller(ctx: ApiContext, req: http.IncomingMessage): void {
+  const c = callerOf(ctx, req);
+  if (!c) return;
+  const raw = req.rawHeaders;
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i].toLowerCase();
+    if (k !== FORWARDED_USER && k !== FORWARDED_FINGERPRINT) kept.push(raw[i], raw[i + 1]);
+  }
+  kept.push('X-Swarm-Access-User', c.user, 'X-Swarm-Access-Fingerprint', c.fingerprint);
+  raw.splice(0, raw.length, ...kept);
+  req.headers[FORWARDED_USER] = c.user;
+  req.headers[FORWARDED_FINGERPRINT] = c.fingerprint;
+  requestInfo(req).decision = 'allowed';
+  requestInfo(req).reason = 'forwarded to the primary';
+}
 
 /** A connection's certificate is read once. */
 const certs = new WeakMap<object, { user: string; fingerprint: string } | null>();
@@ -61,16 +89,22 @@ export function callerOf(ctx: ApiContext, req: http.IncomingMessage): Caller | u
   if (!ac) return undefined;
   const info = requestInfo(req);
   if (info.caller) return info.caller;
-  const peer = peerOf(req);
+  let peer = peerOf(req);
   if (!peer) { info.decision = 'refused'; throw new UnauthorizedError('access control is on: connect with a client certificate signed by the manager\'s CA (--tlsverify)'); }
   const policy = ac.policy();
+  // A replica forwards with its caller's name and fingerprint: taken only from the managers the policy lists.
+  const asserted = req.headers[FORWARDED_USER];
+  const assertedFp = req.headers[FORWARDED_FINGERPRINT];
+  if (typeof asserted === 'string' && asserted && typeof assertedFp === 'string' && policy.managers.has(peer.user)) {
+    peer = { user: asserted, fingerprint: assertedFp.toUpperCase() };
+  }
   info.user = peer.user;
   if (policy.revoked.has(peer.fingerprint)) {
     info.decision = 'refused';
     info.reason = 'certificate revoked';
     throw new UnauthorizedError(`the certificate of ${peer.user} has been revoked`);
   }
-  info.caller = { user: peer.user, admin: isAdmin(policy, peer.user), policy };
+  info.caller = { user: peer.user, fingerprint: peer.fingerprint, admin: isAdmin(policy, peer.user), policy };
   return info.caller;
 }
 

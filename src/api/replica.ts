@@ -14,6 +14,7 @@ import { hijack, writeRawError } from './hijack.js';
 import { sendError, statusOf, messageOf } from './errors.js';
 import { admit, admitMiddleware, logRequest, requestInfo } from './wrapper.js';
 import { DockerError } from '../errors.js';
+import { guard, nameCaller } from './access.js';
 
 /** Classic Swarm's answer while no manager holds the lock. */
 export const NO_PRIMARY = 'No elected primary cluster manager';
@@ -22,6 +23,8 @@ export const NO_PRIMARY = 'No elected primary cluster manager';
 const FORWARDED = 'x-swarm-forwarded';
 
 function primaryOf(ctx: ApiContext, req: http.IncomingMessage): string {
+  // Under access control the primary decides, for the user this replica names.
+  if (ctx.access) nameCaller(ctx, req);
   if (!ctx.primary) throw new DockerError(NO_PRIMARY, 500);
   // Two replicas that each take the other for the primary (stale views, a
   // wrong --advertise) would pass a request back and forth forever.
@@ -40,10 +43,15 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const info = requestInfo(req);
     try {
-      if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { info.route = 'Ping'; system.ping(ctx, req, res).catch(next); return; }
-      if (req.method === 'GET' && info.path === '/info') { info.route = 'Info'; system.info(ctx, req, res); return; }
+      // Answered here, checked here (the same table as the primary's).
+      const local = (route: string, serve: () => unknown): void => {
+        info.route = route;
+        (async () => { if (ctx.access) await guard(ctx, req, route, []); await serve(); })().catch(next);
+      };
+      if ((req.method === 'GET' || req.method === 'HEAD') && info.path === '/_ping') { local('Ping', () => system.ping(ctx, req, res)); return; }
+      if (req.method === 'GET' && info.path === '/info') { local('Info', () => system.info(ctx, req, res)); return; }
       // Each manager's own figures: a replica's are not the primary's.
-      if (req.method === 'GET' && info.path === '/metrics' && !info.prefix) { info.route = 'Metrics'; system.metrics(ctx, req, res).catch(next); return; }
+      if (req.method === 'GET' && info.path === '/metrics' && !info.prefix) { local('Metrics', () => system.metrics(ctx, req, res)); return; }
       info.route = 'ToPrimary';
       const url = req.originalUrl;
       proxy(ctx.cluster.peerTarget(primaryOf(ctx, req), url), req, res);

@@ -130,7 +130,7 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
     replication = { advertise, ttlMs };
   }
 
-  const access = parseAccessFlags(argv, tls, hosts, !!replication);
+  const access = parseAccessFlags(argv, tls, hosts);
 
   return {
     access,
@@ -148,7 +148,7 @@ export function parseManageConfig(argv: Record<string, any>): ManageConfig {
  * `--access-policy FILE` and `--audit-log FILE|-`: users are the CNs of
  * verified client certificates, so every address must verify them.
  */
-function parseAccessFlags(argv: Record<string, any>, tls: TlsFiles | undefined, hosts: ListenAddr[], replicated: boolean): ManageConfig['access'] {
+function parseAccessFlags(argv: Record<string, any>, tls: TlsFiles | undefined, hosts: ListenAddr[]): ManageConfig['access'] {
   const policy = argv['access-policy'] === undefined || argv['access-policy'] === '' ? undefined : String(argv['access-policy']);
   const audit = argv['audit-log'] === undefined || argv['audit-log'] === '' ? undefined : String(argv['audit-log']);
   if (!policy) {
@@ -158,7 +158,6 @@ function parseAccessFlags(argv: Record<string, any>, tls: TlsFiles | undefined, 
   if (!tls?.verify) throw new ConfigError('--access-policy needs --tlsverify: a request\'s user is the common name of its verified client certificate');
   const plain = hosts.find((h) => h.proto !== 'tcp');
   if (plain) throw new ConfigError(`--access-policy: ${plain.raw} carries no client certificate; listen on tcp:// addresses only`);
-  if (replicated) throw new ConfigError('--access-policy does not work with --replication yet: a replica would forward requests under its own certificate');
   return { policy, audit };
 }
 

@@ -79,7 +79,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
     transport: { tls },
   }, scheduler);
   const context: ApiContext = { cluster, strategy: cfg.strategy, filters: cfg.filters, cors: cfg.cors, role: 'primary' };
-  const access = cfg.access ? await openAccess(cfg.access) : undefined;
+  const access = cfg.access ? await openAccess(cfg.access, !!cfg.replication) : undefined;
   if (access) context.access = access.control;
   if (tls && cfg.tls) context.tlsCert = { file: cfg.tls.cert, notAfter: tls.certInfo.notAfter };
   const server = new ApiServer(context);
@@ -150,7 +150,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
  * last good policy stays) and the audit log. A policy that does not load
  * stops the start-up with its file, line and reason.
  */
-async function openAccess(a: NonNullable<ManageConfig['access']>): Promise<{ control: AccessControl; holder: PolicyHolder; close(): Promise<void> }> {
+async function openAccess(a: NonNullable<ManageConfig['access']>, replicated: boolean): Promise<{ control: AccessControl; holder: PolicyHolder; close(): Promise<void> }> {
   // loaded only when used (the YAML parser is not small)
   const { AuditLog, PolicyHolder } = await import('../access/index.js');
   let holder: PolicyHolder;
@@ -160,6 +160,9 @@ async function openAccess(a: NonNullable<ManageConfig['access']>): Promise<{ con
   holder.watch();
   const p = holder.current;
   log.info('access control on', { policy: a.policy, admins: p.admins.size, users: p.users.size, teams: p.teams.size, revoked: p.revoked.size, audit: a.audit ?? '(none)' });
+  if (replicated && !p.managers.size) {
+    log.warn('access control with --replication: the policy lists no managers, so a primary takes requests a replica forwards as the replica\'s own; list the managers\' certificate common names under managers:');
+  }
   return {
     holder,
     control: { policy: () => holder.current, audit, imageOwners: new Map() },

@@ -78,15 +78,13 @@ describe("goFormatF (Go's %f)", () => {
 describe('--access-policy and --audit-log (issue 17)', () => {
   const msg = (fn: () => unknown): string => { const e = thrown(fn); assert.ok(e instanceof ConfigError, String(e)); return e.message; };
   const tlsv = { tlsverify: true, tlscacert: 'ca.pem', tlscert: 'c.pem', tlskey: 'k.pem' };
-  it('need --tlsverify, tcp addresses only, no replication; the audit log needs a policy', () => {
+  it('need --tlsverify and tcp addresses only; the audit log needs a policy', () => {
     assert.equal(msg(() => parseManageConfig({ ...base, 'access-policy': 'p.yaml' })),
       "--access-policy needs --tlsverify: a request's user is the common name of its verified client certificate");
     assert.equal(msg(() => parseManageConfig({ ...base, tls: true, tlscert: 'c.pem', tlskey: 'k.pem', 'access-policy': 'p.yaml' })),
       "--access-policy needs --tlsverify: a request's user is the common name of its verified client certificate");
     assert.equal(msg(() => parseManageConfig({ ...base, ...tlsv, host: ['tcp://0.0.0.0:3376', 'unix:///run/swarm.sock'], 'access-policy': 'p.yaml' })),
       '--access-policy: unix:///run/swarm.sock carries no client certificate; listen on tcp:// addresses only');
-    assert.match(msg(() => parseManageConfig({ ...base, ...tlsv, 'access-policy': 'p.yaml', replication: true, advertise: '10.0.0.1:3376' })),
-      /does not work with --replication yet/);
     assert.equal(msg(() => parseManageConfig({ ...base, 'audit-log': '-' })), '--audit-log needs --access-policy: the log names the user of each request');
   });
 

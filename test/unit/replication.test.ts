@@ -229,3 +229,72 @@ test('replication over mutual TLS: the replica forwards to the primary through i
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('replication under access control: a replica names its caller to the primary, which takes the name only from a listed manager', async () => {
+  const ca = createCA({ commonName: 'repl access CA' });
+  const local = { ips: ['127.0.0.1'], dnsNames: ['localhost'] };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repl-access-'));
+  const write = (name: string, pem: string): string => { const f = path.join(dir, name); fs.writeFileSync(f, pem, { mode: 0o600 }); return f; };
+  const mgr = issueCert(ca, { commonName: 'swarm-manager', ...local, server: true, client: true });
+  const files = { tlscacert: write('ca.pem', ca.cert), tlscert: write('cert.pem', mgr.cert), tlskey: write('key.pem', mgr.key) };
+  const policy = write('policy.yaml', [
+    'admins: [root]', 'managers: [swarm-manager]',
+    'users: {alice: {default: none}, bob: {default: none}}',
+    'teams: {red: {members: [alice], grants: {red: full}}, blue: {members: [bob], grants: {blue: full}}}', '',
+  ].join('\n'));
+  const engineTls = (n: string) => ({ ...issueCert(ca, { commonName: n, ...local, server: true }), ca: ca.cert, requestCert: true });
+  const accSims = [await startSimulator({ port: 0, name: 'acc-r1', containers: 0, tls: engineTls('acc-r1') })];
+  sims.push(...accSims);
+  const lock = new MemLock();
+  BACKENDS.memlock = () => lock.store(() => accSims.map((s) => s.addr));
+  const ports = [23582, 23583];
+  const start = async (port: number): Promise<Manager> => {
+    const m = await startManager(parseManageConfig({
+      discovery: 'memlock://acc', host: [`tcp://127.0.0.1:${port}`], replication: true, advertise: `127.0.0.1:${port}`, 'replication-ttl': '1s',
+      tlsverify: true, ...files, 'access-policy': policy,
+    }));
+    managers.push(m);
+    return m;
+  };
+  const first = await start(ports[0]);
+  await waitFor(first.replication!, (s) => s.role === 'primary');
+  const second = await start(ports[1]);
+  await waitFor(second.replication!, (s) => s.primary === `127.0.0.1:${ports[0]}`);
+  const agents = new Map<string, Agent>();
+  const as = (user: string): Agent => {
+    let a = agents.get(user);
+    if (!a) { const p = issueCert(ca, { commonName: user, client: true }); agents.set(user, (a = new Agent({ connect: { ca: ca.cert, cert: p.cert, key: p.key } }))); }
+    return a;
+  };
+  const call = async (user: string, port: number, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> => {
+    const r = await fetch(`https://127.0.0.1:${port}/v1.41${p}`, {
+      method, dispatcher: as(user), body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    } as RequestInit);
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  };
+  try {
+    for (let i = 0; i < 100 && (await call('root', ports[0], 'GET', '/info')).body.Containers === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    // through the replica: created as alice (the owner label says so), seen by alice only
+    const made = await call('alice', ports[1], 'POST', '/containers/create?name=via-replica', { Image: 'busybox', Labels: { 'com.docker.swarm.access.label': 'red' } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const seen = await call('root', ports[0], 'GET', '/containers/via-replica/json');
+    assert.equal(seen.body.Config.Labels['com.docker.swarm.access.owner'], 'alice');
+    assert.equal((await call('alice', ports[1], 'GET', '/containers/json?all=1')).body.length, 1);
+    assert.equal((await call('bob', ports[1], 'GET', '/containers/json?all=1')).body.length, 0);
+    const hidden = await call('bob', ports[1], 'GET', '/containers/via-replica/json');
+    assert.deepEqual([hidden.status, hidden.body.message], [404, 'No such container: via-replica']);
+    // a client naming another user itself is not believed: by the replica (it names its caller) nor by the primary (not a manager)
+    const forged = { 'X-Swarm-Access-User': 'alice', 'X-Swarm-Access-Fingerprint': 'AA' };
+    assert.equal((await call('bob', ports[1], 'GET', '/containers/via-replica/json', undefined, forged)).status, 404);
+    assert.equal((await call('bob', ports[0], 'GET', '/containers/via-replica/json', undefined, forged)).status, 404);
+    // the replica's own answers are checked too
+    assert.equal((await call('bob', ports[1], 'GET', '/metrics')).status, 403);
+    assert.equal((await call('bob', ports[1], 'GET', '/info')).body.Containers, 0);
+  } finally {
+    for (const a of agents.values()) await a.close();
+    for (const m of [first, second]) { await m.stop(); managers.splice(managers.indexOf(m), 1); }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
