@@ -82,7 +82,7 @@ describe('parsePolicy', () => {
       ['', 'p.yaml: the policy is empty: want a mapping with admins, users, teams and revoked'],
       ['# nothing\n', 'p.yaml: the policy is empty: want a mapping with admins, users, teams and revoked'],
       ['- root\n', 'p.yaml:1: the policy must be a mapping with admins, users, teams and revoked, not a list'],
-      ['admins: [root]\nadmin: [x]\n', 'p.yaml:2: unknown key "admin": the policy\'s keys are admins, users, teams, revoked'],
+      ['admins: [root]\nadmin: [x]\n', 'p.yaml:2: unknown key "admin": the policy\'s keys are admins, users, teams, revoked, managers'],
       ['admins: root\n', 'p.yaml:1: admins must be a list of user names, not "root"'],
       ['admins:\n  - ok\n  - a b\n', 'p.yaml:3: bad admin name "a b": no spaces or control characters'],
       ['admins: ["a\\tb"]\n', 'p.yaml:1: bad admin name "a\\tb": no spaces or control characters'],
@@ -292,7 +292,7 @@ revoked:
     fs.writeFileSync(file, 'admins: [root]\n');
     assert.throws(() => addRevoked(file, 'AB:CD'), { name: 'PolicyError', message: 'bad fingerprint "AB:CD": 4 hex digits, want 64 (a SHA-256)' });
     fs.writeFileSync(file, 'admins: [root]\nadmin: []\n');
-    assert.throws(() => addRevoked(file, other), { message: `${file}:2: unknown key "admin": the policy's keys are admins, users, teams, revoked` });
+    assert.throws(() => addRevoked(file, other), { message: `${file}:2: unknown key "admin": the policy's keys are admins, users, teams, revoked, managers` });
     assert.equal(fs.readFileSync(file, 'utf8'), 'admins: [root]\nadmin: []\n');
     assert.throws(() => addRevoked(path.join(root, 'none.yaml'), other), /none\.yaml: cannot read the access policy: no such file/);
     // valid (a fingerprint is a valid name), but adding to revoked would add an admin too
@@ -348,5 +348,13 @@ describe('swarm certs revoke (the built command, spawned)', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout.replace(/\s+/g, ' '), /a running manager reloads the policy when the file changes/);
     assert.match(help.stdout, /--policy/);
+  });
+});
+
+describe('managers (replication)', () => {
+  test('are certificate CNs a primary believes forwarded names from', () => {
+    assert.deepEqual([...parsePolicy('managers: [swarm-manager, m2]\n', 'p.yaml').managers], ['swarm-manager', 'm2']);
+    assert.equal(parsePolicy('admins: [root]\n', 'p.yaml').managers.size, 0);
+    assert.throws(() => parsePolicy('managers: swarm-manager\n', 'p.yaml'), /^PolicyError|p\.yaml:1: /);
   });
 });
