@@ -328,13 +328,15 @@ export function pruneQueries(ctx: ApiContext, req: http.IncomingMessage, query: 
   if (kind !== 'image') ways.push(['label', `${OWNER_LABEL}=${c.user}`]);
   for (const l of full.labels) ways.push(['label', `${ACCESS_LABEL}=${l}`]);
   if (full.unlabelled) ways.push(['label!', ACCESS_LABEL]);
+  // Both filter forms dockerd takes, {"label": ["a"]} and {"label": {"a": true}}
+  // (CLI 28 sends the second): one request must not mix them, dockerd refuses that.
+  const mapForm = Object.values(filters).some((v) => v && typeof v === 'object' && !Array.isArray(v));
   return ways.map(([key, value]) => {
     const f = { ...filters };
     const old = f[key];
-    // both filter forms dockerd takes: {"label": ["a"]} and {"label": {"a": true}}
     if (Array.isArray(old)) f[key] = [...old, value];
     else if (old && typeof old === 'object') f[key] = { ...old, [value]: true };
-    else f[key] = [value];
+    else f[key] = mapForm ? { [value]: true } : [value];
     q.set('filters', JSON.stringify(f));
     return '?' + q.toString();
   });
