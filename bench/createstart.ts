@@ -1,7 +1,7 @@
 // Write path latency: `POST /containers/create` then `POST /containers/{id}/start`
 // (what `docker run -d` sends), through one manager in front of simulated engines.
 //
-//   flock /tmp/swarm-bench.lock node dist/bench/createstart.js [--engines 300] [--pairs 300]
+//   flock /tmp/swarm-bench.lock node dist/bench/createstart.js [--engines 300] [--pairs 300] [--prof]
 //
 // Rows: pairs from 1 client, pairs from 8 clients, and (1 client) create+start
 // followed by `ps -a` filtered by the new name, which must show it running
@@ -9,6 +9,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'undici';
+import { summarizeProfile } from './profsummary.js';
 import { clusterState, ms, num, percentile, pool, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
 
 const SIM_BASE_PORT = 27000;
@@ -86,8 +87,16 @@ async function main(): Promise<void> {
       rows.push([label, ms(r.p50), ms(r.p99), num(r.rps), String(r.errors), r.first.slice(0, 80)]);
       say(`  ${label}: p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${num(r.rps)} pairs/s, ${r.errors} errors ${r.first}`);
     };
+    // --prof: the manager's CPU profile of the two timed create+start rows alone
+    const prof = process.argv.includes('--prof') ? path.join(os.tmpdir(), `swarm-bench-createstart-${process.pid}.cpuprofile`) : undefined;
+    if (prof) await mgr.profile('start');
     add('create+start, 1 client', await run(p1, pairs, 1, false));
     add('create+start, 8 clients', await run(p8, pairs, 8, false));
+    if (prof) {
+      await mgr.profile('stop', prof);
+      say(`manager CPU profile of those rows: ${prof}`);
+      say(summarizeProfile(prof, 40));
+    }
     add('create+start+ps, 1 client', await run(p1, Math.min(pairs, 100), 1, true));
     say('');
     say(`create+start pairs through the manager, ${engines} simulated engines × 30 containers. Latency in ms.`);

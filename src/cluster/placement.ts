@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NodeContainer } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
-import { applyHints } from '../scheduler/hints.js';
+import { applyHints, namedVolumes } from '../scheduler/hints.js';
 import { ensureImage } from './pull.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';
@@ -75,7 +75,12 @@ export class Placement {
     if (name) await this.cluster.writes.settleName(name);
     const built = buildScheduleRequest(name, body);
     await this.cluster.placementReady(); // start-up: engines tried once, listed containers inspected (bounded)
-    const hinted = applyHints(built.request, built.body, [...this.cluster.engines.values()].map((e) => e.snapshot([])), volumesByNode(this.cluster));
+    // One snapshot per engine serves the hints and the first attempt's choice:
+    // nothing is awaited in between, so they see the same cluster.
+    const engines = [...this.cluster.engines.values()];
+    const firstNodes = engines.map((e) => e.snapshot(this.pending.get(e.addr) ?? []));
+    // the volumes per node only matter to a create that mounts named volumes
+    const hinted = applyHints(built.request, built.body, firstNodes, namedVolumes(built.body).length ? volumesByNode(this.cluster) : undefined);
     const request = hinted.request;
     const swarmId = opts.swarmId ?? randomBytes(32).toString('hex');
     const retries = opts.retries ?? this.cluster.opts.createRetry;
@@ -87,8 +92,8 @@ export class Placement {
       const release = name ? this.cluster.claimName(name) : () => undefined;
       let chosen: Engine;
       try {
-        const candidates = [...this.cluster.engines.values()].filter((e) => !excluded.has(e.addr));
-        const nodes = candidates.map((e) => e.snapshot(this.pending.get(e.addr) ?? []));
+        const nodes = attempt === 0 ? firstNodes
+          : [...this.cluster.engines.values()].filter((e) => !excluded.has(e.addr)).map((e) => e.snapshot(this.pending.get(e.addr) ?? []));
         const ranked = this.cluster.scheduler.select(request, nodes);
         chosen = this.cluster.engines.get(ranked[0].addr)!;
       } catch (err) {

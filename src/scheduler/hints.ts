@@ -3,7 +3,7 @@
 // they change the ScheduleRequest (and, for node-local networks, the body
 // sent to the engine) but are never recorded on the container's labels.
 import { parseExpr, type Expr } from './expr.js';
-import { imageNames, withDefaultTag } from './images.js';
+import { imageNameSet, withDefaultTag } from './images.js';
 import type { Node, NodeNetwork } from './node.js';
 import type { ScheduleRequest } from './request.js';
 import { NO_REGEX_LIMITS, quoteRe2 } from '../util/regex.js';
@@ -41,7 +41,7 @@ export function preferNodesWithImage(request: ScheduleRequest, nodes: readonly N
   for (const n of nodes) {
     if (!n.healthy) continue;
     healthy++;
-    if (n.images.some((img) => imageNames(img).includes(ref))) have++;
+    if (imageNameSet(n.images).has(ref)) have++;
   }
   if (have === 0 || have === healthy) return request;
   const hint = tryExpr(`image==~${ref}`, 'affinity');

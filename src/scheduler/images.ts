@@ -16,6 +16,22 @@ export function imageNames(img: NodeImage): string[] {
   return [...new Set(out)];
 }
 
+/**
+ * Every name of every image in a node's list, as a set: placement asks
+ * "does this node have image X" of every node for every create, so the set
+ * is made once per list (a node's list is a new array when it changes).
+ */
+const nameSets = new WeakMap<readonly NodeImage[], ReadonlySet<string>>();
+export function imageNameSet(images: readonly NodeImage[]): ReadonlySet<string> {
+  let s = nameSets.get(images);
+  if (!s) {
+    const all = new Set<string>();
+    for (const img of images) for (const n of imageNames(img)) all.add(n);
+    nameSets.set(images, (s = all));
+  }
+  return s;
+}
+
 /** "localhost:5000/app:1.0" -> "localhost:5000/app"; "app@sha256:..." -> "app". */
 export function repositoryOf(ref: string): string {
   const at = ref.indexOf('@');
