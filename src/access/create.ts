@@ -2,6 +2,7 @@
 // that reach past the container (only `full` may use them) and the other
 // objects it names (each must be usable by the caller). Pure: the body is
 // the one the manager parsed and will forward.
+import { namedVolumes } from '../util/volumes.js';
 
 /** Host namespaces a container may join. */
 const HOST_MODES = ['PidMode', 'IpcMode', 'NetworkMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode'] as const;
@@ -46,7 +47,6 @@ export function referencedObjects(body: any): { containers: string[]; networks: 
   const h = body?.HostConfig ?? {};
   const containers = new Set<string>();
   const networks = new Set<string>();
-  const volumes = new Set<string>();
   for (const m of ['PidMode', 'IpcMode', 'NetworkMode'] as const) {
     const c = containerMode(h[m]);
     if (c) containers.add(c);
@@ -60,12 +60,5 @@ export function referencedObjects(body: any): { containers: string[]; networks: 
   for (const n of Object.keys(body?.NetworkingConfig?.EndpointsConfig ?? {})) {
     if (!['default', 'bridge', 'host', 'none'].includes(n)) networks.add(n);
   }
-  for (const b of Array.isArray(h.Binds) ? h.Binds : []) {
-    const parts = String(b).split(':');
-    if (parts.length >= 2 && !hostPath(parts[0])) volumes.add(parts[0]);
-  }
-  for (const m of Array.isArray(h.Mounts) ? h.Mounts : []) {
-    if (m?.Type === 'volume' && typeof m.Source === 'string' && m.Source) volumes.add(m.Source);
-  }
-  return { containers: [...containers], networks: [...networks], volumes: [...volumes] };
+  return { containers: [...containers], networks: [...networks], volumes: namedVolumes(body) };
 }

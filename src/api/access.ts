@@ -13,6 +13,7 @@ import { atLeast, maxLevel, type Level, type Policy } from '../access/levels.js'
 import { isAdmin, levelOn, visibleLabels } from '../access/rules.js';
 import { BadRequestError, DockerError, ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { dangerousOptions, referencedObjects } from '../access/create.js';
+import { withDefaultTag } from '../scheduler/images.js';
 import { requestInfo } from './wrapper.js';
 
 /** What the manager holds when --access-policy is on. */
@@ -143,7 +144,7 @@ function imageLevel(ctx: ApiContext, c: Caller, facts: { id: string; labels: Lab
   if (c.admin) return 'full';
   const owners = ctx.access!.imageOwners;
   const byId = /^(sha256:)?[0-9a-f]+$/.test(ref) && facts.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, ''));
-  const owned = !byId ? owners.get(withLatest(ref)) === c.user
+  const owned = !byId ? owners.get(withDefaultTag(ref)) === c.user
     : facts.tags.length ? facts.tags.every((t) => owners.get(t) === c.user) : owners.get(facts.id) === c.user;
   if (owned) return 'full';
   // Images are everyone's to see and use (every listing shows them): at
@@ -299,15 +300,9 @@ export async function checkCreate(ctx: ApiContext, req: http.IncomingMessage, ki
 export function recordImage(ctx: ApiContext, req: http.IncomingMessage, name: string | undefined): void {
   const c = callerOf(ctx, req);
   if (!c || !name) return;
-  const key = /^(sha256:)?[0-9a-f]{64}$/.test(name) ? name.replace(/^sha256:/, 'sha256:') : withLatest(name);
+  // IDs as the cluster spells them (sha256:<hex>), names with their implied tag
+  const key = /^(sha256:)?[0-9a-f]{64}$/.test(name) ? `sha256:${name.replace(/^sha256:/, '')}` : withDefaultTag(name);
   if (!ctx.access!.imageOwners.has(key)) ctx.access!.imageOwners.set(key, c.user);
-}
-
-/** `repo` → `repo:latest` (a digest or a tag stays as it is). */
-function withLatest(ref: string): string {
-  if (ref.includes('@')) return ref;
-  const slash = ref.lastIndexOf('/');
-  return ref.slice(slash + 1).includes(':') ? ref : `${ref}:latest`;
 }
 
 /**
@@ -379,9 +374,8 @@ export async function checkUpdate(ctx: ApiContext, req: http.IncomingMessage, re
   try { body = JSON.parse(raw.toString('utf8') || '{}'); } catch { return; }
   const asked = ['Devices', 'DeviceCgroupRules', 'DeviceRequests'].filter((k) => Array.isArray(body?.[k]) && body[k].length);
   if (!asked.length) return;
-  const hit = await containerLabels(ctx, ref);
-  const level = hit ? levelOnLabels(c, hit.labels) : 'none';
-  if (atLeast(level, 'full')) return;
+  const hit = await resolve(ctx, c, 'container', ref);
+  if (hit && atLeast(hit.level, 'full')) return;
   const info = requestInfo(req);
   info.decision = 'denied';
   info.reason = `needs full for ${asked.join(', ')}`;

@@ -2,8 +2,9 @@
 // labels a network, volume or image carries and an exec's container. Read
 // from the cached picture only: a check must not cost an engine round trip.
 import type { Cluster } from './cluster.js';
-import { findNetwork, splitNodeRef } from './networks.js';
-import { matchesImageRef, withDefaultTag } from '../scheduler/images.js';
+import { findNetwork } from './networks.js';
+import { holders } from './volumes.js';
+import { matchesImageRef } from '../scheduler/images.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -15,13 +16,9 @@ export function networkFacts(cluster: Cluster, ref: string): { id: string; name:
 
 /** A volume's labels, from the first healthy node (by name) that holds it. */
 export function volumeFacts(cluster: Cluster, ref: string): { name: string; labels: Labels } | undefined {
-  const { node, name } = splitNodeRef(cluster, ref);
-  for (const e of cluster.nodes()) {
-    if (!e.healthy || (node && e !== node)) continue;
-    const v = e.resources.volumes.find((x) => x.Name === name);
-    if (v) return { name, labels: v.Labels ?? {} };
-  }
-  return undefined;
+  const { nodes, name } = holders(cluster, ref);
+  const v = nodes[0]?.resources.volumes.find((x) => x.Name === name);
+  return v ? { name, labels: v.Labels ?? {} } : undefined;
 }
 
 /** An image's ID, labels and tags (merged over the nodes that have it). */
@@ -40,6 +37,3 @@ export function imageFacts(cluster: Cluster, ref: string): { id: string; labels:
   }
   return id === undefined ? undefined : { id, labels, tags: [...tags] };
 }
-
-/** The name a pull or build records: `repo:tag`, with :latest when none. */
-export function imageName(ref: string): string { return withDefaultTag(ref); }

@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { NodeContainer } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
-import { applyHints, namedVolumes } from '../scheduler/hints.js';
+import { applyHints } from '../scheduler/hints.js';
+import { namedVolumes } from '../util/volumes.js';
 import { ensureImage } from './pull.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';

@@ -45,7 +45,7 @@ export async function createVolume(cluster: Cluster, body: any, version: string)
 }
 
 /** The healthy nodes holding a volume: `node/name` on that node, a bare name on each that has it. */
-function holders(cluster: Cluster, ref: string): { nodes: Engine[]; name: string } {
+export function holders(cluster: Cluster, ref: string): { nodes: Engine[]; name: string } {
   const { node, name } = splitNodeRef(cluster, ref);
   const nodes = cluster.nodes().filter((e) => e.healthy && (!node || e === node)
     && e.resources.volumes.some((v) => v.Name === name));

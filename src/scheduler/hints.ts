@@ -7,6 +7,9 @@ import { imageNameSet, withDefaultTag } from './images.js';
 import type { Node, NodeNetwork } from './node.js';
 import type { ScheduleRequest } from './request.js';
 import { NO_REGEX_LIMITS, quoteRe2 } from '../util/regex.js';
+import { namedVolumes } from '../util/volumes.js';
+
+export { namedVolumes };
 
 export interface Hinted {
   request: ScheduleRequest;
@@ -88,24 +91,6 @@ export function placeByNetwork(request: ScheduleRequest, body: any, nodes: reado
   // Built from node names, not user input: no length bound (RE2 stays linear).
   const only = tryExpr(`node==/^(?:${names})$/`, 'constraint', true);
   return only ? { request: { ...request, constraints: [...request.constraints, only] }, body } : { request, body };
-}
-
-// A named volume, as dockerd tells it from a host path in `-v src:dst`.
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-/** Named volumes a create body mounts: `-v name:/dst` (Binds) and `--mount type=volume,src=name`. */
-export function namedVolumes(body: any): string[] {
-  const hc = body?.HostConfig;
-  const out = new Set<string>();
-  for (const b of Array.isArray(hc?.Binds) ? hc.Binds : []) {
-    if (typeof b !== 'string' || !b.includes(':')) continue;
-    const src = b.split(':')[0];
-    if (VOLUME_NAME.test(src)) out.add(src);
-  }
-  for (const m of Array.isArray(hc?.Mounts) ? hc.Mounts : []) {
-    if (m?.Type === 'volume' && typeof m.Source === 'string' && VOLUME_NAME.test(m.Source)) out.add(m.Source);
-  }
-  return [...out];
 }
 
 /**
