@@ -43,7 +43,7 @@ const ROUTES: Record<string, Rule | ((method: string, action: string) => Rule)> 
   Ping: open, Version: open, Auth: open, ImageSearch: open,
   BuildKitSession: open, BuildKitGrpc: open,
   Metrics: { kind: 'admin' },
-  Info: filtered, Events: filtered, ContainerList: filtered, ImageList: filtered, NetworkList: filtered, VolumeList: filtered,
+  Info: filtered, Events: filtered, ContainerList: filtered, NetworkList: filtered, VolumeList: filtered,
 
   ContainerCreate: { kind: 'create', object: 'container' },
   ContainerPrune: { kind: 'prune', object: 'container' },
@@ -66,7 +66,7 @@ const ROUTES: Record<string, Rule | ((method: string, action: string) => Rule)> 
   ContainerCommit: { kind: 'query', object: 'container', level: 'restricted' },
 
   // images: anyone may pull, build, load and use them; changing one needs full
-  ImageInspect: open, ImageHistory: open, ImageSave: open,
+  ImageList: open, ImageInspect: open, ImageHistory: open, ImageSave: open,
   ImageCreate: open, ImageLoad: open, ImageBuild: open,
   ImageTag: on('image', 'full'), ImageDelete: on('image', 'full'),
   // push names its tag in the query
