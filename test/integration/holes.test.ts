@@ -12,6 +12,7 @@
 // last: they kill engine 2 and bring it back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import Docker from 'dockerode';
 import { sleep, eventually } from '../lib/wait.js';
@@ -225,9 +226,22 @@ describe('holes (3 engines)', { skip: skipReason() }, () => {
 
   // ---- 6. scheduler failure: classic's one line per filter -----------------
 
+  /**
+   * For a run that failed where it should not: the manager's last log lines
+   * (its warnings about re-reads after a create are the clue to an
+   * intermittent `No such container` right after a create).
+   */
+  const managerLogTail = (): string => {
+    try {
+      return '\nmanager log (last 40 lines):\n' + fs.readFileSync(c.manager!.logFile, 'utf8').trimEnd().split('\n').slice(-40).join('\n');
+    } catch {
+      return '';
+    }
+  };
+
   test('6. port clash: "...conditions" then a newline and "[port 8080 (Bridge mode)]"', T, async () => {
     const first = await c.docker(['run', '-d', '--name', 'p8080-a', '-p', '8080:80', '-e', 'constraint:node==node-0', 'busybox', 'sleep', '100']);
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.code, 0, first.stderr + managerLogTail());
     try {
       for (const cli of CLIS) {
         const r = await c.docker(['run', '-d', '-p', '8080:80', '-e', 'constraint:node==node-0', 'busybox', 'sleep', '100'], { cli });
@@ -251,7 +265,7 @@ describe('holes (3 engines)', { skip: skipReason() }, () => {
 
   test('6. host-mode port clash: "...conditions" then a newline and "[port 80/tcp (Host mode)]"', T, async () => {
     const first = await c.docker(['run', '-d', '--name', 'host80-a', '--net', 'host', '--expose', '80', '-e', 'constraint:node==node-1', 'busybox', 'sleep', '100']);
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.code, 0, first.stderr + managerLogTail());
     try {
       for (const cli of CLIS) {
         const r = await c.docker(['run', '-d', '--net', 'host', '--expose', '80', '-e', 'constraint:node==node-1', 'busybox', 'sleep', '100'], { cli });
