@@ -34,13 +34,28 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
     return r.stdout.trim();
   };
   /** Where a container is now, by name (undefined: no such container). */
+  const whereErrors: Record<string, string> = {}; // the last failed inspect per name
   const where = async (name: string): Promise<Where | undefined> => {
     // .Node is classic Swarm's addition: the CLI then formats the raw JSON.
     const r = await c.docker(['inspect', '--format', '{{.Node.Name}}|{{.State.Status}}|{{.Id}}|{{json .Config.Labels}}', name]);
-    if (r.code !== 0) return undefined;
+    if (r.code !== 0) { whereErrors[name] = r.stderr.trim(); return undefined; }
     const [node, state, id, ...rest] = r.stdout.trim().split('|');
     const labels = JSON.parse(rest.join('|'));
     return { node, state, id, sid: labels['com.docker.swarm.id'], labels };
+  };
+  /**
+   * For a move that did not happen: the manager's log lines about the
+   * container (its IDs, its name) and every warning or error, last 60.
+   */
+  const managerLog = (key: keyof typeof before2): string => {
+    const w = before2[key];
+    try {
+      const all = fs.readFileSync(c.manager!.logFile, 'utf8').trimEnd().split('\n');
+      const hits = all.filter((l) => (w && (l.includes(w.id) || l.includes(w.sid))) || / (WARN|ERROR) /.test(l) || /rs-|[Rr]eschedul/.test(l));
+      return `\nmanager log (${key}, warnings, errors; last 60 of ${hits.length}):\n` + hits.slice(-60).join('\n');
+    } catch {
+      return '';
+    }
   };
   const run = async (name: string, args: string[]): Promise<Where> => {
     await dk(['run', '-d', '--name', name, '--stop-timeout', '1', ...args]);
@@ -106,7 +121,7 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
   test('a running container moves with its name, labels and Swarm ID, and is started', T, async (t) => {
     const w = await eventually(() => where('rs-plain'), (x) => !!x && x.node !== 'node-2' && x.state === 'running', 60_000, 250);
     t.diagnostic(`SIGKILL of node-2 -> rs-plain running on ${w?.node}: ${Date.now() - killedAt} ms (retry 2, refresh 1-2 s; 6 containers to move)`);
-    assert.ok(w && w.node !== 'node-2', JSON.stringify(w));
+    assert.ok(w && w.node !== 'node-2', JSON.stringify(w) + managerLog('plain'));
     assert.equal(w.state, 'running');
     assert.notEqual(w.id, before2.plain.id);
     assert.equal(w.sid, before2.plain.sid, 'the Swarm ID is kept');
@@ -119,26 +134,26 @@ describe('rescheduling (reschedule:on-node-failure)', { skip: skipReason() }, ()
 
   test('its constraints still hold: zone==b can only go to node-1', T, async () => {
     const w = await eventually(() => where('rs-zone'), (x) => !!x && x.node !== 'node-2', 60_000, 500);
-    assert.equal(w?.node, 'node-1');
+    assert.equal(w?.node, 'node-1', `${JSON.stringify(w)} ${whereErrors['rs-zone'] ?? ''}${managerLog('zone')}`);
     assert.equal(w?.state, 'running');
   });
 
   test('its exposed port still holds: 8080 is taken on node-0, so node-1', T, async () => {
     const w = await eventually(() => where('rs-port'), (x) => !!x && x.node !== 'node-2', 60_000, 500);
-    assert.equal(w?.node, 'node-1');
+    assert.equal(w?.node, 'node-1', JSON.stringify(w) + managerLog('port'));
     const port = await dk(['port', 'rs-port', '80']);
     assert.match(port, /:8080$/m);
   });
 
   test('a stopped container moves but is not started', T, async () => {
     const w = await eventually(() => where('rs-stopped'), (x) => !!x && x.node !== 'node-2', 60_000, 500);
-    assert.ok(w && w.node !== 'node-2');
+    assert.ok(w && w.node !== 'node-2', JSON.stringify(w) + managerLog('stopped'));
     assert.equal(w.state, 'created');
   });
 
   test('a Compose service is rescheduled and Compose still knows it', T, async () => {
     const w = await eventually(() => where('rs_web_1'), (x) => !!x && x.node !== 'node-2' && x.state === 'running', 60_000, 500);
-    assert.ok(w && w.node !== 'node-2', JSON.stringify(w));
+    assert.ok(w && w.node !== 'node-2', JSON.stringify(w) + managerLog('compose'));
     assert.equal(w.labels['com.docker.compose.service'], 'web');
     const ps = await compose(['ps']);
     assert.match(ps.out, /rs_web_1\s.*Up/, ps.out);
