@@ -9,6 +9,7 @@ import { BadRequestError, DockerError } from '../errors.js';
 import { validateKeys, matchAny, matchLabels, nodeMatches, type FilterArgs } from '../util/dockerfilters.js';
 import { exitCodeOf, healthOf } from '../util/humanize.js';
 import { matchesImageRef } from '../scheduler/images.js';
+import { isSwarmImage } from '../scheduler/rules.js';
 
 const LIST_FILTERS = new Set(['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume', 'node']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -135,7 +136,7 @@ export async function listContainers(cluster: Cluster, cfg: ListConfig, o: Conta
     // classic Swarm, only a listing of stopped ones too shows them (as "Host Down").
     if (!showAll && !ref.node.healthy) continue;
     // Classic Swarm hides its own manager containers unless -a.
-    if (!o.all && (s.Image === 'swarm' || /^swarm:/.test(s.Image ?? ''))) continue;
+    if (!o.all && isSwarmImage(s.Image)) continue;
     if (match(ref.node, ref.container)) picked.push(ref);
   }
   const entries = o.limit > 0 ? picked.slice(0, o.limit) : picked;

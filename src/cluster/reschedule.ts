@@ -11,7 +11,7 @@
 import type { Engine } from './engine.js';
 import type { Cluster } from './cluster.js';
 import type { CachedContainer } from './containers.js';
-import { SWARM_ID_LABEL, hasReschedulePolicy } from '../scheduler/rules.js';
+import { SWARM_ID_LABEL, hasReschedulePolicy, isSwarmImage } from '../scheduler/rules.js';
 import { DockerError } from '../errors.js';
 import { log } from '../log.js';
 
@@ -24,6 +24,13 @@ const RETRY_MAX_MS = 5 * 60_000;
 /** Network modes that are not a user-defined network. */
 const BUILTIN_NETWORKS = new Set(['', 'default', 'bridge', 'host', 'none']);
 const isUserNetwork = (n: string): boolean => !BUILTIN_NETWORKS.has(n) && !n.startsWith('container:');
+
+/**
+ * Whether a container takes part in rescheduling: it asks for it, and it is
+ * not a container of the `swarm` image (a manager running on an engine it
+ * manages is never moved, nor removed as a stale copy, whatever its labels).
+ */
+const movable = (s: any): boolean => hasReschedulePolicy(s?.Labels) && !isSwarmImage(s?.Image);
 
 /** What recreating a container takes: its name, a create body, its networks and whether to start it. */
 export interface Recreation {
@@ -105,7 +112,7 @@ export class Rescheduler {
   private pass(e: Engine): void {
     this.enqueue(async () => {
       if (!this.cluster.primary || e.healthy || this.cluster.engines.get(e.addr) !== e) return;
-      const todo = [...e.containers.values()].filter((c) => hasReschedulePolicy(c.summary?.Labels));
+      const todo = [...e.containers.values()].filter((c) => movable(c.summary));
       if (todo.length) log.info('node lost: rescheduling its containers', { node: e.name, containers: todo.length });
       let stuck = 0;
       for (const c of todo) if (!(await this.move(e, c))) stuck++;
@@ -151,7 +158,7 @@ export class Rescheduler {
    * a newer copy makes older ones elsewhere stale.
    */
   accept(e: Engine, summary: any): boolean {
-    if (!hasReschedulePolicy(summary?.Labels)) return true;
+    if (!movable(summary)) return true;
     const newer = this.newerCopy(e, summary);
     if (newer) {
       if (this.cluster.primary) this.removeStale(e, summary.Id, newer);
@@ -160,7 +167,7 @@ export class Rescheduler {
     if (!this.cluster.primary) return true;
     const created = Number(summary.Created ?? 0);
     for (const old of this.cluster.copiesOf(summary.Labels[SWARM_ID_LABEL])) {
-      if (old.node === e || Math.floor(old.container.created / 1000) >= created) continue;
+      if (old.node === e || !movable(old.container.summary) || Math.floor(old.container.created / 1000) >= created) continue;
       if (old.node.healthy) this.removeStale(old.node, old.container.id, { node: e, id: summary.Id });
       else old.node.containers.hide(old.container.id);
     }
@@ -170,10 +177,11 @@ export class Rescheduler {
   /** A copy of this container's Swarm ID on another node, created after it. */
   private newerCopy(e: Engine, summary: any): { node: Engine; id: string } | undefined {
     const sid = summary?.Labels?.[SWARM_ID_LABEL];
-    if (!sid || !hasReschedulePolicy(summary.Labels)) return undefined;
+    if (!sid || !movable(summary)) return undefined;
     // Whole seconds on both sides: the list gives no more (copies made in one second are left alone).
     const created = Number(summary.Created ?? 0);
     for (const other of this.cluster.copiesOf(sid)) {
+      if (!movable(other.container.summary)) continue;
       if (other.node !== e && other.container.id !== summary.Id && Math.floor(other.container.created / 1000) > created) {
         return { node: other.node, id: other.container.id };
       }

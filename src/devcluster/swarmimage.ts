@@ -66,14 +66,23 @@ function copyInto(root: string, from: string, to = from, mode?: number): void {
   if (mode !== undefined) fs.chmodSync(dest, mode);
 }
 
-/** Copy a package's own files, leaving its nested node_modules (their own lock entries). */
-function copyPackage(src: string, dest: string): void {
+/** A package's top-level folders that the program never loads (its tests, benches and examples). */
+const UNUSED_DIRS = new Set(['test', 'tests', '__tests__', 'bench', 'benchmark', 'benchmarks', 'example', 'examples']);
+/** Files the program never loads: source maps, TypeScript sources and types, and docs (licences stay). */
+const UNUSED_FILE = /\.(map|ts|mts|cts|md|markdown)$/i;
+
+/**
+ * Copy a package's own files, leaving its nested node_modules (their own
+ * lock entries) and what the program never loads (see above).
+ */
+function copyPackage(src: string, dest: string, top = true): void {
   fs.mkdirSync(dest, { recursive: true });
   for (const ent of fs.readdirSync(src, { withFileTypes: true })) {
     if (ent.name === 'node_modules') continue;
+    if (ent.isDirectory() ? top && UNUSED_DIRS.has(ent.name) : UNUSED_FILE.test(ent.name)) continue;
     const s = path.join(src, ent.name);
     const d = path.join(dest, ent.name);
-    if (ent.isDirectory()) copyPackage(s, d);
+    if (ent.isDirectory()) copyPackage(s, d, false);
     else if (ent.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(s), d);
     else fs.copyFileSync(s, d);
   }

@@ -49,6 +49,26 @@ export function hasReschedulePolicy(labels: Record<string, string> | undefined, 
   }
 }
 
+/**
+ * Whether a container's image is the `swarm` image: its manager, join and
+ * token containers, which `ps` hides without -a (as classic Swarm did) and
+ * rescheduling never moves or removes. Classic matched the bare name
+ * `swarm[:tag]`; the same name qualified by a registry (`localhost:5000/swarm`,
+ * `docker.io/library/swarm`) is the same image pushed and pulled, so it
+ * counts too. Another user's `org/swarm` does not.
+ */
+export function isSwarmImage(image: string | undefined): boolean {
+  if (!image) return false;
+  let ref = image.split('@')[0];
+  const colon = ref.lastIndexOf(':');
+  if (colon > ref.lastIndexOf('/')) ref = ref.slice(0, colon);
+  const parts = ref.split('/');
+  const first = parts[0];
+  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) parts.shift();
+  const repo = parts.join('/');
+  return repo === 'swarm' || repo === 'library/swarm';
+}
+
 export function extractRules(body: any): ExtractedRules {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid container config: expected a JSON object');

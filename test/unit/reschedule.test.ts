@@ -196,3 +196,28 @@ describe('half-done moves and failing targets (simulated engines)', () => {
     assert.deepEqual(got, ['/svc2 created']);
   });
 });
+
+describe('the swarm image is never moved (simulated engines)', () => {
+  const { sims, newCluster } = simulatedWorld();
+
+  test('a manager container on a lost node stays, whatever its labels; a container beside it moves', async () => {
+    for (let i = 0; i < 2; i++) sims.push(await startSimulator({ port: 0, name: `own-${i}`, containers: 0 }));
+    // A manager started on own-1 with the policy and a Swarm ID (made through another manager).
+    const r = await fetch(`http://${sims[1].addr}/containers/create?name=manager`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Image: 'localhost:5000/swarm:latest', Labels: { ...POLICY, [SWARM_ID_LABEL]: 'f'.repeat(64) } }),
+    });
+    assert.equal(r.status, 201);
+    const c = newCluster(true);
+    await eventually(async () => c.healthyEngines().length, (n) => n === 2, 10_000, 50);
+    const made = await c.createContainer('svc', { Image: 'busybox', Labels: { ...POLICY, 'com.docker.swarm.constraints': '["node==~own-1"]' } }, new URLSearchParams());
+    assert.equal(made.node.name, 'own-1');
+    await eventually(async () => c.findContainer('manager'), (x) => !!x, 5000, 50);
+    await sims[1].stop();
+    const names = async (): Promise<string[]> => ((await (await fetch(`http://${sims[0].addr}/containers/json?all=1`)).json()) as any[]).map((x) => x.Names[0]).sort();
+    await eventually(names, (n) => n.includes('/svc'), 10_000, 100);
+    await new Promise((res) => setTimeout(res, 800)); // time for a wrong move, if one were made
+    assert.deepEqual(await names(), ['/svc']);
+    assert.equal(c.findContainer('manager')?.node.name, 'own-1');
+  });
+});

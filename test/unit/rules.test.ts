@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractRules, goJsonMarshal } from '../../src/scheduler/rules.js';
+import { extractRules, goJsonMarshal, isSwarmImage } from '../../src/scheduler/rules.js';
 import { BadRequestError } from '../../src/errors.js';
 import { thrown } from './helpers.js';
 
@@ -100,5 +100,17 @@ describe('extractRules', () => {
     assert.deepEqual(extractRules({ Env: ['reschedule:off'] }).reschedulePolicies, ['off']);
     assert.deepEqual(extractRules({ Labels: { [R]: '["on-node-failure"]' } }).reschedulePolicies, ['on-node-failure']);
     assert.deepEqual(extractRules({ Labels: { [R]: 'null' } }).reschedulePolicies, []);
+  });
+});
+
+describe('isSwarmImage: the containers ps hides without -a and rescheduling leaves alone', () => {
+  it('the bare name with or without a tag or digest, as classic Swarm', () => {
+    for (const i of ['swarm', 'swarm:latest', 'swarm:1.2.9', 'swarm@sha256:' + 'a'.repeat(64), 'swarm:latest@sha256:' + 'b'.repeat(64)]) assert.equal(isSwarmImage(i), true, i);
+  });
+  it('the same name qualified by a registry (pushed and pulled)', () => {
+    for (const i of ['localhost:5000/swarm', 'localhost/swarm:latest', 'registry.example.com/swarm:1', 'docker.io/library/swarm', 'library/swarm', '10.0.0.1:5000/swarm:v2']) assert.equal(isSwarmImage(i), true, i);
+  });
+  it('other images, another user\'s swarm, and nothing', () => {
+    for (const i of ['busybox', 'swarmer', 'org/swarm', 'localhost:5000/org/swarm', 'swarm-agent:1', 'sha256:' + 'c'.repeat(64), '', undefined]) assert.equal(isSwarmImage(i), false, String(i));
   });
 });
