@@ -38,6 +38,12 @@ export interface CachedContainer {
   inspect?: any;
 }
 
+/**
+ * Why a container left the cache for good. The first two are the engine's
+ * own word; the others are the manager's reading of an answer.
+ */
+export type GoneReason = 'destroy event' | 'removed through the manager' | 'not in a list of the engine' | 'inspect answered 404' | 'doubtful create' | 'stale copy';
+
 /** Decides whether a container new to the cache is taken in (false: a stale or doubtful copy, see ../cluster/reschedule.ts). */
 export type AcceptContainer = (summary: any) => boolean;
 
@@ -78,8 +84,12 @@ export class ContainerCache {
   private usedMemory = 0;
   private nodes: NodeContainer[] | null = null;
   private seq = 0;
-  /** IDs never come back once removed: a refresh that started before a removal must not resurrect it. */
-  private readonly gone = new Map<string, number>();
+  /**
+   * IDs never come back once removed: a refresh that started before a
+   * removal must not resurrect it. With when and why (for the warning when a
+   * container just created is found gone, see ./operations.ts).
+   */
+  private readonly gone = new Map<string, { at: number; why: GoneReason }>();
   /** start/die times seen before the container reached the cache (bounded). */
   private readonly early = new Map<string, { startedAt: number; finishedAt: number }>();
 
@@ -102,6 +112,12 @@ export class ContainerCache {
 
   /** Whether the container was removed lately (its remove seen here). */
   removed(id: string): boolean { return this.gone.has(id); }
+
+  /** Take a container's removal back (its engine says it is there after all): a refresh may add it again. */
+  forgive(id: string): void { this.gone.delete(id); }
+
+  /** Why a container removed lately went (undefined: not removed lately). */
+  goneWhy(id: string): GoneReason | undefined { return this.gone.get(id)?.why; }
 
   /** Number the next refresh, before its request is sent. */
   nextSeq(): number { return ++this.seq; }
@@ -155,7 +171,7 @@ export class ContainerCache {
       };
       await Promise.all(Array.from({ length: Math.min(4, fresh.length + unread.length) }, worker));
     }
-    for (const id of scope) if (!seen.has(id) && this.map.has(id)) this.remove(id);
+    for (const id of scope) if (!seen.has(id) && this.map.has(id)) this.remove(id, 'not in a list of the engine');
   }
 
   /**
@@ -165,7 +181,7 @@ export class ContainerCache {
    */
   applyInspect(c: CachedContainer, insp: any | null): void {
     if (this.map.get(c.id) !== c || c.inspected) return;
-    if (insp === null) { this.remove(c.id); return; }
+    if (insp === null) { this.remove(c.id, 'inspect answered 404'); return; }
     this.subtract(c.node);
     c.node = this.toNode(c.summary, insp);
     c.created = parseDockerTime(insp?.Created) || c.created;
@@ -190,8 +206,13 @@ export class ContainerCache {
     this.onChange('update', c);
   }
 
-  remove(id: string, gone = true): void {
-    if (gone) this.markGone(id);
+  /** The container went (`why`): out of the cache, and never taken back in. */
+  remove(id: string, why: GoneReason): void {
+    this.markGone(id, why);
+    this.drop(id);
+  }
+
+  private drop(id: string): void {
     const c = this.map.get(id);
     if (!c) return;
     this.map.delete(id);
@@ -207,7 +228,7 @@ export class ContainerCache {
    */
   hide(id: string): CachedContainer | undefined {
     const c = this.map.get(id);
-    if (c) this.remove(id, false);
+    if (c) this.drop(id);
     return c;
   }
 
@@ -222,7 +243,7 @@ export class ContainerCache {
 
   /** Forget everything (the engine's ID changed): the containers may come back under the new ID. */
   clear(): void {
-    for (const id of [...this.map.keys()]) this.remove(id, false);
+    for (const id of [...this.map.keys()]) this.drop(id);
   }
 
   /** Keep State.StartedAt/FinishedAt current from start/die events, for live status texts. */
@@ -293,11 +314,11 @@ export class ContainerCache {
     };
   }
 
-  private markGone(id: string): void {
-    this.gone.set(id, Date.now());
+  private markGone(id: string, why: GoneReason): void {
+    this.gone.set(id, { at: Date.now(), why });
     if (this.gone.size > 5000) {
       const cutoff = Date.now() - 120_000;
-      for (const [k, t] of this.gone) { if (t < cutoff || this.gone.size > 5000) this.gone.delete(k); else break; }
+      for (const [k, g] of this.gone) { if (g.at < cutoff || this.gone.size > 5000) this.gone.delete(k); else break; }
     }
   }
 

@@ -86,7 +86,7 @@ export class DoubtfulCreates {
       .then((r) => {
         if (r.status === 204 || r.status === 404) {
           log.info('removed a container whose create the client was told had failed', { node: e.name, id });
-          e.containers.remove(id);
+          e.containers.remove(id, 'doubtful create');
         }
       })
       .catch(() => undefined)

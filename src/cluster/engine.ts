@@ -575,7 +575,7 @@ export class Engine extends EventEmitter {
       case 'container':
         // The cache moved on from the last merged list: the next safety refresh merges again.
         this.lastList.key = '';
-        if (action === 'destroy') { this.containers.remove(id); return; }
+        if (action === 'destroy') { this.containers.remove(id, 'destroy event'); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
         if (action === 'start' || action === 'die') {

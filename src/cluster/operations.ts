@@ -66,8 +66,19 @@ export class Operations {
   private async owner(ref: string): Promise<Owner> {
     const made = this.cluster.placement.madeOn(ref);
     if (made && !this.cluster.hasContainerId(ref)) {
-      if (!made.healthy) throw unhealthy(ref, made);
-      return { node: made, id: ref, names: [] };
+      const why = made.containers.goneWhy(ref);
+      if (!why) {
+        // Not in the cache yet: its re-read is in flight.
+        if (!made.healthy) throw unhealthy(ref, made);
+        return { node: made, id: ref, names: [] };
+      }
+      if (why !== 'destroy event' && why !== 'removed through the manager') {
+        // Created a moment ago and dropped on the manager's reading of an
+        // answer, not on the engine's word: the engine is asked again.
+        log.warn('a container created lately is not in the cache: asking its engine', { node: made.name, id: ref, why });
+        made.containers.forgive(ref);
+        await made.touch(ref);
+      }
     }
     const r = await this.cluster.find(ref);
     if (!r.node.healthy) throw unhealthy(ref, r.node);
@@ -126,7 +137,7 @@ export class Operations {
     return this.target(e, path, async (status) => {
       if (status < 200 || status >= 300) { release?.(); return; }
       // A plain remove is done when dockerd says so: out of the cache (and its name free) at once.
-      if (action === '' && !/[?&]link=(1|true)\b/i.test(query)) { e.containers.remove(id); release?.(); return; }
+      if (action === '' && !/[?&]link=(1|true)\b/i.test(query)) { e.containers.remove(id, 'removed through the manager'); release?.(); return; }
       const refresh = REFRESH[action];
       if (!refresh) { release?.(); return; }
       if (AWAITED.has(action)) {

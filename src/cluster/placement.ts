@@ -20,7 +20,7 @@ import { BadRequestError, DockerError } from '../errors.js';
 import { log } from '../log.js';
 import { volumesByNode } from './volumes.js';
 
-/** How long a created container's engine is remembered by ID when re-reads could not bring it into the cache. */
+/** How long a created container's engine is remembered by ID (see madeOn). */
 const MADE_KEEP_MS = 60_000;
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -30,15 +30,28 @@ export interface Created { node: Engine; status: number; body: any }
 export class Placement {
   /** Reservations for creates in flight, per engine address. */
   private readonly pending = new Map<string, NodeContainer[]>();
-  /** Containers made and answered, not yet in the cache: ID -> engine. */
-  private readonly made = new Map<string, Engine>();
+  /** Containers made and answered lately: ID -> engine, oldest first. */
+  private readonly made = new Map<string, { e: Engine; at: number }>();
 
   constructor(private readonly cluster: Cluster) {}
 
   forget(addr: string): void { this.pending.delete(addr); }
 
-  /** The engine of a container created and answered but not in the cache yet (by full ID). */
-  madeOn(id: string): Engine | undefined { return this.made.get(id); }
+  /**
+   * The engine of a container created and answered in the last minute (by
+   * full ID): calls by its ID reach it before the cache has it, and when
+   * the cache lost it for a reason that is not the engine's word.
+   */
+  madeOn(id: string): Engine | undefined {
+    const m = this.made.get(id);
+    return m && Date.now() - m.at < MADE_KEEP_MS ? m.e : undefined;
+  }
+
+  private remember(id: string, e: Engine): void {
+    const now = Date.now();
+    this.made.set(id, { e, at: now });
+    for (const [k, m] of this.made) { if (now - m.at < MADE_KEEP_MS) break; this.made.delete(k); }
+  }
 
   /** Reservations in flight on every engine (GET /metrics). */
   get pendingTotal(): number { let n = 0; for (const l of this.pending.values()) n += l.length; return n; }
@@ -145,13 +158,20 @@ export class Placement {
           }
           // Read into the cache in the background; reads that could see it wait (cluster.writes).
           handedOver = true;
-          this.made.set(id, node);
+          this.remember(id, node);
           // Until the cache has it, the reservation stands for it, found by its real ID
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
           this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id), () => {
             const done = (): void => { this.unreserve(node.addr, reservation); release(); };
-            if (node.containers.get(id) || node.containers.removed(id)) { this.made.delete(id); done(); return; }
+            if (node.containers.get(id)) { done(); return; }
+            const why = node.containers.goneWhy(id);
+            if (why) {
+              // Gone before the client could use it: said, since it may be the manager misreading an answer.
+              log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
+              done();
+              return;
+            }
             this.readAgain(node, id, done);
           });
           return { node, status: 201, body: parsed };
@@ -181,16 +201,12 @@ export class Placement {
   /**
    * The re-read after a create ended without the container in the cache (the
    * engine slow or failing). The client already has its ID: calls by it
-   * still go to its engine, and the reservation and name hold, while it is
-   * read once more; the ID is remembered a while longer if that fails too.
+   * still go to its engine (madeOn), and the reservation and name hold,
+   * while it is read once more.
    */
   private readAgain(node: Engine, id: string, done: () => void): void {
     log.warn('a container just created is not in the cache after its re-read: reading it again', { node: node.name, id });
-    void node.touch(id).finally(() => {
-      done();
-      if (node.containers.get(id)) { this.made.delete(id); return; }
-      setTimeout(() => { if (this.made.get(id) === node) this.made.delete(id); }, MADE_KEEP_MS).unref();
-    });
+    void node.touch(id).finally(done);
   }
 
   private unreserve(addr: string, reservation: NodeContainer): void {

@@ -223,7 +223,7 @@ export class Rescheduler {
       // was being made: the old one stands, the new one goes.
       if (from.healthy || !this.cluster.primary || this.cluster.engines.get(from.addr) !== from) {
         log.info('node back during a move: the new copy is removed', { node: from.name, container: c.id, copy: id });
-        await to.call('DELETE', `/containers/${id}?force=1`).then(() => to.containers.remove(id), () => undefined);
+        await to.call('DELETE', `/containers/${id}?force=1`).then(() => to.containers.remove(id, 'removed through the manager'), () => undefined);
         putBack();
         return true;
       }
@@ -288,7 +288,7 @@ export class Rescheduler {
     e.call('DELETE', `/containers/${id}?force=1`)
       .then((r) => {
         if (r.status !== 204 && r.status !== 404) throw new Error(messageOf(r.body));
-        e.containers.remove(id);
+        e.containers.remove(id, 'stale copy');
       })
       .catch((err: Error) => log.error(`Failed to remove duplicate container ${id} on node ${e.name}: ${err.message}`))
       .finally(() => this.removing.delete(id));

@@ -155,6 +155,12 @@ export async function withCluster(opts: ClusterOptions): Promise<TestCluster> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // SWARM_IT_KEEP_LOGS=<dir>: the manager's log outlives the run there (chasing an intermittent failure).
+    const keep = process.env.SWARM_IT_KEEP_LOGS;
+    if (keep && manager) {
+      fs.mkdirSync(keep, { recursive: true });
+      fs.copyFileSync(manager.logFile, path.join(keep, `manager-${opts.slotBase}-${Date.now()}.log`));
+    }
     // teardownState stops the manager recorded in state.json before the engines.
     await set.stop();
     live.delete(stateDir);

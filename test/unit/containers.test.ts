@@ -46,7 +46,7 @@ test('an older answer never overwrites a newer one', async () => {
 test('a removed container is not brought back by a refresh that started before the removal', async () => {
   const { c } = cache();
   const seq = c.nextSeq();
-  c.remove('a');
+  c.remove('a', 'destroy event');
   await c.merge([summary('a')], ['a'], seq, inspect());
   assert.equal(c.has('a'), false);
 });
@@ -59,7 +59,7 @@ test('a list only drops containers in its scope; removal frees reservations', as
   await c.merge([], [], c.nextSeq(), inspect(10)); // empty scope: nothing dropped
   assert.equal(c.size, 1);
   assert.equal(c.reservedMemory, 10);
-  c.remove('b');
+  c.remove('b', 'destroy event');
   assert.equal(c.reservedMemory, 0);
 });
 
@@ -69,7 +69,7 @@ test('reservations re-read after update; ignored if the container went meanwhile
   const a = c.get('a')!;
   c.setReservations(a, await inspect(30)());
   assert.equal(c.reservedMemory, 30);
-  c.remove('a');
+  c.remove('a', 'destroy event');
   c.setReservations(a, await inspect(50)());
   assert.equal(c.reservedMemory, 0);
 });

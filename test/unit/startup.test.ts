@@ -169,7 +169,7 @@ test('applyInspect: a 404 removes the container; a container removed meanwhile s
   await cache.merge([summary('a'), summary('b'), summary('c')], [], cache.nextSeq(), async () => { throw new Error('no inline inspect'); }, () => true, (c) => queued.set(c.id, c));
   cache.applyInspect(queued.get('a'), null); // 404: gone
   assert.equal(cache.has('a'), false);
-  cache.remove('b'); // destroy event while its inspect was in flight
+  cache.remove('b', 'destroy event'); // destroy event while its inspect was in flight
   cache.applyInspect(queued.get('b'), inspectOf('b', 64));
   assert.equal(cache.has('b'), false);
   assert.equal(cache.reservedMemory, 0);
