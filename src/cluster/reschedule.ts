@@ -159,6 +159,11 @@ export class Rescheduler {
    */
   accept(e: Engine, summary: any): boolean {
     if (!movable(summary)) return true;
+    // A move of this Swarm ID is under way: it alone decides which copy stays.
+    // (Removing the old copy here, on a node back in the meantime, while the
+    // move removes its new copy because that node is back, left neither.)
+    // Whatever it leaves doubled, engineBack() settles after it (same queue).
+    if (this.moving.has(summary.Labels?.[SWARM_ID_LABEL])) return true;
     const newer = this.newerCopy(e, summary);
     if (newer) {
       if (this.cluster.primary) this.removeStale(e, summary.Id, newer);

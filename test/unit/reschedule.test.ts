@@ -5,6 +5,8 @@
 // (The full flows on real engines: test/integration/reschedule.test.ts.)
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -219,5 +221,81 @@ describe('the swarm image is never moved (simulated engines)', () => {
     await new Promise((res) => setTimeout(res, 800)); // time for a wrong move, if one were made
     assert.deepEqual(await names(), ['/svc']);
     assert.equal(c.findContainer('manager')?.node.name, 'own-1');
+  });
+});
+
+/**
+ * A proxy in front of a simulated engine that can go down (connections
+ * refused, open ones cut) and come back on the same port, and can hold
+ * back creates.
+ */
+async function gateway(target: string): Promise<{ addr: string; down: () => void; up: () => Promise<void>; holdCreates: () => void; releaseCreates: () => void; held: () => number; close: () => void }> {
+  const [host, port] = target.split(':');
+  let holding: Array<() => void> | null = null;
+  const server = http.createServer((req, res) => {
+    const pass = (): void => {
+      const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        res.flushHeaders();
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      res.on('close', () => up.destroy());
+      req.pipe(up);
+    };
+    if (holding && req.method === 'POST' && /\/containers\/create/.test(req.url ?? '')) holding.push(pass); else pass();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const gwPort = (server.address() as AddressInfo).port;
+  return {
+    addr: `127.0.0.1:${gwPort}`,
+    down: () => { server.close(); server.closeAllConnections(); },
+    up: () => new Promise<void>((r) => server.listen(gwPort, '127.0.0.1', () => r())),
+    holdCreates: () => { holding ??= []; },
+    releaseCreates: () => { const h = holding ?? []; holding = null; for (const go of h) go(); },
+    held: () => holding?.length ?? 0,
+    close: () => { server.close(); server.closeAllConnections(); },
+  };
+}
+
+describe('a node that comes back during a move (simulated engines)', () => {
+  const sims: Simulator[] = [];
+  const gates: Array<Awaited<ReturnType<typeof gateway>>> = [];
+  let c: Cluster | undefined;
+  after(async () => {
+    await c?.stop();
+    for (const g of gates) g.close();
+    for (const s of sims) await s.stop().catch(() => undefined);
+  });
+
+  test('its copy stays and the new copy goes: never neither', async () => {
+    for (let i = 0; i < 2; i++) {
+      sims.push(await startSimulator({ port: 0, name: `back-${i}`, containers: 0 }));
+      gates.push(await gateway(sims[i].addr));
+    }
+    c = new Cluster({ refreshMinMs: 300, refreshMaxMs: 600, failureRetry: 2, overcommit: 0.05, createRetry: 0 },
+      new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread')));
+    c.setPrimary(true);
+    c.setEngines(gates.map((g) => g.addr));
+    await eventually(async () => c!.healthyEngines().length, (n) => n === 2, 10_000, 50);
+    const made = await c.createContainer('svc', { Image: 'busybox', Labels: { ...POLICY, 'com.docker.swarm.constraints': '["node==~back-0"]' } }, new URLSearchParams());
+    assert.equal(made.node.name, 'back-0');
+    const sid = c.findContainer('svc')!.container.node.labels[SWARM_ID_LABEL];
+    const onEngine = async (s: Simulator): Promise<string[]> => ((await (await fetch(`http://${s.addr}/containers/json?all=1`)).json()) as any[])
+      .filter((x) => x.Labels?.[SWARM_ID_LABEL] === sid).map((x) => x.Id);
+
+    // back-0 is lost; its move's create on back-1 is held until back-0 is healthy again.
+    gates[1].holdCreates();
+    gates[0].down();
+    await eventually(async () => gates[1].held(), (n) => n === 1, 15_000, 50);
+    await gates[0].up();
+    await eventually(async () => c!.engines.get(gates[0].addr)?.state, (s) => s === 'healthy', 15_000, 50);
+    gates[1].releaseCreates();
+    // The move ends: the new copy removed (its node came back), the old one kept.
+    await eventually(async () => (await onEngine(sims[1])).length, (n) => n === 0, 10_000, 100);
+    await new Promise((r) => setTimeout(r, 1000)); // time for a wrong removal, if one were made
+    assert.deepEqual(await onEngine(sims[0]), [made.body.Id], 'the original copy is kept');
+    assert.deepEqual(await onEngine(sims[1]), [], 'the new copy is removed');
+    assert.equal(c.findContainer('svc')?.container.id, made.body.Id);
   });
 });
