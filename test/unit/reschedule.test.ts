@@ -5,8 +5,6 @@
 // (The full flows on real engines: test/integration/reschedule.test.ts.)
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -16,6 +14,7 @@ import { recreation } from '../../src/cluster/reschedule.js';
 import { hasReschedulePolicy, SWARM_ID_LABEL } from '../../src/scheduler/rules.js';
 import type { CachedContainer } from '../../src/cluster/containers.js';
 import { eventually } from '../lib/wait.js';
+import { startGate, type Gate } from '../lib/gate.js';
 
 const POLICY = { 'com.docker.swarm.reschedule-policies': '["on-node-failure"]' };
 
@@ -224,43 +223,9 @@ describe('the swarm image is never moved (simulated engines)', () => {
   });
 });
 
-/**
- * A proxy in front of a simulated engine that can go down (connections
- * refused, open ones cut) and come back on the same port, and can hold
- * back creates.
- */
-async function gateway(target: string): Promise<{ addr: string; down: () => void; up: () => Promise<void>; holdCreates: () => void; releaseCreates: () => void; held: () => number; close: () => void }> {
-  const [host, port] = target.split(':');
-  let holding: Array<() => void> | null = null;
-  const server = http.createServer((req, res) => {
-    const pass = (): void => {
-      const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        res.flushHeaders();
-        r.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      res.on('close', () => up.destroy());
-      req.pipe(up);
-    };
-    if (holding && req.method === 'POST' && /\/containers\/create/.test(req.url ?? '')) holding.push(pass); else pass();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const gwPort = (server.address() as AddressInfo).port;
-  return {
-    addr: `127.0.0.1:${gwPort}`,
-    down: () => { server.close(); server.closeAllConnections(); },
-    up: () => new Promise<void>((r) => server.listen(gwPort, '127.0.0.1', () => r())),
-    holdCreates: () => { holding ??= []; },
-    releaseCreates: () => { const h = holding ?? []; holding = null; for (const go of h) go(); },
-    held: () => holding?.length ?? 0,
-    close: () => { server.close(); server.closeAllConnections(); },
-  };
-}
-
 describe('a node that comes back during a move (simulated engines)', () => {
   const sims: Simulator[] = [];
-  const gates: Array<Awaited<ReturnType<typeof gateway>>> = [];
+  const gates: Gate[] = [];
   let c: Cluster | undefined;
   after(async () => {
     await c?.stop();
@@ -271,7 +236,7 @@ describe('a node that comes back during a move (simulated engines)', () => {
   test('its copy stays and the new copy goes: never neither', async () => {
     for (let i = 0; i < 2; i++) {
       sims.push(await startSimulator({ port: 0, name: `back-${i}`, containers: 0 }));
-      gates.push(await gateway(sims[i].addr));
+      gates.push(await startGate(sims[i].addr));
     }
     c = new Cluster({ refreshMinMs: 300, refreshMaxMs: 600, failureRetry: 2, overcommit: 0.05, createRetry: 0 },
       new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread')));
@@ -285,12 +250,12 @@ describe('a node that comes back during a move (simulated engines)', () => {
       .filter((x) => x.Labels?.[SWARM_ID_LABEL] === sid).map((x) => x.Id);
 
     // back-0 is lost; its move's create on back-1 is held until back-0 is healthy again.
-    gates[1].holdCreates();
+    gates[1].hold((req) => req.method === 'POST' && /\/containers\/create/.test(req.url ?? ''));
     gates[0].down();
     await eventually(async () => gates[1].held(), (n) => n === 1, 15_000, 50);
     await gates[0].up();
     await eventually(async () => c!.engines.get(gates[0].addr)?.state, (s) => s === 'healthy', 15_000, 50);
-    gates[1].releaseCreates();
+    gates[1].release();
     // The move ends: the new copy removed (its node came back), the old one kept.
     await eventually(async () => (await onEngine(sims[1])).length, (n) => n === 0, 10_000, 100);
     await new Promise((r) => setTimeout(r, 1000)); // time for a wrong removal, if one were made

@@ -7,43 +7,27 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { startManager, type Manager } from '../../src/cli/manage.js';
 import { parseManageConfig } from '../../src/cli/config.js';
+import { startGate, type Gate } from '../lib/gate.js';
 
 const PORT = 23547; // below every integration block (test/lib/README.md)
 const base = `http://127.0.0.1:${PORT}`;
 let sims: Simulator[] = [];
-let proxies: http.Server[] = [];
+let gates: Gate[] = [];
 let mgr: Manager;
 
-/** Held container lists (GET .../containers/json), released by open(). */
-let held: Array<() => void> | null = null;
-const hold = (): void => { held ??= []; };
-const open = (): void => { const h = held ?? []; held = null; for (const go of h) go(); };
-/** While set, container lists fail with a 500 (an engine failing the re-reads). */
-let failLists = false;
-
-function gate(target: string): Promise<http.Server> {
-  const [host, port] = target.split(':');
-  const server = http.createServer((req, res) => {
-    const pass = (): void => {
-      const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        res.flushHeaders();
-        r.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      res.on('close', () => up.destroy());
-      req.pipe(up);
-    };
-    const list = req.method === 'GET' && /\/containers\/json/.test(req.url ?? '');
-    if (list && failLists) { res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"lists fail here"}'); return; }
-    if (held && list) held.push(pass); else pass();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
+const isList = (req: http.IncomingMessage): boolean => req.method === 'GET' && /\/containers\/json/.test(req.url ?? '');
+/** Hold back the engines' container lists (every re-read needs one) until open(). */
+const hold = (): void => { for (const g of gates) g.hold(isList); };
+const open = (): void => { for (const g of gates) g.release(); };
+/** Container lists fail with a 500 (engines failing the re-reads), or pass again. */
+const failLists = (on: boolean): void => {
+  for (const g of gates) {
+    g.answer = on ? (req, res) => { if (!isList(req)) return false; res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"lists fail here"}'); return true; } : null;
+  }
+};
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const r = await fetch(`${base}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
@@ -68,18 +52,18 @@ async function whileHeld<T>(read: () => Promise<T>): Promise<T> {
 
 before(async () => {
   sims = [await startSimulator({ port: 0, name: 'sim-a', containers: 3 }), await startSimulator({ port: 0, name: 'sim-b', containers: 3 })];
-  proxies = await Promise.all(sims.map((s) => gate(s.addr)));
-  const addrs = proxies.map((p) => `127.0.0.1:${(p.address() as AddressInfo).port}`);
+  gates = await Promise.all(sims.map((s) => startGate(s.addr)));
+  const addrs = gates.map((g) => g.addr);
   mgr = await startManager(parseManageConfig({ discovery: addrs.join(','), host: [`tcp://127.0.0.1:${PORT}`] }));
   for (let i = 0; i < 200 && (await call('GET', '/info')).json.Containers !== 6; i++) await new Promise((r) => setTimeout(r, 50));
 });
 
-afterEach(() => { failLists = false; open(); }); // a failed test leaves nothing held or failing for the next
+afterEach(() => { failLists(false); open(); }); // a failed test leaves nothing held or failing for the next
 
 after(async () => {
   open();
   await mgr?.stop();
-  for (const p of proxies) { p.closeAllConnections(); p.close(); }
+  for (const g of gates) g.close();
   for (const s of sims) await s.stop();
 });
 
@@ -199,7 +183,7 @@ test('concurrent creates with one name: one wins, the others conflict (those aft
 });
 
 test('created, but every re-read fails: calls by its ID still reach its engine', async () => {
-  failLists = true;
+  failLists(true);
   const c = await call('POST', '/v1.41/containers/create', { Image: 'busybox', Cmd: ['top'] });
   assert.equal(c.status, 201, JSON.stringify(c.json));
   const id: string = c.json.Id;
@@ -210,7 +194,7 @@ test('created, but every re-read fails: calls by its ID still reach its engine',
   assert.equal((await call('GET', `/v1.41/containers/${id}/json`)).status, 200);
   assert.equal((await call('POST', `/v1.41/containers/${id}/start`)).status, 204);
   assert.equal((await call('DELETE', `/v1.41/containers/${id}?force=1`)).status, 204);
-  failLists = false;
+  failLists(false);
 });
 
 test('nothing is left held once the re-reads are done', async () => {
