@@ -194,9 +194,15 @@ export class Cluster extends EventEmitter {
     return e;
   }
 
+  /** Engine ID -> the engine that last claimed it (checked before use: it may have gone or changed ID). */
+  private readonly byEngineId = new Map<string, Engine>();
+
   private duplicateOf(id: string, self: Engine): string | undefined {
-    // Check and claim happen in one synchronous step of validate(), so two engines never both pass.
-    for (const e of this.engines.values()) if (e !== self && e.id === id) return `${e.name} (${e.addr})`;
+    // Check and claim happen in one synchronous step of validate(), so two engines never both
+    // pass; a map, not a scan (a scan per engine was O(n²) over a load of 5,000).
+    const other = this.byEngineId.get(id);
+    if (other && other !== self && other.id === id && this.engines.get(other.addr) === other) return `${other.name} (${other.addr})`;
+    this.byEngineId.set(id, self);
     return undefined;
   }
 
@@ -204,6 +210,7 @@ export class Cluster extends EventEmitter {
     const e = this.engines.get(addr);
     if (!e) return;
     this.engines.delete(addr);
+    if (this.byEngineId.get(e.id) === e) this.byEngineId.delete(e.id);
     for (const c of [...e.containers.values()]) this.onContainer(e, 'remove', c);
     // Nothing of it may come back into the index (a refresh or a failed move in flight).
     e.removeAllListeners('container');

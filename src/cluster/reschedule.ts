@@ -146,6 +146,7 @@ export class Rescheduler {
 
   /** Nodes changed (one joined or returned): containers that could not move before may move now. */
   retryLost(): void {
+    if (this.backoff.size === 0) return; // nothing waits for a node (every engine turning Healthy asks)
     for (const e of this.cluster.engines.values()) {
       // Only engines past their grace: those still in it move when it ends.
       if (e.state === 'unhealthy' && this.backoff.has(e.addr)) this.later(e, 0);
