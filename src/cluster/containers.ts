@@ -44,6 +44,9 @@ export interface CachedContainer {
  */
 export type GoneReason = 'destroy event' | 'removed through the manager' | 'not in a list of the engine' | 'inspect answered 404' | 'doubtful create' | 'stale copy';
 
+/** A removal the engine itself reported (not the manager's reading of an answer, nor its own decision). */
+export const enginesWord = (why: GoneReason): boolean => why === 'destroy event' || why === 'removed through the manager';
+
 /** Decides whether a container new to the cache is taken in (false: a stale or doubtful copy, see ../cluster/reschedule.ts). */
 export type AcceptContainer = (summary: any) => boolean;
 

@@ -11,6 +11,7 @@ import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 import { decorateInspect, isAnyIp } from './inspectbody.js';
+import { enginesWord } from './containers.js';
 
 export { isAnyIp };
 
@@ -72,7 +73,7 @@ export class Operations {
         if (!made.healthy) throw unhealthy(ref, made);
         return { node: made, id: ref, names: [] };
       }
-      if (why !== 'destroy event' && why !== 'removed through the manager') {
+      if (!enginesWord(why)) {
         // Created a moment ago and dropped on the manager's reading of an
         // answer, not on the engine's word: the engine is asked again.
         log.warn('a container created lately is not in the cache: asking its engine', { node: made.name, id: ref, why });

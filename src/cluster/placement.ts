@@ -14,6 +14,7 @@ import { namedVolumes } from '../util/volumes.js';
 import { ensureImage } from './pull.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';
+import { enginesWord } from './containers.js';
 import type { Cluster } from './cluster.js';
 import { SWARM_ID_LABEL } from '../scheduler/rules.js';
 import { BadRequestError, DockerError } from '../errors.js';
@@ -168,7 +169,7 @@ export class Placement {
             const why = node.containers.goneWhy(id);
             if (why) {
               // Gone before the client could use it: said, since it may be the manager misreading an answer.
-              log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
+              if (!enginesWord(why)) log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
               done();
               return;
             }
