@@ -39,13 +39,15 @@ export interface CachedContainer {
 }
 
 /**
- * Why a container left the cache for good. The first two are the engine's
- * own word; the others are the manager's reading of an answer.
+ * Why a container left the cache for good: the engine said so (a destroy
+ * event, a remove it answered), the manager removed it (a doubtful create,
+ * a stale copy), or the manager read an answer as saying so (a list that
+ * lacked it, an inspect's 404).
  */
 export type GoneReason = 'destroy event' | 'removed through the manager' | 'not in a list of the engine' | 'inspect answered 404' | 'doubtful create' | 'stale copy';
 
-/** A removal the engine itself reported (not the manager's reading of an answer, nor its own decision). */
-export const enginesWord = (why: GoneReason): boolean => why === 'destroy event' || why === 'removed through the manager';
+/** A removal inferred from an answer, not seen: the only kind worth asking the engine about again. */
+export const mayBeMisread = (why: GoneReason): boolean => why === 'not in a list of the engine' || why === 'inspect answered 404';
 
 /** Decides whether a container new to the cache is taken in (false: a stale or doubtful copy, see ../cluster/reschedule.ts). */
 export type AcceptContainer = (summary: any) => boolean;

@@ -348,6 +348,9 @@ export class Engine extends EventEmitter {
         ? [await this.json('GET', '/info'), this.version]
         : await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
       if (this.id && info.ID !== this.id) {
+        // The new ID is claimed as at a load: an engine may not take another's.
+        const twin = this.opts.duplicateOf?.(info.ID, this);
+        if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
         log.warn('engine ID changed, revalidating', { node: this.addr, old: this.id, new: info.ID });
         this.setState('pending');
         this.applyInfo(info, version);

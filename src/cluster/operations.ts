@@ -11,7 +11,7 @@ import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 import { decorateInspect, isAnyIp } from './inspectbody.js';
-import { enginesWord } from './containers.js';
+import { mayBeMisread } from './containers.js';
 
 export { isAnyIp };
 
@@ -65,17 +65,18 @@ export class Operations {
    * for writes in flight.
    */
   private async owner(ref: string): Promise<Owner> {
-    const made = this.cluster.placement.madeOn(ref);
+    const m = this.cluster.placement.madeOn(ref);
+    const made = m && this.cluster.engines.get(m.e.addr) === m.e ? m.e : undefined;
     if (made && !this.cluster.hasContainerId(ref)) {
       const why = made.containers.goneWhy(ref);
-      if (!why) {
-        // Not in the cache yet: its re-read is in flight.
+      if (!why && !m!.cached) {
+        // Not in the cache yet: its re-read is in flight (or failed, and it is read again).
         if (!made.healthy) throw unhealthy(ref, made);
         return { node: made, id: ref, names: [] };
       }
-      if (!enginesWord(why)) {
+      if (why && mayBeMisread(why)) {
         // Created a moment ago and dropped on the manager's reading of an
-        // answer, not on the engine's word: the engine is asked again.
+        // answer, not on something seen: the engine is asked again.
         log.warn('a container created lately is not in the cache: asking its engine', { node: made.name, id: ref, why });
         made.containers.forgive(ref);
         await made.touch(ref);

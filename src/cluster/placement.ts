@@ -14,7 +14,7 @@ import { namedVolumes } from '../util/volumes.js';
 import { ensureImage } from './pull.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';
-import { enginesWord } from './containers.js';
+import { mayBeMisread } from './containers.js';
 import type { Cluster } from './cluster.js';
 import { SWARM_ID_LABEL } from '../scheduler/rules.js';
 import { BadRequestError, DockerError } from '../errors.js';
@@ -28,30 +28,45 @@ const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export interface Created { node: Engine; status: number; body: any }
 
+/** A container created lately through this manager (see Placement.madeOn). */
+export interface Made {
+  e: Engine;
+  /** When its create was answered (ms). */
+  at: number;
+  /** Whether the cache had it once its re-read ended (after that, the cache decides where calls go). */
+  cached: boolean;
+}
+
 export class Placement {
   /** Reservations for creates in flight, per engine address. */
   private readonly pending = new Map<string, NodeContainer[]>();
-  /** Containers made and answered lately: ID -> engine, oldest first. */
-  private readonly made = new Map<string, { e: Engine; at: number }>();
+  /** Containers made and answered lately, oldest first: their engine, and whether the cache had them yet. */
+  private readonly made = new Map<string, Made>();
 
   constructor(private readonly cluster: Cluster) {}
 
-  forget(addr: string): void { this.pending.delete(addr); }
-
-  /**
-   * The engine of a container created and answered in the last minute (by
-   * full ID): calls by its ID reach it before the cache has it, and when
-   * the cache lost it for a reason that is not the engine's word.
-   */
-  madeOn(id: string): Engine | undefined {
-    const m = this.made.get(id);
-    return m && Date.now() - m.at < MADE_KEEP_MS ? m.e : undefined;
+  /** An engine left the cluster: nothing of it is placed or found here any more. */
+  forget(addr: string): void {
+    this.pending.delete(addr);
+    for (const [id, m] of this.made) if (m.e.addr === addr) this.made.delete(id);
   }
 
-  private remember(id: string, e: Engine): void {
+  /**
+   * A container created and answered in the last minute (by full ID): calls
+   * by its ID reach its engine before the cache has it, and are asked of it
+   * again when the cache dropped it on a misreading (see Operations.owner).
+   */
+  madeOn(id: string): Made | undefined {
+    const m = this.made.get(id);
+    return m && Date.now() - m.at < MADE_KEEP_MS ? m : undefined;
+  }
+
+  private remember(id: string, e: Engine): Made {
     const now = Date.now();
-    this.made.set(id, { e, at: now });
     for (const [k, m] of this.made) { if (now - m.at < MADE_KEEP_MS) break; this.made.delete(k); }
+    const m: Made = { e, at: now, cached: false };
+    this.made.set(id, m);
+    return m;
   }
 
   /** Reservations in flight on every engine (GET /metrics). */
@@ -159,17 +174,17 @@ export class Placement {
           }
           // Read into the cache in the background; reads that could see it wait (cluster.writes).
           handedOver = true;
-          this.remember(id, node);
+          const made = this.remember(id, node);
           // Until the cache has it, the reservation stands for it, found by its real ID
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
           this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id), () => {
-            const done = (): void => { this.unreserve(node.addr, reservation); release(); };
+            const done = (): void => { made.cached ||= !!node.containers.get(id); this.unreserve(node.addr, reservation); release(); };
             if (node.containers.get(id)) { done(); return; }
             const why = node.containers.goneWhy(id);
             if (why) {
               // Gone before the client could use it: said, since it may be the manager misreading an answer.
-              if (!enginesWord(why)) log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
+              if (mayBeMisread(why)) log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
               done();
               return;
             }

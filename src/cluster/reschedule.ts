@@ -29,8 +29,11 @@ const isUserNetwork = (n: string): boolean => !BUILTIN_NETWORKS.has(n) && !n.sta
  * Whether a container takes part in rescheduling: it asks for it, and it is
  * not a container of the `swarm` image (a manager running on an engine it
  * manages is never moved, nor removed as a stale copy, whatever its labels).
+ * The image's name comes from the kept inspect when there is one: once the
+ * image is rebuilt, the list names the old one by its ID.
  */
-const movable = (s: any): boolean => hasReschedulePolicy(s?.Labels) && !isSwarmImage(s?.Image);
+const movable = (s: any, inspect?: any): boolean => hasReschedulePolicy(s?.Labels) && !isSwarmImage(inspect?.Config?.Image ?? s?.Image);
+const movableCopy = (c: CachedContainer): boolean => movable(c.summary, c.inspect);
 
 /** What recreating a container takes: its name, a create body, its networks and whether to start it. */
 export interface Recreation {
@@ -70,8 +73,8 @@ export class Rescheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Per lost engine with containers that could not move: the current back-off. */
   private readonly backoff = new Map<string, number>();
-  /** Swarm IDs being recreated now. */
-  private readonly moving = new Set<string>();
+  /** Swarm IDs being recreated now -> the lost engine they move off. */
+  private readonly moving = new Map<string, Engine>();
   /** Containers being removed as stale copies. */
   private readonly removing = new Set<string>();
   /** The last failure reported per Swarm ID: said once, not at every retry. */
@@ -112,7 +115,7 @@ export class Rescheduler {
   private pass(e: Engine): void {
     this.enqueue(async () => {
       if (!this.cluster.primary || e.healthy || this.cluster.engines.get(e.addr) !== e) return;
-      const todo = [...e.containers.values()].filter((c) => movable(c.summary));
+      const todo = [...e.containers.values()].filter(movableCopy);
       if (todo.length) log.info('node lost: rescheduling its containers', { node: e.name, containers: todo.length });
       let stuck = 0;
       for (const c of todo) if (!(await this.move(e, c))) stuck++;
@@ -160,11 +163,13 @@ export class Rescheduler {
    */
   accept(e: Engine, summary: any): boolean {
     if (!movable(summary)) return true;
-    // A move of this Swarm ID is under way: it alone decides which copy stays.
-    // (Removing the old copy here, on a node back in the meantime, while the
-    // move removes its new copy because that node is back, left neither.)
-    // Whatever it leaves doubled, engineBack() settles after it (same queue).
-    if (this.moving.has(summary.Labels?.[SWARM_ID_LABEL])) return true;
+    // A move of this Swarm ID off `from` is under way: between the copy on
+    // `from` and the move's new one, the move alone decides (this removing
+    // the old copy of a node back in the meantime while the move removed its
+    // new copy, since that node was back, left neither). engineBack() runs
+    // after the move (same queue) and settles what it left doubled.
+    const from = this.moving.get(summary.Labels[SWARM_ID_LABEL]);
+    if (from === e) return true;
     const newer = this.newerCopy(e, summary);
     if (newer) {
       if (this.cluster.primary) this.removeStale(e, summary.Id, newer);
@@ -173,7 +178,7 @@ export class Rescheduler {
     if (!this.cluster.primary) return true;
     const created = Number(summary.Created ?? 0);
     for (const old of this.cluster.copiesOf(summary.Labels[SWARM_ID_LABEL])) {
-      if (old.node === e || !movable(old.container.summary) || Math.floor(old.container.created / 1000) >= created) continue;
+      if (old.node === e || old.node === from || !movableCopy(old.container) || Math.floor(old.container.created / 1000) >= created) continue;
       if (old.node.healthy) this.removeStale(old.node, old.container.id, { node: e, id: summary.Id });
       else old.node.containers.hide(old.container.id);
     }
@@ -187,7 +192,7 @@ export class Rescheduler {
     // Whole seconds on both sides: the list gives no more (copies made in one second are left alone).
     const created = Number(summary.Created ?? 0);
     for (const other of this.cluster.copiesOf(sid)) {
-      if (!movable(other.container.summary)) continue;
+      if (!movableCopy(other.container)) continue;
       if (other.node !== e && other.container.id !== summary.Id && Math.floor(other.container.created / 1000) > created) {
         return { node: other.node, id: other.container.id };
       }
@@ -215,7 +220,7 @@ export class Rescheduler {
     }
     if (!c.inspect) { this.failed(from, c, sid, 'its configuration was not read before its node was lost'); return false; }
     const plan = recreation(c);
-    this.moving.add(sid);
+    this.moving.set(sid, from);
     // Out of ps and name lookups first, so the name is free for its new copy (classic did the same).
     from.containers.hide(c.id);
     const putBack = (): void => { if (this.cluster.engines.get(from.addr) === from) from.containers.restore(c); };

@@ -68,8 +68,10 @@ function copyInto(root: string, from: string, to = from, mode?: number): void {
 
 /** A package's top-level folders that the program never loads (its tests, benches and examples). */
 const UNUSED_DIRS = new Set(['test', 'tests', '__tests__', 'bench', 'benchmark', 'benchmarks', 'example', 'examples']);
-/** Files the program never loads: source maps, TypeScript sources and types, and docs (licences stay). */
+/** Files the program never loads: source maps, TypeScript sources and types, and docs. */
 const UNUSED_FILE = /\.(map|ts|mts|cts|md|markdown)$/i;
+/** Licence and notice files stay, whatever their extension (LICENSE.md is common). */
+const LEGAL_FILE = /^(licen[cs]e|copying|notice)/i;
 
 /**
  * Copy a package's own files, leaving its nested node_modules (their own
@@ -79,7 +81,7 @@ function copyPackage(src: string, dest: string, top = true): void {
   fs.mkdirSync(dest, { recursive: true });
   for (const ent of fs.readdirSync(src, { withFileTypes: true })) {
     if (ent.name === 'node_modules') continue;
-    if (ent.isDirectory() ? top && UNUSED_DIRS.has(ent.name) : UNUSED_FILE.test(ent.name)) continue;
+    if (ent.isDirectory() ? top && UNUSED_DIRS.has(ent.name) : UNUSED_FILE.test(ent.name) && !LEGAL_FILE.test(ent.name)) continue;
     const s = path.join(src, ent.name);
     const d = path.join(dest, ent.name);
     if (ent.isDirectory()) copyPackage(s, d, false);

@@ -104,7 +104,7 @@ describe('extractRules', () => {
 });
 
 describe('isSwarmImage: the containers ps hides without -a and rescheduling leaves alone', () => {
-  it('the bare name with or without a tag or digest, as classic Swarm', () => {
+  it('the bare name with or without a tag (as classic Swarm) or a digest', () => {
     for (const i of ['swarm', 'swarm:latest', 'swarm:1.2.9', 'swarm@sha256:' + 'a'.repeat(64), 'swarm:latest@sha256:' + 'b'.repeat(64)]) assert.equal(isSwarmImage(i), true, i);
   });
   it('the same name qualified by a registry (pushed and pulled)', () => {
