@@ -115,9 +115,6 @@ export class ContainerCache {
     return (this.nodes ??= [...this.map.values()].map((c) => c.node));
   }
 
-  /** Whether the container was removed lately (its remove seen here). */
-  removed(id: string): boolean { return this.gone.has(id); }
-
   /** Take a container's removal back (its engine says it is there after all): a refresh may add it again. */
   forgive(id: string): void { this.gone.delete(id); }
 

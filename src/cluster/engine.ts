@@ -257,8 +257,7 @@ export class Engine extends EventEmitter {
     if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
       throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
     }
-    const twin = this.opts.duplicateOf?.(info.ID, this);
-    if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
+    this.claimId(info.ID);
     const idChanged = this.id !== '' && this.id !== info.ID;
     this.applyInfo(info, version);
     if (idChanged) { this.containers.clear(); }
@@ -268,6 +267,12 @@ export class Engine extends EventEmitter {
     // refresh (1,000 of 1,000 with 1,000 engines, bench/scale.ts --churn).
     await this.events.start();
     await this.fullRefresh();
+  }
+
+  /** Refuse an engine ID another engine of the cluster has; otherwise it is this one's from now on. */
+  private claimId(id: string): void {
+    const twin = this.opts.duplicateOf?.(id, this);
+    if (twin) throw new Error(`engine ID ${id} is already used by ${twin}: give each engine its own identity (key.json)`);
   }
 
   private applyInfo(info: any, version: any): void {
@@ -348,9 +353,7 @@ export class Engine extends EventEmitter {
         ? [await this.json('GET', '/info'), this.version]
         : await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
       if (this.id && info.ID !== this.id) {
-        // The new ID is claimed as at a load: an engine may not take another's.
-        const twin = this.opts.duplicateOf?.(info.ID, this);
-        if (twin) throw new Error(`engine ID ${info.ID} is already used by ${twin}: give each engine its own identity (key.json)`);
+        this.claimId(info.ID); // as at a load: an engine may not take another's
         log.warn('engine ID changed, revalidating', { node: this.addr, old: this.id, new: info.ID });
         this.setState('pending');
         this.applyInfo(info, version);

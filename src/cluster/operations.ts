@@ -65,11 +65,12 @@ export class Operations {
    * for writes in flight.
    */
   private async owner(ref: string): Promise<Owner> {
+    // (an engine that left the cluster took its entries with it: Placement.forget)
     const m = this.cluster.placement.madeOn(ref);
-    const made = m && this.cluster.engines.get(m.e.addr) === m.e ? m.e : undefined;
-    if (made && !this.cluster.hasContainerId(ref)) {
+    if (m && !this.cluster.hasContainerId(ref)) {
+      const made = m.e;
       const why = made.containers.goneWhy(ref);
-      if (!why && !m!.cached) {
+      if (!why && !m.cached) {
         // Not in the cache yet: its re-read is in flight (or failed, and it is read again).
         if (!made.healthy) throw unhealthy(ref, made);
         return { node: made, id: ref, names: [] };

@@ -9,8 +9,6 @@ import type { ScheduleRequest } from './request.js';
 import { NO_REGEX_LIMITS, quoteRe2 } from '../util/regex.js';
 import { namedVolumes } from '../util/volumes.js';
 
-export { namedVolumes };
-
 export interface Hinted {
   request: ScheduleRequest;
   /** The create body for the engine (rewritten for `--net <node>/<network>`). */

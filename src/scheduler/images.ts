@@ -32,12 +32,12 @@ export function imageNameSet(images: readonly NodeImage[]): ReadonlySet<string> 
   return s;
 }
 
-/** "localhost:5000/app:1.0" -> "localhost:5000/app"; "app@sha256:..." -> "app". */
+/** "localhost:5000/app:1.0" -> "localhost:5000/app"; "app@sha256:..." and "app:1.0@sha256:..." -> "app". */
 export function repositoryOf(ref: string): string {
   const at = ref.indexOf('@');
-  if (at >= 0) return ref.slice(0, at);
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
 }
 
 /** A reference with its implied tag: "busybox" -> "busybox:latest"; tags and digests kept. */

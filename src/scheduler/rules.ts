@@ -4,6 +4,7 @@
 // its rules and the manager stays stateless.
 import { BadRequestError } from '../errors.js';
 import { parseExprs, type Expr } from './expr.js';
+import { repositoryOf } from './images.js';
 
 export const LABEL_NAMESPACE = 'com.docker.swarm';
 export const CONSTRAINTS_LABEL = `${LABEL_NAMESPACE}.constraints`;
@@ -59,10 +60,7 @@ export function hasReschedulePolicy(labels: Record<string, string> | undefined, 
  */
 export function isSwarmImage(image: string | undefined): boolean {
   if (!image) return false;
-  let ref = image.split('@')[0];
-  const colon = ref.lastIndexOf(':');
-  if (colon > ref.lastIndexOf('/')) ref = ref.slice(0, colon);
-  const parts = ref.split('/');
+  const parts = repositoryOf(image).split('/');
   const first = parts[0];
   if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) parts.shift();
   const repo = parts.join('/');

@@ -204,6 +204,7 @@ describe('affinity filter', () => {
   it('imageNames and repositoryOf', () => {
     assert.equal(repositoryOf('localhost:5000/app:1.0'), 'localhost:5000/app');
     assert.equal(repositoryOf('localhost:5000/app'), 'localhost:5000/app');
+    assert.equal(repositoryOf('localhost:5000/app:1.0@sha256:' + 'a'.repeat(64)), 'localhost:5000/app');
     assert.equal(repositoryOf('app@sha256:abc'), 'app');
     assert.equal(repositoryOf('redis:latest'), 'redis');
     assert.deepEqual(imageNames(image({ id: 'sha256:' + '3'.repeat(64), repoTags: ['<none>:<none>'] })), [

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyHints, namedVolumes, placeByNetwork, placeByVolume, preferNodesWithImage } from '../../src/scheduler/hints.js';
+import { applyHints, placeByNetwork, placeByVolume, preferNodesWithImage } from '../../src/scheduler/hints.js';
+import { namedVolumes } from '../../src/util/volumes.js';
 import { formatExpr } from '../../src/scheduler/expr.js';
 import { buildScheduleRequest } from '../../src/scheduler/build.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
