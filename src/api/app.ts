@@ -3,7 +3,7 @@
 // through the one route table. A replica manager swaps in another pair.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Request, Response, NextFunction } from 'express';
 import type { ApiContext } from './context.js';
 import { matchRoute, type PlainHandler } from './routes.js';
 import { sendError, statusOf, messageOf } from './errors.js';
@@ -11,19 +11,16 @@ import { writeRawError } from './hijack.js';
 import { admit, admitMiddleware, logRequest, requestInfo, wrapRequest } from './wrapper.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { guard } from './access.js';
+import { newExpressApp, onFirstUse } from './express.js';
 
 export interface Handlers {
   request: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
-/** The primary's handlers: every route answered from this manager's cluster. */
-export function createHandlers(ctx: ApiContext): Handlers {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
+function expressApp(ctx: ApiContext): ReturnType<typeof newExpressApp> {
+  const app = newExpressApp();
   app.set('query parser', 'simple');
-
   app.use(admitMiddleware(ctx));
   app.use((req: Request, _res: Response, next: NextFunction) => {
     // Handlers see the path without its version prefix.
@@ -45,6 +42,13 @@ export function createHandlers(ctx: ApiContext): Handlers {
     }
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err));
+  return app;
+}
+
+/** The primary's handlers: every route answered from this manager's cluster. */
+export function createHandlers(ctx: ApiContext): Handlers {
+  // Built on the first request that needs it (see express.ts).
+  const app = onFirstUse(() => expressApp(ctx));
 
   const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     // Node took its own error listener off this socket when it handed it over:
@@ -67,7 +71,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
         res.shouldKeepAlive = false;
         res.assignSocket(socket as never);
         res.on('finish', () => socket.end());
-        app(req as Request, res as Response);
+        app()(req as Request, res as Response);
         return;
       }
       info.route = hit.route.name;
@@ -102,7 +106,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
     let hit: ReturnType<typeof matchRoute>;
     try { hit = matchRoute(req.method ?? '', requestInfo(req).path); } catch { hit = undefined; }
     if (hit?.route.plain) { void servePlain(req, res, hit); return; }
-    app(req, res);
+    app()(req, res);
   };
 
   return { request, upgrade: (req, socket, head) => void upgrade(req, socket, head) };

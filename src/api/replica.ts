@@ -5,7 +5,7 @@
 // manager loses the election.
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Request, Response, NextFunction } from 'express';
 import type { ApiContext } from './context.js';
 import type { Handlers } from './app.js';
 import * as system from './system.js';
@@ -15,6 +15,7 @@ import { sendError, statusOf, messageOf } from './errors.js';
 import { admit, admitMiddleware, logRequest, requestInfo } from './wrapper.js';
 import { DockerError } from '../errors.js';
 import { guard, nameCaller } from './access.js';
+import { newExpressApp, onFirstUse } from './express.js';
 
 /** Classic Swarm's answer while no manager holds the lock. */
 export const NO_PRIMARY = 'No elected primary cluster manager';
@@ -35,10 +36,8 @@ function primaryOf(ctx: ApiContext, req: http.IncomingMessage): string {
   return ctx.primary;
 }
 
-export function createReplicaHandlers(ctx: ApiContext): Handlers {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
+function expressApp(ctx: ApiContext): ReturnType<typeof newExpressApp> {
+  const app = newExpressApp();
   app.use(admitMiddleware(ctx));
   app.use((req: Request, res: Response, next: NextFunction) => {
     const info = requestInfo(req);
@@ -60,7 +59,12 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
     }
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err));
+  return app;
+}
 
+export function createReplicaHandlers(ctx: ApiContext): Handlers {
+  // Built on the first request (see express.ts): most managers never serve as a replica.
+  const app = onFirstUse(() => expressApp(ctx));
   const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const info = requestInfo(req);
@@ -76,5 +80,5 @@ export function createReplicaHandlers(ctx: ApiContext): Handlers {
       writeRawError(socket, statusOf(err), messageOf(err));
     }
   };
-  return { request: app, upgrade };
+  return { request: (req, res) => app()(req, res), upgrade };
 }

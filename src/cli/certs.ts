@@ -154,14 +154,10 @@ const revokeCommand: CommandModule = {
   }),
 };
 
-export const certsCommand: CommandModule = {
-  command: 'certs',
-  describe: 'Make a CA and the TLS certificates for the manager, engines and clients; revoke client certificates',
-  builder: (y) => y
-    .command(initCommand)
-    .command(issueCommand)
-    .command(bundleCommand)
-    .command(revokeCommand)
-    .demandCommand(1, 'certs needs a subcommand: init, issue, bundle or revoke'),
-  handler: () => undefined,
-};
+/** `certs`'s subcommands: main.ts loads this module only when `certs` is the command. */
+export const certsSubcommands = (y: Argv): Argv => y
+  .command(initCommand)
+  .command(issueCommand)
+  .command(bundleCommand)
+  .command(revokeCommand)
+  .demandCommand(1, 'certs needs a subcommand: init, issue, bundle or revoke');

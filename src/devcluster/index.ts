@@ -336,15 +336,10 @@ const imageCommand: CommandModule<object, { 'state-dir': string; engine: string[
   },
 };
 
-/** Register in the CLI with `yargs.command(devClusterCommand)`. */
-export const devClusterCommand: CommandModule<object, object> = {
-  command: 'dev-cluster',
-  describe: 'run a local cluster of real dockerd engines (root; for development and tests)',
-  builder: (y: Argv<object>) =>
-    y
-      .command(upCommand as CommandModule<object, UpArgs>)
-      .command(downCommand as CommandModule<object, { 'state-dir': string }>)
-      .command(imageCommand as CommandModule<object, { 'state-dir': string; engine: string[] }>)
-      .demandCommand(1, 'dev-cluster needs a subcommand: up, down or image') as Argv<object>,
-  handler: () => undefined,
-};
+/** `dev-cluster`'s subcommands: main.ts loads this module only when `dev-cluster` is the command. */
+export const devClusterSubcommands = (y: Argv<object>): Argv<object> =>
+  y
+    .command(upCommand as CommandModule<object, UpArgs>)
+    .command(downCommand as CommandModule<object, { 'state-dir': string }>)
+    .command(imageCommand as CommandModule<object, { 'state-dir': string; engine: string[] }>)
+    .demandCommand(1, 'dev-cluster needs a subcommand: up, down or image') as Argv<object>;
