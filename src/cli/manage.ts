@@ -19,6 +19,13 @@ import { log } from '../log.js';
 import { exitOnSignal } from './signals.js';
 import { loadTlsMaterial, TlsConfigError, type TlsFiles, type TlsMaterial } from '../util/tls.js';
 
+/** A discovery URL for the log: a `nodes://` list of 1,000 addresses as its first ones and a count. */
+export function shortDiscovery(url: string): string {
+  const m = /^nodes:\/\/(.*)$/.exec(url);
+  const addrs = m ? m[1].split(',') : [];
+  return addrs.length > 3 ? `nodes://${addrs.slice(0, 3).join(',')},... (${addrs.length} addresses)` : url;
+}
+
 export interface Manager {
   cluster: Cluster; server: ApiServer; context: ApiContext; replication?: Replication;
   /** Re-read the TLS files (SIGHUP); keeps the old ones and throws if the new ones do not load. */
@@ -116,7 +123,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
     throw err;
   }
   replication?.start();
-  log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: cfg.discovery, replication: cfg.replication ? cfg.replication.advertise : 'off' });
+  log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: shortDiscovery(cfg.discovery), replication: cfg.replication ? cfg.replication.advertise : 'off' });
   return {
     cluster, server, context, replication,
     reloadTls() {

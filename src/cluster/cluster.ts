@@ -10,6 +10,7 @@ import { compareApiVersions } from '../util/apiversion.js';
 import { SWARM_ID_LABEL } from '../scheduler/rules.js';
 import { Engine, type EngineEvent, type EngineOptions } from './engine.js';
 import { Dialer, type TransportConfig } from './transport.js';
+import { LoadReport } from './loadreport.js';
 import type { CachedContainer } from './containers.js';
 import { Placement } from './placement.js';
 import { Rescheduler } from './reschedule.js';
@@ -166,14 +167,22 @@ export class Cluster extends EventEmitter {
     // Many at once (a manager starting on a large cluster): one line, not one per engine
     // (winston's ~0.1 ms a line was a quarter of the time before the first request left).
     const many = added.length > MANY_ENGINES_LOGGED;
-    for (const addr of added) this.addEngine(addr, many);
-    if (many) log.info('engines added', { count: added.length, first: added[0], last: added[added.length - 1] });
+    const batch = added.map((addr) => this.addEngine(addr, many));
+    if (many) {
+      log.info('engines added', { count: added.length, first: added[0], last: added[added.length - 1] });
+      this.loadReport?.stop();
+      this.loadReport = new LoadReport(batch, (e) => this.engines.get(e.addr) === e);
+    }
     for (const addr of [...this.engines.keys()]) if (!want.has(addr)) void this.removeEngine(addr);
   }
+
+  /** The first outcomes of the last large addition, summed up (see setEngines). */
+  private loadReport: LoadReport | null = null;
 
   addEngine(addr: string, quiet = false): Engine {
     const e = new Engine(addr, {
       ...this.opts,
+      quietFirst: () => this.loadReport?.covers(e) ?? false,
       duplicateOf: (id, self) => this.duplicateOf(id, self),
       accept: (summary, self) => this.doubtful.accept(self, summary) && this.rescheduler.accept(self, summary),
       probeIntervalMs: () => probeInterval(this.engines.size),
@@ -191,6 +200,7 @@ export class Cluster extends EventEmitter {
       this.emitEvent(e, { Type: 'swarm', Action: action, status: action, id: e.id, scope: 'local', Actor: { ID: e.id, Attributes: {} } });
       if (s === 'unhealthy') this.rescheduler.engineLost(e);
       if (s === 'healthy') {
+        if (prev === 'pending') this.loadReport?.healthyOne(e);
         if (prev === 'unhealthy') { this.rescheduler.engineBack(e); void this.doubtful.sweep(e); }
         // A node joined or returned: containers that found no node before may move now.
         this.rescheduler.retryLost();
@@ -232,6 +242,7 @@ export class Cluster extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopDiscovery?.();
+    this.loadReport?.stop();
     this.rescheduler.stop();
     await this.ops.closePeers();
     await Promise.all([...this.engines.values()].map((e) => e.stop()));

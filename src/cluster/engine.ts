@@ -47,6 +47,8 @@ export interface EngineOptions {
    * stays a few requests a second in all (see quietRefreshInterval).
    */
   quietRefreshMs?: () => number;
+  /** Whether its first outcome is logged at debug level only (one of a large addition, summed up by the cluster). */
+  quietFirst?: () => boolean;
 }
 
 const MIN_ENGINE_API = '1.24';
@@ -293,7 +295,8 @@ export class Engine extends EventEmitter {
     if (this.state === s) return;
     const prev = this.state;
     this.state = s;
-    log.info('engine state changed', { node: this.name, addr: this.addr, from: prev, to: s });
+    const fields = { node: this.name, addr: this.addr, from: prev, to: s };
+    if (prev === 'pending' && this.opts.quietFirst?.()) { if (log.isDebugEnabled()) log.debug('engine state changed', fields); } else log.info('engine state changed', fields);
     if (s === 'healthy') this.liveness.start(); else this.liveness.stop();
     if (s === 'unhealthy') {
       this.events.drop();
