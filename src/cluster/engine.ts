@@ -14,6 +14,7 @@ import { log } from '../log.js';
 import { coalesce, limiter } from '../util/mutex.js';
 import { background } from './background.js';
 import { compareApiVersions } from '../util/apiversion.js';
+import { CoveredEvents } from './covered.js';
 import { ContainerCache, type CachedContainer } from './containers.js';
 import { ResourceCache } from './resources.js';
 import { Dialer, EngineTransport, dialErrorText, type CallResult } from './transport.js';
@@ -501,6 +502,9 @@ export class Engine extends EventEmitter {
     });
   };
 
+  /** Events that a write's own re-read covers (see covered.ts): Placement and Operations say which. */
+  readonly covered = new CoveredEvents();
+
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
   async refreshContainers(ids: string[]): Promise<void> {
     const filters = encodeURIComponent(JSON.stringify({ id: ids }));
@@ -586,22 +590,27 @@ export class Engine extends EventEmitter {
       case 'container':
         // The cache moved on from the last merged list: the next safety refresh merges again.
         this.lastList.key = '';
-        if (action === 'destroy') { this.containers.remove(id, 'destroy event'); return; }
+        if (action === 'destroy') { this.covered.drop(id); this.containers.remove(id, 'destroy event'); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
         if (action === 'start' || action === 'die') {
           const ms = ev.timeNano ? Math.floor(Number(ev.timeNano) / 1e6) : (ev.time ?? 0) * 1000;
           if (ms) this.containers.recordTime(id, action, ms);
         }
-        if (action === 'die') { void this.touchUntilStopped(id); return; }
+        if (action === 'die') { this.covered.drop(id); void this.touchUntilStopped(id); return; }
+        if (this.covered.consume(id, action)) return;
         void this.touch(id);
         return;
       case 'image':
         void this.resources.refreshImages().catch(() => undefined);
         return;
       case 'network':
-        void this.resources.refreshNetworks().catch(() => undefined);
-        if (ev.Actor?.Attributes?.container) void this.touch(ev.Actor.Attributes.container);
+        // A list from API 1.28 on leaves out the containers attached: a connect or
+        // disconnect (one per container start and stop) changes nothing it shows.
+        if (!((action === 'connect' || action === 'disconnect') && compareApiVersions(this.apiVersion || '0', '1.28') >= 0)) {
+          void this.resources.refreshNetworks().catch(() => undefined);
+        }
+        if (ev.Actor?.Attributes?.container && !this.covered.consume(ev.Actor.Attributes.container, `network:${action}`)) void this.touch(ev.Actor.Attributes.container);
         return;
       case 'volume':
         void this.resources.refreshVolumes().catch(() => undefined);

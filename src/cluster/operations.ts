@@ -32,6 +32,11 @@ const REFRESH: Record<string, (e: Engine, id: string) => Promise<void>> = {
   '': (e, id) => e.refreshContainers([id]), // DELETE with ?link=1 (a plain one is applied at once, see below)
 };
 
+/** A write's own events, which its re-read covers (./covered.ts): a start connects the container's networks first. */
+const COVERS: Record<string, readonly string[]> = {
+  start: ['start', 'network:connect'],
+};
+
 /**
  * Writes whose re-read must end before the client has the answer: new
  * limits are reservations the next placement must count.
@@ -152,7 +157,9 @@ export class Operations {
         return;
       }
       // Answer now; the new name stays claimed until the cache shows it.
-      this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id), release);
+      const covers = COVERS[action];
+      if (covers) e.covered.expect(id, covers);
+      this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id).catch((err) => { e.covered.drop(id); throw err; }), release);
     });
   }
 

@@ -21,6 +21,9 @@ import { BadRequestError, DockerError } from '../errors.js';
 import { log } from '../log.js';
 import { volumesByNode } from './volumes.js';
 
+/** The create's own event, re-read by its re-read (./covered.ts). */
+const CREATE_EVENTS = ['create'];
+
 /** How long a created container's engine is remembered by ID (see madeOn). */
 const MADE_KEEP_MS = 60_000;
 
@@ -178,7 +181,8 @@ export class Placement {
           // Until the cache has it, the reservation stands for it, found by its real ID
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
-          this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id), () => {
+          node.covered.expect(id, CREATE_EVENTS);
+          this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id).catch((err) => { node.covered.drop(id); throw err; }), () => {
             const done = (): void => { made.cached ||= !!node.containers.get(id); this.unreserve(node.addr, reservation); release(); };
             if (node.containers.get(id)) { done(); return; }
             const why = node.containers.goneWhy(id);
