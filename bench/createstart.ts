@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'undici';
 import { summarizeProfile } from './profsummary.js';
-import { clusterState, ms, num, percentile, pool, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
+import { clusterState, ms, num, percentile, pool, procCpuMs, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
 
 const SIM_BASE_PORT = 27000;
 const MANAGER_PORT = 26990;
@@ -26,6 +26,9 @@ async function call(p: Pool, method: 'GET' | 'POST', urlPath: string, body?: unk
 }
 
 let seq = 0;
+/** Each half of the pairs of the current row, for its split. */
+let createMs: number[] = [];
+let startMs: number[] = [];
 /** One create+start pair; with `check`, a `ps -a --filter name=` right after must show it running. */
 async function pair(p: Pool, check: boolean): Promise<number> {
   const name = `cs-${process.pid}-${seq++}`;
@@ -33,7 +36,10 @@ async function pair(p: Pool, check: boolean): Promise<number> {
   const c = await call(p, 'POST', `/v1.41/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['top'] });
   if (c.status !== 201) throw new Error(`create: HTTP ${c.status} ${c.text}`);
   const id = JSON.parse(c.text).Id;
+  const t1 = process.hrtime.bigint();
+  createMs.push(Number(t1 - t0) / 1e6);
   const s = await call(p, 'POST', `/v1.41/containers/${id}/start`);
+  startMs.push(Number(process.hrtime.bigint() - t1) / 1e6);
   if (s.status !== 204) throw new Error(`start: HTTP ${s.status} ${s.text}`);
   if (check) {
     const l = await call(p, 'GET', `/v1.41/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [name] }))}`);
@@ -43,8 +49,10 @@ async function pair(p: Pool, check: boolean): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-async function run(p: Pool, n: number, clients: number, check: boolean): Promise<{ p50: number; p99: number; rps: number; errors: number; first: string }> {
+async function run(p: Pool, n: number, clients: number, check: boolean): Promise<{ p50: number; p99: number; rps: number; errors: number; first: string; split: string }> {
   const samples: number[] = [];
+  createMs = [];
+  startMs = [];
   let next = 0;
   let errors = 0;
   let first = '';
@@ -57,7 +65,12 @@ async function run(p: Pool, n: number, clients: number, check: boolean): Promise
   }));
   const wall = performance.now() - t0;
   samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), rps: (samples.length / wall) * 1000, errors, first };
+  createMs.sort((a, b) => a - b);
+  startMs.sort((a, b) => a - b);
+  return {
+    p50: percentile(samples, 50), p99: percentile(samples, 99), rps: (samples.length / wall) * 1000, errors, first,
+    split: `create p50 ${ms(percentile(createMs, 50))}, start p50 ${ms(percentile(startMs, 50))}`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -83,24 +96,35 @@ async function main(): Promise<void> {
     const p8 = pool(mgr.addr, 8);
     await run(p1, 30, 1, false); // warm-up
     const rows: string[][] = [];
-    const add = (label: string, r: Awaited<ReturnType<typeof run>>): void => {
-      rows.push([label, ms(r.p50), ms(r.p99), num(r.rps), String(r.errors), r.first.slice(0, 80)]);
-      say(`  ${label}: p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${num(r.rps)} pairs/s, ${r.errors} errors ${r.first}`);
+    const add = (label: string, r: Awaited<ReturnType<typeof run>>, cpuMs: number): void => {
+      rows.push([label, ms(r.p50), ms(r.p99), num(r.rps), ms(cpuMs), String(r.errors), r.first.slice(0, 80)]);
+      say(`  ${label}: p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (${r.split}), ${num(r.rps)} pairs/s, manager CPU ${ms(cpuMs)} ms/pair, ${r.errors} errors ${r.first}`);
+    };
+    const m = mgr;
+    const measured = async (label: string, n: number, p: Pool, clients: number, check: boolean): Promise<void> => {
+      const cpu0 = procCpuMs(m.pid);
+      const r = await run(p, n, clients, check);
+      add(label, r, (procCpuMs(m.pid) - cpu0) / n);
     };
     // --prof: the manager's CPU profile of the two timed create+start rows alone
     const prof = process.argv.includes('--prof') ? path.join(os.tmpdir(), `swarm-bench-createstart-${process.pid}.cpuprofile`) : undefined;
     if (prof) await mgr.profile('start');
-    add('create+start, 1 client', await run(p1, pairs, 1, false));
-    add('create+start, 8 clients', await run(p8, pairs, 8, false));
+    const before = await sims.counts();
+    await measured('create+start, 1 client', pairs, p1, 1, false);
+    // What a pair costs the engines: every call the manager made during that row, per pair.
+    const after = await sims.counts();
+    const perPair = Object.entries(after).map(([k, v]) => [k, (v - (before[k] ?? 0)) / pairs] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+    say(`  engine calls per pair (1 client): ${perPair.map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}`);
+    await measured('create+start, 8 clients', pairs, p8, 8, false);
     if (prof) {
       await mgr.profile('stop', prof);
       say(`manager CPU profile of those rows: ${prof}`);
       say(summarizeProfile(prof, 40));
     }
-    add('create+start+ps, 1 client', await run(p1, Math.min(pairs, 100), 1, true));
+    await measured('create+start+ps, 1 client', Math.min(pairs, 100), p1, 1, true);
     say('');
     say(`create+start pairs through the manager, ${engines} simulated engines × 30 containers. Latency in ms.`);
-    say(table(['row', 'p50', 'p99', 'pairs/s', 'errors', 'first error'], rows));
+    say(table(['row', 'p50', 'p99', 'pairs/s', 'manager CPU ms/pair', 'errors', 'first error'], rows));
     await Promise.all([poll.close(), p1.close(), p8.close()]);
   } finally {
     await mgr?.stop().catch(() => undefined);

@@ -18,7 +18,8 @@ import { DoubtfulCreates } from './doubtful.js';
 import { Writes } from './writes.js';
 import { probeInterval, quietRefreshInterval } from './liveness.js';
 import { Operations } from './operations.js';
-import { listContainers, newestFirst } from './list.js';
+import { listContainers } from './list.js';
+import { NewestFirst } from './newest.js';
 import * as views from './views.js';
 import { NodeStatusCache } from './nodestatus.js';
 import { clusterMetrics, type ClusterMetrics } from './stats.js';
@@ -336,9 +337,8 @@ export class Cluster extends EventEmitter {
   private onContainer(e: Engine, kind: string, c: CachedContainer, oldNames?: string[]): void {
     this.nodeStatus.changed(e);
     this.listChanges++;
-    // 'inspected' may change `created` (second → nanosecond precision): the order too.
-    if (kind !== 'update') this.sorted = null;
     if (kind === 'remove') {
+      this.newest.removed(c);
       this.byId.delete(c.id);
       this.ops.forgetContainer(c.id);
       this.unindexShort(c.id);
@@ -349,10 +349,18 @@ export class Cluster extends EventEmitter {
       return;
     }
     if (kind === 'add') {
-      this.byId.set(c.id, { node: e, container: c });
+      const ref = { node: e, container: c };
+      this.byId.set(c.id, ref);
+      this.newest.added(ref);
       const short = c.id.slice(0, 12);
       const arr = this.byShort.get(short);
       if (arr) arr.push(c.id); else this.byShort.set(short, [c.id]);
+    }
+    if (kind === 'inspected') {
+      // Its `created` went from seconds to nanoseconds: its place may have moved.
+      const ref = this.byId.get(c.id);
+      this.newest.removed(c);
+      if (ref) this.newest.added(ref);
     }
     if (oldNames) for (const n of oldNames) this.unindexName(n, c.id);
     for (const n of c.names) {
@@ -365,6 +373,16 @@ export class Cluster extends EventEmitter {
       const ids = this.bySwarmId.get(sid);
       if (ids) ids.add(c.id); else this.bySwarmId.set(sid, new Set([c.id]));
     }
+  }
+
+  /** Every container name in the cache (own names, without "/"), for `ps --filter name=` (./list.ts). */
+  containerNames(): IterableIterator<string> { return this.byName.keys(); }
+
+  /** The containers of that name (several only on different engines). */
+  refsNamed(name: string): Ref[] {
+    const out: Ref[] = [];
+    for (const id of this.byName.get(name) ?? []) { const r = this.byId.get(id); if (r) out.push(r); }
+    return out;
   }
 
   /** Every container carrying this Swarm ID (normally one). */
@@ -401,14 +419,14 @@ export class Cluster extends EventEmitter {
     return { reservations, pendingNames: this.pendingNames.size, execRecords: this.ops.execRecords };
   }
 
-  private sorted: Ref[] | null = null;
+  private readonly newest = new NewestFirst(() => this.byId.values());
 
   /**
    * Every container, newest first (the order `ps` answers in). Kept until a
    * container is added or removed, so `ps` over 30,000 does not sort per call.
    */
   containersNewestFirst(): readonly Ref[] {
-    return (this.sorted ??= [...this.byId.values()].sort(newestFirst));
+    return this.newest.get();
   }
 
   /** lookup() once the writes answered so far are in the cache (only a name, prefix or Swarm ID waits). */

@@ -46,6 +46,12 @@ export function matchAny(values: string[], source: string): boolean {
   return false;
 }
 
+/** matchAny with the patterns looked up once, for one test over many sources (a `ps` walk). */
+export function matcherOf(values: readonly string[]): (source: string) => boolean {
+  const tests = values.map((v) => { const re = tryCompileRe2(v); return (s: string): boolean => v === s || (!!re && re.test(s)); });
+  return tests.length === 1 ? tests[0] : (s) => tests.some((t) => t(s));
+}
+
 /** Docker's label filter: every "key" or "key=value" given must be present. */
 export function matchLabels(values: string[], labels: Readonly<Record<string, string>> | undefined): boolean {
   const l = labels ?? {};

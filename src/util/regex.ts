@@ -105,8 +105,35 @@ function build(pattern: string, flags: string): Re2 | string {
   return {
     source: pattern,
     programSize,
-    test: (s: string) => compiled.test(s),
+    test: flags ? (s: string) => compiled.test(s) : literalTest(pattern) ?? ((s: string) => compiled.test(s)),
   };
+}
+
+/** A pattern that is a literal `lit`, anchored at the start (`^`) and/or the end (`$`); undefined if it is more. */
+export function literalParts(pattern: string): { start: boolean; end: boolean; lit: string } | undefined {
+  const start = pattern.startsWith('^');
+  const end = pattern.endsWith('$') && pattern.length > (start ? 1 : 0);
+  const lit = pattern.slice(start ? 1 : 0, end ? -1 : undefined);
+  return NOT_LITERAL.test(lit) ? undefined : { start, end, lit };
+}
+
+/** Characters that make a pattern more than a literal (besides a leading ^ and a trailing $). */
+const NOT_LITERAL = /[\\.+*?()|[\]{}^$]/;
+
+/**
+ * The same test as RE2's for a pattern that is a literal, optionally
+ * anchored (`web`, `^/web$`: what `ps --filter name=` usually gets), in
+ * string operations: re2js costs ~2 µs a test, which was most of a filtered
+ * `ps` over 30,000 containers.
+ */
+export function literalTest(pattern: string): ((s: string) => boolean) | undefined {
+  const parts = literalParts(pattern);
+  if (!parts) return undefined;
+  const { start, end, lit } = parts;
+  if (start && end) return (s) => s === lit;
+  if (start) return (s) => s.startsWith(lit);
+  if (end) return (s) => s.endsWith(lit);
+  return (s) => s.includes(lit);
 }
 
 const META = /[\\.+*?()|[\]{}^$/-]/g;

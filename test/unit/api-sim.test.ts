@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import { RE2JS } from 're2js';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { startManager, type Manager } from '../../src/cli/manage.js';
 import { parseManageConfig } from '../../src/cli/config.js';
@@ -75,6 +76,23 @@ test('filters: node, status, invalid key; lookups: name, node/name, unknown', as
   const route = await fetch(`${base}/v1.41/no/such/route`);
   assert.equal(route.status, 404);
   assert.deepEqual(await route.json(), { message: 'page not found' });
+});
+
+test('ps --filter name=: the name index and the walk answer as a regex test of every "/name" and "/node/name"', async () => {
+  const all: any[] = await (await fetch(`${base}/containers/json?all=1`)).json();
+  // Listed as /node/name; the filter tests "/name" and "/node/name".
+  const own = (c: any): [string, string] => { const [, node, name] = c.Names[0].split('/'); return [node, name]; };
+  const [node0, name0] = own(all[0]);
+  const cases = [
+    [`^/${name0}$`], [name0.slice(1, 5)], [`^/${name0.slice(0, 4)}`], [`^/${node0}/${name0}$`], [`${node0}/`], ['sim-a'],
+    ['c.1'], [`^/${name0}$`, `^/${own(all[5])[1]}$`], ['^/no-such$'], ['zz-none'], [`/${name0}`],
+  ];
+  for (const values of cases) {
+    const q = encodeURIComponent(JSON.stringify({ name: values }));
+    const got: any[] = await (await fetch(`${base}/containers/json?all=1&filters=${q}`)).json();
+    const want = all.filter((c) => { const [node, name] = own(c); return values.some((v) => RE2JS.compile(v).test(`/${name}`) || RE2JS.compile(v).test(`/${node}/${name}`)); });
+    assert.deepEqual(got.map((c) => c.Id), want.map((c) => c.Id), JSON.stringify(values));
+  }
 });
 
 test('info sums both engines and lists them', async () => {

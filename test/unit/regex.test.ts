@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NO_REGEX_LIMITS, RegexError, USER_REGEX_LIMITS, compileRe2, quoteRe2, tryCompileRe2 } from '../../src/util/regex.js';
-import { matchAny } from '../../src/util/dockerfilters.js';
+import fc from 'fast-check';
+import { RE2JS } from 're2js';
+import { NO_REGEX_LIMITS, RegexError, USER_REGEX_LIMITS, compileRe2, literalTest, quoteRe2, tryCompileRe2 } from '../../src/util/regex.js';
+import { matchAny, matcherOf } from '../../src/util/dockerfilters.js';
 import { thrown } from './helpers.js';
 
 describe('compileRe2', () => {
@@ -71,5 +73,33 @@ describe('matchAny (docker ps --filter name=<regex>)', () => {
     assert.equal(matchAny(['('], '('), true, 'exact match needs no regex');
     assert.equal(matchAny(['a(?=b)'], 'ab'), false);
     assert.equal(matchAny(['w'.repeat(2000)], '/' + 'w'.repeat(2000)), false);
+  });
+
+  it('matcherOf answers as matchAny does', () => {
+    const cases: Array<[string[], string]> = [[['(', 'web'], '/web1'], [['('], '('], [['('], 'x'], [['a(?=b)'], 'ab'], [['^/w.b$', 'zz'], '/web'], [['^/web$'], '/web1'], [[], '/web']];
+    for (const [values, source] of cases) assert.equal(matcherOf(values)(source), matchAny(values, source), `${values} ${source}`);
+  });
+});
+
+describe('literalTest (patterns that are literals, tested without the regex engine)', () => {
+  it('agrees with RE2 on every literal pattern, anchored or not', () => {
+    const chars = fc.constantFrom('a', 'b', '/', '-', '_', '^', '$', 'é', '.', ' ', '0');
+    fc.assert(fc.property(fc.string({ unit: chars, maxLength: 6 }), fc.string({ unit: chars, maxLength: 8 }), (pattern, input) => {
+      const fast = literalTest(pattern);
+      if (!fast) return true; // not a literal: left to RE2
+      return fast(input) === RE2JS.compile(pattern).test(input);
+    }), { numRuns: 5000 });
+  });
+
+  it('takes literals and anchored literals, and leaves everything else to RE2', () => {
+    assert.equal(literalTest('web')?.('/proj_web_1'), true);
+    assert.equal(literalTest('^/web$')?.('/web'), true);
+    assert.equal(literalTest('^/web$')?.('/web1'), false);
+    assert.equal(literalTest('^/node-1/')?.('/node-1/web'), true);
+    assert.equal(literalTest('_1$')?.('/web_1'), true);
+    for (const p of ['a.b', 'a+', '(?i)web', 'a|b', '[ab]', 'a{2}', '\\d', 'a^b', 'a$b']) assert.equal(literalTest(p), undefined, p);
+    // Through the cache: the same answers as before, for literals and not.
+    assert.equal(compileRe2('^/web$').test('/web'), true);
+    assert.equal(compileRe2('web', 'i').test('/WEB'), true);
   });
 });
