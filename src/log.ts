@@ -23,9 +23,13 @@ export const log = winston.createLogger({
 // stream pipeline: a debug line that is not written cost ~0.15 ms all the same
 // (6 % of a create's CPU at 1,000 engines, docs/performance.md). Calls below
 // the level end here.
+// Called on `this`, so a child logger (which inherits these) keeps its own metadata.
 for (const level of Object.keys(log.levels)) {
-  const write = (log as unknown as Record<string, (...args: unknown[]) => winston.Logger>)[level].bind(log);
-  Object.defineProperty(log, level, { value: (...args: unknown[]) => (log.isLevelEnabled(level) ? write(...args) : log), writable: true });
+  const write = (log as unknown as Record<string, (...args: unknown[]) => winston.Logger>)[level];
+  Object.defineProperty(log, level, {
+    value: function (this: winston.Logger, ...args: unknown[]) { return this.isLevelEnabled(level) ? write.apply(this, args) : this; },
+    writable: true,
+  });
 }
 
 export function configureLogging(level: string, format: LogFormat): void {

@@ -208,7 +208,7 @@ export class Cluster extends EventEmitter {
       }
     });
     if (!quiet) log.info('engine added', { addr });
-    else if (log.isDebugEnabled()) log.debug('engine added', { addr });
+    else log.debug('engine added', { addr });
     e.start();
     return e;
   }

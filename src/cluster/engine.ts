@@ -297,7 +297,7 @@ export class Engine extends EventEmitter {
     const prev = this.state;
     this.state = s;
     const fields = { node: this.name, addr: this.addr, from: prev, to: s };
-    if (prev === 'pending' && this.opts.quietFirst?.()) { if (log.isDebugEnabled()) log.debug('engine state changed', fields); } else log.info('engine state changed', fields);
+    if (prev === 'pending' && this.opts.quietFirst?.()) log.debug('engine state changed', fields); else log.info('engine state changed', fields);
     if (s === 'healthy') this.liveness.start(); else this.liveness.stop();
     if (s === 'unhealthy') {
       this.events.drop();
@@ -505,6 +505,12 @@ export class Engine extends EventEmitter {
   /** Events that a write's own re-read covers (see covered.ts): Placement and Operations say which. */
   readonly covered = new CoveredEvents();
 
+  /** A write's re-read failed: its events, possibly skipped meanwhile, get their re-read after all. */
+  coveredReadFailed(id: string): void {
+    this.covered.drop(id);
+    void this.touch(id);
+  }
+
   /** Re-read the given containers now (awaitable: used for read-your-writes after proxied calls). */
   async refreshContainers(ids: string[]): Promise<void> {
     const filters = encodeURIComponent(JSON.stringify({ id: ids }));
@@ -590,6 +596,7 @@ export class Engine extends EventEmitter {
       case 'container':
         // The cache moved on from the last merged list: the next safety refresh merges again.
         this.lastList.key = '';
+        this.covered.saw(id, action);
         if (action === 'destroy') { this.covered.drop(id); this.containers.remove(id, 'destroy event'); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
@@ -604,14 +611,21 @@ export class Engine extends EventEmitter {
       case 'image':
         void this.resources.refreshImages().catch(() => undefined);
         return;
-      case 'network':
+      case 'network': {
         // A list from API 1.28 on leaves out the containers attached: a connect or
-        // disconnect (one per container start and stop) changes nothing it shows.
-        if (!((action === 'connect' || action === 'disconnect') && compareApiVersions(this.apiVersion || '0', '1.28') >= 0)) {
+        // disconnect (one per container start and stop) of a network it has changes
+        // nothing it shows. (A swarm-mode engine may attach a network it never announced.)
+        const attach = action === 'connect' || action === 'disconnect';
+        if (!(attach && compareApiVersions(this.apiVersion || '0', '1.28') >= 0 && this.resources.nodeNetworks.some((n) => n.id === ev.Actor?.ID))) {
           void this.resources.refreshNetworks().catch(() => undefined);
         }
-        if (ev.Actor?.Attributes?.container && !this.covered.consume(ev.Actor.Attributes.container, `network:${action}`)) void this.touch(ev.Actor.Attributes.container);
+        const cid = ev.Actor?.Attributes?.container;
+        if (cid) {
+          this.covered.saw(cid, `network:${action}`);
+          if (!this.covered.consume(cid, `network:${action}`)) void this.touch(cid);
+        }
         return;
+      }
       case 'volume':
         void this.resources.refreshVolumes().catch(() => undefined);
         return;

@@ -34,21 +34,30 @@ function portMatches(values: string[], ports: any[] | undefined, key: 'PublicPor
 }
 
 /**
- * `name=`: dockerd's test (an RE2 search, or equality) of "/name", or of
- * classic's "/node/name". Literal patterns, the usual ones (`web`,
- * `^/web$`), are answered from the two parts without building either string
- * (~0.5 µs a container, most of a filtered `ps` over 30,000). Container
- * names hold no "/" (ownNames).
+ * A `name=` value that is a literal (`web`, `^/web$`, `^/web`: the usual
+ * ones), as a test of a container's own name and of its node's name, which
+ * needs neither "/name" nor "/node/name" built (~0.5 µs a container, most of
+ * a filtered `ps` over 30,000). Container names hold no "/" (ownNames), so an
+ * exact "/x" can only be "/name". Undefined for anything else.
  */
+interface LiteralName { kind: 'exact' | 'prefix' | 'substring'; want: string }
+function literalName(v: string): LiteralName | undefined {
+  const p = v.length <= USER_REGEX_LIMITS.maxLength ? literalParts(v) : undefined;
+  if (!p) return undefined;
+  if (!p.start && !p.end && !p.lit.includes('/')) return { kind: 'substring', want: p.lit };
+  if (p.start && p.lit.lastIndexOf('/') === 0) return { kind: p.end ? 'exact' : 'prefix', want: p.lit.slice(1) };
+  return undefined;
+}
+const onName = (l: LiteralName, name: string): boolean =>
+  (l.kind === 'exact' ? name === l.want : l.kind === 'prefix' ? name.startsWith(l.want) : name.includes(l.want));
+/** Whether "/node/name" matches through the node's part, whatever the name. */
+const onNode = (l: LiteralName, node: string): boolean => l.kind !== 'exact' && onName(l, node);
+
+/** `name=`: dockerd's test (an RE2 search, or equality) of "/name", or of classic's "/node/name". */
 export function nameTest(values: readonly string[]): (node: string, name: string) => boolean {
   const tests = values.map((v): ((node: string, name: string) => boolean) => {
-    const p = v.length <= USER_REGEX_LIMITS.maxLength ? literalParts(v) : undefined;
-    if (p) {
-      const lit = p.lit;
-      if (!p.start && !p.end && !lit.includes('/')) return (node, name) => name.includes(lit) || node.includes(lit);
-      if (p.start && p.end && lit.lastIndexOf('/') === 0) { const want = lit.slice(1); return (_node, name) => name === want; }
-      if (p.start && !p.end && lit.lastIndexOf('/') === 0) { const want = lit.slice(1); return (node, name) => name.startsWith(want) || node.startsWith(want); }
-    }
+    const l = literalName(v);
+    if (l) return (node, name) => onName(l, name) || onNode(l, node);
     const m = matcherOf([v]);
     return (node, name) => m('/' + name) || m(`/${node}/${name}`);
   });
@@ -140,26 +149,12 @@ function candidates(cluster: Cluster, filters: FilterArgs): readonly Ref[] {
  */
 function namedCandidates(cluster: Cluster, values: readonly string[]): Ref[] | undefined {
   const out = new Set<Ref>();
-  const anyNode = (test: (node: string) => boolean): boolean => { for (const e of cluster.engines.values()) if (test(e.name)) return true; return false; };
   for (const v of values) {
-    const p = v.length <= USER_REGEX_LIMITS.maxLength ? literalParts(v) : undefined;
-    if (!p) return undefined;
-    const { start, end, lit } = p;
-    let test: (name: string) => boolean;
-    if (start && end && lit.lastIndexOf('/') === 0) {
-      for (const r of cluster.refsNamed(lit.slice(1))) out.add(r);
-      continue;
-    } else if (!start && !end && !lit.includes('/')) {
-      if (anyNode((node) => node.includes(lit))) return undefined;
-      test = (name) => name.includes(lit);
-    } else if (start && !end && lit.lastIndexOf('/') === 0) {
-      const want = lit.slice(1);
-      if (anyNode((node) => node.startsWith(want))) return undefined;
-      test = (name) => name.startsWith(want);
-    } else {
-      return undefined;
-    }
-    for (const name of cluster.containerNames()) if (test(name)) for (const r of cluster.refsNamed(name)) out.add(r);
+    const l = literalName(v);
+    if (!l) return undefined;
+    for (const e of cluster.engines.values()) if (onNode(l, e.name)) return undefined;
+    if (l.kind === 'exact') { for (const r of cluster.refsNamed(l.want)) out.add(r); continue; }
+    for (const name of cluster.containerNames()) if (onName(l, name)) for (const r of cluster.refsNamed(name)) out.add(r);
   }
   return [...out].sort(newestFirst);
 }

@@ -32,9 +32,9 @@ const REFRESH: Record<string, (e: Engine, id: string) => Promise<void>> = {
   '': (e, id) => e.refreshContainers([id]), // DELETE with ?link=1 (a plain one is applied at once, see below)
 };
 
-/** A write's own events, which its re-read covers (./covered.ts): a start connects the container's networks first. */
+/** A write's own events in dockerd's order, which its re-read covers (./covered.ts): a start connects the container's networks first. */
 const COVERS: Record<string, readonly string[]> = {
-  start: ['start', 'network:connect'],
+  start: ['network:connect', 'start'],
 };
 
 /**
@@ -142,6 +142,7 @@ export class Operations {
       if (newName) release = this.cluster.claimName(newName, id);
     }
     const path = `${version}/containers/${id}${action ? '/' + action : ''}${query}`;
+    const mark = e.covered.mark; // before the call is sent (see covered.ts)
     return this.target(e, path, async (status) => {
       if (status < 200 || status >= 300) { release?.(); return; }
       // A plain remove is done when dockerd says so: out of the cache (and its name free) at once.
@@ -158,8 +159,8 @@ export class Operations {
       }
       // Answer now; the new name stays claimed until the cache shows it.
       const covers = COVERS[action];
-      if (covers) e.covered.expect(id, covers);
-      this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id).catch((err) => { e.covered.drop(id); throw err; }), release);
+      if (covers) e.covered.expect(id, covers, mark);
+      this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id).catch((err) => { if (covers) e.coveredReadFailed(id); throw err; }), release);
     });
   }
 

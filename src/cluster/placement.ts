@@ -162,6 +162,7 @@ export class Placement {
         await ensureImage(chosen, request.image, authHeader);
         await this.cluster.doubtful.settle(chosen, swarmId);
         sent = true;
+        const mark = chosen.covered.mark;
         const res = await chosen.call('POST', `/containers/create${qs ? '?' + qs : ''}`, engineBody, headers);
         sent = false;
         const text = res.body.toString('utf8');
@@ -181,8 +182,8 @@ export class Placement {
           // Until the cache has it, the reservation stands for it, found by its real ID
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
-          node.covered.expect(id, CREATE_EVENTS);
-          this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id).catch((err) => { node.covered.drop(id); throw err; }), () => {
+          node.covered.expect(id, CREATE_EVENTS, mark);
+          this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id).catch((err) => { node.coveredReadFailed(id); throw err; }), () => {
             const done = (): void => { made.cached ||= !!node.containers.get(id); this.unreserve(node.addr, reservation); release(); };
             if (node.containers.get(id)) { done(); return; }
             const why = node.containers.goneWhy(id);

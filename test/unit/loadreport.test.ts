@@ -53,7 +53,7 @@ test('progress while engines are pending; an engine that left the cluster is not
   assert.deepEqual(lines.map((l) => [l.message, l.healthy, l.pending]), [['engines loading', 20, 4]]);
   // After a minute the engines still pending are left to their own warnings: one last line, then none.
   t.mock.timers.tick(60_000);
-  assert.equal(lines.at(-1)?.message, 'engines loaded');
+  assert.match(String(lines.at(-1)?.message), /^engines still pending after a minute/);
   const n = lines.length;
   t.mock.timers.tick(30_000);
   assert.equal(lines.length, n);
@@ -62,6 +62,21 @@ test('progress while engines are pending; an engine that left the cluster is not
   report.healthyOne(batch[20]);
   assert.equal(lines.length, n);
   report.stop();
+});
+
+test('an engine counted once even if it turns healthy twice (its ID changed); a replaced report says where it was', () => {
+  lines.length = 0;
+  const batch = fakes(3);
+  const report = new LoadReport(batch, () => true);
+  report.healthyOne(batch[0]);
+  report.healthyOne(batch[0]);
+  report.healthyOne(batch[1]);
+  assert.equal(lines.length, 0, 'two of three: not done');
+  report.stop();
+  assert.deepEqual(lines.map((l) => [l.message, l.healthy, l.of]), [['engines loading', 2, 3]]);
+  assert.equal(report.covers(batch[2]), false, 'nothing kept past its end');
+  report.stop();
+  assert.equal(lines.length, 1);
 });
 
 test('an engine outside the batch is neither covered nor counted', () => {
