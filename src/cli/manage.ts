@@ -19,11 +19,12 @@ import { log } from '../log.js';
 import { exitOnSignal } from './signals.js';
 import { loadTlsMaterial, TlsConfigError, type TlsFiles, type TlsMaterial } from '../util/tls.js';
 
-/** A discovery URL for the log: a `nodes://` list of 1,000 addresses as its first ones and a count. */
+/** A discovery for the log: a list of 1,000 addresses (`nodes://a,b,...` or bare `a,b,...`) as its first ones and a count. */
 export function shortDiscovery(url: string): string {
-  const m = /^nodes:\/\/(.*)$/.exec(url);
-  const addrs = m ? m[1].split(',') : [];
-  return addrs.length > 3 ? `nodes://${addrs.slice(0, 3).join(',')},... (${addrs.length} addresses)` : url;
+  const scheme = url.startsWith('nodes://') ? 'nodes://' : '';
+  const list = scheme ? url.slice(scheme.length) : url.includes('://') ? '' : url;
+  const addrs = list ? list.split(',') : [];
+  return addrs.length > 3 ? `${scheme}${addrs.slice(0, 3).join(',')},... (${addrs.length} addresses)` : url;
 }
 
 export interface Manager {

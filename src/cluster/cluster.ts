@@ -1,7 +1,9 @@
 // The cluster: the set of engines fed by discovery and a cluster-wide
 // container index (ID, short ID, name, Swarm ID). Placement lives in
 // ./placement.ts, calls on containers in ./operations.ts, `ps` in ./list.ts;
-// this class is their common state and the facade the API talks to.
+// this class is their common state and the facade the API talks to. Past
+// 400 lines: the facade's one-line delegations (one per API call) live here,
+// beside the index every one of them reads.
 import * as lookup from './lookup.js';
 import { EventEmitter } from 'node:events';
 import type { Discovery } from '../discovery/index.js';
@@ -422,8 +424,8 @@ export class Cluster extends EventEmitter {
   private readonly newest = new NewestFirst(() => this.byId.values());
 
   /**
-   * Every container, newest first (the order `ps` answers in). Kept until a
-   * container is added or removed, so `ps` over 30,000 does not sort per call.
+   * Every container, newest first (the order `ps` answers in), kept in order
+   * through changes (./newest.ts): valid until the next one, so walk it at once.
    */
   containersNewestFirst(): readonly Ref[] {
     return this.newest.get();

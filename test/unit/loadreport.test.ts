@@ -96,4 +96,6 @@ test('a long nodes:// list is shortened in the log; other discovery URLs are kep
   assert.equal(shortDiscovery(many), 'nodes://127.0.0.1:27000,127.0.0.1:27001,127.0.0.1:27002,... (1000 addresses)');
   assert.equal(shortDiscovery('nodes://a:1,b:2'), 'nodes://a:1,b:2');
   assert.equal(shortDiscovery('etcd://10.0.0.1:2379/swarm'), 'etcd://10.0.0.1:2379/swarm');
+  assert.equal(shortDiscovery(many.slice('nodes://'.length)), '127.0.0.1:27000,127.0.0.1:27001,127.0.0.1:27002,... (1000 addresses)');
+  assert.equal(shortDiscovery('zk://a:2181,b:2181,c:2181,d:2181/swarm'), 'zk://a:2181,b:2181,c:2181,d:2181/swarm');
 });
