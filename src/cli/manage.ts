@@ -7,6 +7,7 @@ import { createDiscovery, isLockStore } from '../discovery/index.js';
 import { ApiServer } from '../api/server.js';
 import { createHandlers } from '../api/app.js';
 import { createReplicaHandlers } from '../api/replica.js';
+import { preloadExpress } from '../api/express.js';
 import { Replication } from '../leadership/replication.js';
 import { ConfigError } from './config.js';
 import type { ApiContext } from '../api/context.js';
@@ -124,6 +125,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
     throw err;
   }
   replication?.start();
+  setImmediate(preloadExpress);
   log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: shortDiscovery(cfg.discovery), replication: cfg.replication ? cfg.replication.advertise : 'off' });
   return {
     cluster, server, context, replication,
