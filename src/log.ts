@@ -27,7 +27,8 @@ export const log = winston.createLogger({
 for (const level of Object.keys(log.levels)) {
   const write = (log as unknown as Record<string, (...args: unknown[]) => winston.Logger>)[level];
   Object.defineProperty(log, level, {
-    value: function (this: winston.Logger, ...args: unknown[]) { return this.isLevelEnabled(level) ? write.apply(this, args) : this; },
+    // `this ?? log`: as winston's own methods, a call without a receiver logs on the root logger.
+    value: function (this: winston.Logger | undefined, ...args: unknown[]) { const self = this ?? log; return self.isLevelEnabled(level) ? write.apply(self, args) : self; },
     writable: true,
   });
 }
