@@ -28,12 +28,17 @@ export class CoveredEvents {
   /** Where the arrivals are now: a write takes this before it is sent, and gives it to expect(). */
   get mark(): number { return this.arrivals; }
 
-  /** An event of container `id` arrived (every one, before consume()). */
-  saw(id: string, action: string): void {
+  /**
+   * An event of container `id` arrived (every one): whether it needs no
+   * re-read of its own (an expected one, seen once). Any other event of the
+   * container ends what was expected of it.
+   */
+  arrived(id: string, action: string, now = Date.now()): boolean {
     const k = key(id, action);
     this.seen.delete(k);
     this.seen.set(k, ++this.arrivals);
     if (this.seen.size > SEEN_KEEP) this.seen.delete(this.seen.keys().next().value as string);
+    return this.consume(id, action, now);
   }
 
   /**
@@ -51,8 +56,7 @@ export class CoveredEvents {
     this.byId.set(id, { actions: left, at: now });
   }
 
-  /** Whether this event of `id` needs no re-read (an expected one, seen once). */
-  consume(id: string, action: string, now = Date.now()): boolean {
+  private consume(id: string, action: string, now: number): boolean {
     const v = this.byId.get(id);
     if (!v) return false;
     const i = v.actions.indexOf(action);

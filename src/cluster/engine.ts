@@ -593,21 +593,22 @@ export class Engine extends EventEmitter {
     const action = ev.Action ?? ev.status ?? '';
     const id = ev.Actor?.ID ?? ev.id ?? '';
     switch (type) {
-      case 'container':
+      case 'container': {
         // The cache moved on from the last merged list: the next safety refresh merges again.
         this.lastList.key = '';
-        this.covered.saw(id, action);
-        if (action === 'destroy') { this.covered.drop(id); this.containers.remove(id, 'destroy event'); return; }
+        // Before the early returns: any event of the container ends what a write expected of it.
+        const covered = this.covered.arrived(id, action);
+        if (action === 'destroy') { this.containers.remove(id, 'destroy event'); return; }
         if (/^(exec_|attach|detach|resize|top|export|commit|copy|archive-path|extract-to-dir)/.test(action)) return;
         if (action === 'update') { this.reinspect(id).catch(() => undefined); return; }
         if (action === 'start' || action === 'die') {
           const ms = ev.timeNano ? Math.floor(Number(ev.timeNano) / 1e6) : (ev.time ?? 0) * 1000;
           if (ms) this.containers.recordTime(id, action, ms);
         }
-        if (action === 'die') { this.covered.drop(id); void this.touchUntilStopped(id); return; }
-        if (this.covered.consume(id, action)) return;
-        void this.touch(id);
+        if (action === 'die') { void this.touchUntilStopped(id); return; }
+        if (!covered) void this.touch(id);
         return;
+      }
       case 'image':
         void this.resources.refreshImages().catch(() => undefined);
         return;
@@ -620,10 +621,7 @@ export class Engine extends EventEmitter {
           void this.resources.refreshNetworks().catch(() => undefined);
         }
         const cid = ev.Actor?.Attributes?.container;
-        if (cid) {
-          this.covered.saw(cid, `network:${action}`);
-          if (!this.covered.consume(cid, `network:${action}`)) void this.touch(cid);
-        }
+        if (cid && !this.covered.arrived(cid, `network:${action}`)) void this.touch(cid);
         return;
       }
       case 'volume':

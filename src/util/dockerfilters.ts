@@ -38,12 +38,7 @@ export function validateKeys(args: FilterArgs, allowed: ReadonlySet<string>): vo
  * nothing, as dockerd skips a value that does not compile.
  */
 export function matchAny(values: string[], source: string): boolean {
-  for (const v of values) {
-    if (v === source) return true;
-    const re = tryCompileRe2(v);
-    if (re && re.test(source)) return true;
-  }
-  return false;
+  return matcherOf(values)(source);
 }
 
 /** matchAny with the patterns looked up once, for one test over many sources (a `ps` walk). */
