@@ -1,18 +1,20 @@
 // Binpack: fill the most loaded (healthy) node first.
-import { byName, weighNodes, type Node, type ScheduleRequest, type Strategy } from '../src/scheduler/index.js';
+import { bestWeighed, byName, weighNodes, type Node, type ScheduleRequest, type Strategy, type WeightedNode } from '../src/scheduler/index.js';
+
+// +10 and descending: health still dominates, most used node wins.
+const HEALTH_FACTOR = 10;
+
+const order = (a: WeightedNode, b: WeightedNode): number =>
+  b.weight - a.weight || b.node.containers.length - a.node.containers.length || byName(a.node, b.node);
 
 export class BinpackStrategy implements Strategy {
   readonly name = 'binpack';
 
   rankAndSort(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
-    // +10 and descending: health still dominates, most used node wins.
-    return weighNodes(req, nodes, 10)
-      .sort(
-        (a, b) =>
-          b.weight - a.weight ||
-          b.node.containers.length - a.node.containers.length ||
-          byName(a.node, b.node),
-      )
-      .map((w) => w.node);
+    return weighNodes(req, nodes, HEALTH_FACTOR).sort(order).map((w) => w.node);
+  }
+
+  pick(req: ScheduleRequest, nodes: readonly Node[]): Node {
+    return bestWeighed(req, nodes, HEALTH_FACTOR, order);
   }
 }

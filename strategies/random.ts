@@ -8,12 +8,23 @@ export class RandomStrategy implements Strategy {
   constructor(private readonly rng: () => number = Math.random) {}
 
   rankAndSort(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
-    const out = nodes.filter((n) => hasRoom(req, n));
-    if (out.length === 0) throw new SchedulingError(NO_RESOURCES);
+    const out = withRoom(req, nodes);
     for (let i = out.length - 1; i > 0; i--) {
       const j = Math.floor(this.rng() * (i + 1));
       [out[i], out[j]] = [out[j], out[i]];
     }
     return out;
   }
+
+  /** Any node with room, each as likely. */
+  pick(req: ScheduleRequest, nodes: readonly Node[]): Node {
+    const out = withRoom(req, nodes);
+    return out[Math.floor(this.rng() * out.length)];
+  }
+}
+
+function withRoom(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
+  const out = nodes.filter((n) => hasRoom(req, n));
+  if (out.length === 0) throw new SchedulingError(NO_RESOURCES);
+  return out;
 }

@@ -1,18 +1,20 @@
 // Spread: least loaded, healthiest node first.
-import { byName, weighNodes, type Node, type ScheduleRequest, type Strategy } from '../src/scheduler/index.js';
+import { bestWeighed, byName, weighNodes, type Node, type ScheduleRequest, type Strategy, type WeightedNode } from '../src/scheduler/index.js';
+
+// -10: health (0..100) outweighs cpu% + mem% (each 0..100).
+const HEALTH_FACTOR = -10;
+
+const order = (a: WeightedNode, b: WeightedNode): number =>
+  a.weight - b.weight || a.node.containers.length - b.node.containers.length || byName(a.node, b.node);
 
 export class SpreadStrategy implements Strategy {
   readonly name = 'spread';
 
   rankAndSort(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
-    // -10: health (0..100) outweighs cpu% + mem% (each 0..100).
-    return weighNodes(req, nodes, -10)
-      .sort(
-        (a, b) =>
-          a.weight - b.weight ||
-          a.node.containers.length - b.node.containers.length ||
-          byName(a.node, b.node),
-      )
-      .map((w) => w.node);
+    return weighNodes(req, nodes, HEALTH_FACTOR).sort(order).map((w) => w.node);
+  }
+
+  pick(req: ScheduleRequest, nodes: readonly Node[]): Node {
+    return bestWeighed(req, nodes, HEALTH_FACTOR, order);
   }
 }

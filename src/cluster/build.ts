@@ -54,8 +54,7 @@ export function buildTarget(cluster: Cluster, prefix: string, query: URLSearchPa
     Labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])),
     HostConfig: { CpuShares: num('cpushares'), Memory: num('memory') },
   });
-  const nodes = [...cluster.engines.values()].map((e) => e.snapshot(cluster.placement.pendingOn(e.addr)));
-  const chosen = cluster.engines.get(cluster.scheduler.select(built.request, nodes)[0].addr)!;
+  const chosen = cluster.engines.get(cluster.scheduler.choose(built.request, cluster.placement.snapshots()).addr)!;
 
   const q = new URLSearchParams(query);
   const rest = fromEnv((built.body.Env ?? []) as string[]);

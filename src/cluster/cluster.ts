@@ -78,6 +78,8 @@ export class Cluster extends EventEmitter {
    */
   primary = true;
   private readonly byId = new Map<string, Ref>();
+  /** Engines with background inspects or a resource reload pending (see placementReady). */
+  private readonly busy = new Set<Engine>();
   private readonly byShort = new Map<string, string[]>();
   private readonly byName = new Map<string, Set<string>>();
   /** Swarm ID -> container IDs: one, or briefly two while a rescheduled container's old copy is being removed. */
@@ -145,7 +147,7 @@ export class Cluster extends EventEmitter {
     await this.readyPromise;
     let pending = 0;
     const waits: Promise<void>[] = [];
-    for (const e of this.engines.values()) {
+    for (const e of this.busy) {
       // An engine that is not healthy gets nothing placed on it: its backlog must not hold creates up.
       if (e.inspectsPending === 0 || !e.healthy) continue;
       pending += e.inspectsPending;
@@ -159,7 +161,7 @@ export class Cluster extends EventEmitter {
     ]).finally(() => clearTimeout(timer));
     if (late) {
       let left = 0;
-      for (const e of this.engines.values()) left += e.inspectsPending;
+      for (const e of this.busy) left += e.inspectsPending;
       log.warn('placing a container before every listed container was inspected (reservations and host ports of those are not counted)', { waitedMs: maxMs, pendingBefore: pending, pendingNow: left });
     }
   }
@@ -194,6 +196,7 @@ export class Cluster extends EventEmitter {
     this.engines.set(addr, e);
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));
     e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
+    e.on('background', (busy: boolean) => { if (!busy) this.busy.delete(e); else if (this.engines.get(addr) === e) this.busy.add(e); });
     e.on('versioned', () => { this.versions = null; this.emit('versioned'); });
     e.on('state', (s: string, prev: string) => {
       this.versions = null;
@@ -231,6 +234,7 @@ export class Cluster extends EventEmitter {
     const e = this.engines.get(addr);
     if (!e) return;
     this.engines.delete(addr);
+    this.busy.delete(e);
     if (this.byEngineId.get(e.id) === e) this.byEngineId.delete(e.id);
     for (const c of [...e.containers.values()]) this.onContainer(e, 'remove', c);
     // Nothing of it may come back into the index (a refresh or a failed move in flight).
@@ -416,9 +420,7 @@ export class Cluster extends EventEmitter {
 
   /** What must drain to zero when nothing is in flight (benches, tests): reservations, names held, exec records. */
   bookkeeping(): { reservations: number; pendingNames: number; execRecords: number } {
-    let reservations = 0;
-    for (const e of this.engines.values()) reservations += this.placement.pendingOn(e.addr).length;
-    return { reservations, pendingNames: this.pendingNames.size, execRecords: this.ops.execRecords };
+    return { reservations: this.placement.pendingTotal, pendingNames: this.pendingNames.size, execRecords: this.ops.execRecords };
   }
 
   private readonly newest = new NewestFirst(() => this.byId.values());

@@ -266,8 +266,7 @@ function targetsOf(cluster: Cluster, path: string): { engines: Engine[]; path: s
   if (!constraints.length) return { engines: cluster.healthyEngines(), path };
   q.delete('constraint');
   const { request } = buildScheduleRequest(undefined, { Env: constraints.map((c) => `constraint:${c}`) });
-  const snapshots = cluster.healthyEngines().map((e) => e.snapshot(cluster.placement.pendingOn(e.addr)));
-  const chosen = new Set(cluster.scheduler.select(request, snapshots).map((n) => n.addr));
+  const chosen = new Set(cluster.scheduler.select(request, cluster.placement.snapshots(cluster.healthyEngines())).map((n) => n.addr));
   const qs = q.toString();
   return { engines: cluster.healthyEngines().filter((e) => chosen.has(e.addr)), path: `${qi >= 0 ? path.slice(0, qi) : path}${qs ? '?' + qs : ''}` };
 }

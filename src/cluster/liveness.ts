@@ -47,13 +47,21 @@ export interface LivenessHooks {
   miss(err: Error): void;
   /** A ping was answered after one or more misses. */
   recovered(): void;
+  /** `suspect` changed. */
+  suspicion(): void;
 }
 
 export class Liveness {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   /** The last ping was missed: keep new containers away until one is answered. */
-  suspect = false;
+  get suspect(): boolean { return this.suspected; }
+  private set suspect(v: boolean) {
+    if (v === this.suspected) return;
+    this.suspected = v;
+    this.hooks.suspicion();
+  }
+  private suspected = false;
 
   constructor(private readonly transport: EngineTransport, private readonly every: () => number, private readonly hooks: LivenessHooks) {}
 

@@ -43,8 +43,7 @@ export function chooseNode(cluster: Cluster, nodePrefix?: string): Engine {
     image: '', constraints: nodePrefix ? [parseExpr(`node==${nodePrefix}`, 'constraint')] : [], affinities: [], whitelists: [],
     cpus: 0, memory: 0, ports: [], networkMode: 'default', dependencies: { volumesFrom: [], links: [], namespaces: [] }, labels: {},
   };
-  const nodes = [...cluster.engines.values()].map((e) => e.snapshot([]));
-  return cluster.engines.get(cluster.scheduler.select(request, nodes)[0].addr)!;
+  return cluster.engines.get(cluster.scheduler.choose(request, cluster.placement.snapshots()).addr)!;
 }
 
 /** POST /networks/create: `node/name` pins; otherwise the scheduler picks one node. */

@@ -7,7 +7,7 @@
 // until the re-read has put it in the cache (./writes.ts), and meanwhile
 // calls by its ID find its engine here.
 import { randomBytes } from 'node:crypto';
-import type { NodeContainer } from '../scheduler/node.js';
+import type { Node, NodeContainer } from '../scheduler/node.js';
 import { buildScheduleRequest } from '../scheduler/build.js';
 import { applyHints } from '../scheduler/hints.js';
 import { namedVolumes } from '../util/volumes.js';
@@ -26,6 +26,8 @@ const CREATE_EVENTS = ['create'];
 
 /** How long a created container's engine is remembered by ID (see madeOn). */
 const MADE_KEEP_MS = 60_000;
+
+const NONE: readonly NodeContainer[] = [];
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -75,8 +77,14 @@ export class Placement {
   /** Reservations in flight on every engine (GET /metrics). */
   get pendingTotal(): number { let n = 0; for (const l of this.pending.values()) n += l.length; return n; }
 
-  /** Reservations in flight on one engine (for snapshots that must count them). */
-  pendingOn(addr: string): NodeContainer[] { return this.pending.get(addr) ?? []; }
+  /** The scheduler's view of `engines` (default: all), reservations in flight included. */
+  snapshots(engines: Iterable<Engine> = this.cluster.engines.values()): Node[] {
+    const out: Node[] = [];
+    // Most of the time nothing is in flight: no lookup per engine then.
+    const none = this.pending.size === 0;
+    for (const e of engines) out.push(e.snapshot(none ? NONE : this.pending.get(e.addr) ?? NONE));
+    return out;
+  }
 
   /** Reserved CPUs and memory on an engine, in-flight creates included (for `docker info`). */
   reserved(e: Engine): { cpus: number; memory: number } {
@@ -110,8 +118,7 @@ export class Placement {
     await this.cluster.placementReady(); // start-up: engines tried once, listed containers inspected (bounded)
     // One snapshot per engine serves the hints and the first attempt's choice:
     // nothing is awaited in between, so they see the same cluster.
-    const engines = [...this.cluster.engines.values()];
-    const firstNodes = engines.map((e) => e.snapshot(this.pending.get(e.addr) ?? []));
+    const firstNodes = this.snapshots();
     // the volumes per node only matter to a create that mounts named volumes
     const hinted = applyHints(built.request, built.body, firstNodes, namedVolumes(built.body).length ? volumesByNode(this.cluster) : undefined);
     const request = hinted.request;
@@ -125,10 +132,8 @@ export class Placement {
       const release = name ? this.cluster.claimName(name) : () => undefined;
       let chosen: Engine;
       try {
-        const nodes = attempt === 0 ? firstNodes
-          : [...this.cluster.engines.values()].filter((e) => !excluded.has(e.addr)).map((e) => e.snapshot(this.pending.get(e.addr) ?? []));
-        const ranked = this.cluster.scheduler.select(request, nodes);
-        chosen = this.cluster.engines.get(ranked[0].addr)!;
+        const nodes = attempt === 0 ? firstNodes : this.snapshots([...this.cluster.engines.values()].filter((e) => !excluded.has(e.addr)));
+        chosen = this.cluster.engines.get(this.cluster.scheduler.chooseNear(request, nodes).addr)!;
       } catch (err) {
         release();
         throw err;

@@ -15,16 +15,19 @@ export class ResourceCache {
   readonly refreshNetworks: () => Promise<void>;
   readonly refreshVolumes: () => Promise<void>;
 
-  constructor(json: Json) {
+  /** `changed`: the image or network list is a new one (placement's snapshot shows both). */
+  constructor(json: Json, changed: () => void = () => undefined) {
     this.refreshImages = coalesce(async () => {
       const imgs: any[] = await json('GET', '/images/json?all=0');
       this.images = imgs;
       this.nodeImages = imgs.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] }));
+      changed();
     });
     this.refreshNetworks = coalesce(async () => {
       const nets: any[] = await json('GET', '/networks');
       this.networks = nets;
       this.nodeNetworks = nets.map((n) => ({ id: String(n.Id ?? ''), name: String(n.Name ?? ''), scope: String(n.Scope ?? '') }));
+      changed();
     });
     this.refreshVolumes = coalesce(async () => { this.volumes = (await json('GET', '/volumes')).Volumes ?? []; });
   }

@@ -16,14 +16,20 @@ export interface Hinted {
 }
 
 /**
- * Every hint, in order: preferNodesWithImage, placeByNetwork, then
- * placeByVolume (when the volumes per node are given). Pure: the inputs are
- * never modified; what changes is returned as new objects (the same objects
- * come back when no hint applies).
+ * The hints a choice must follow: placeByNetwork, then placeByVolume (when
+ * the volumes per node are given). The image preference is the scheduler's
+ * to apply (Scheduler.chooseNear): it only matters when the plain choice
+ * lacks the image. Pure: the inputs are never modified; what changes is
+ * returned as new objects (the same objects come back when no hint applies).
  */
 export function applyHints(request: ScheduleRequest, body: any, nodes: readonly Node[], volumes?: ReadonlyMap<string, readonly string[]>): Hinted {
-  const byNet = placeByNetwork(preferNodesWithImage(request, nodes), body, nodes);
+  const byNet = placeByNetwork(request, body, nodes);
   return volumes ? { request: placeByVolume(byNet.request, byNet.body, nodes, volumes), body: byNet.body } : byNet;
+}
+
+/** Does the node have the image `ref` names (":latest" implied)? */
+export function hasImage(node: Node, ref: string): boolean {
+  return imageNameSet(node.images).has(withDefaultTag(ref));
 }
 
 /**

@@ -5,7 +5,7 @@ export type { Dependencies, ScheduleRequest } from './request.js';
 export { formatExpr, matchExpr, type Expr } from './expr.js';
 export { FilterError, isFinalFilterError, narrowBy, type Filter, type FilterEntry, type FilterErrorOptions } from './filter.js';
 export { NO_RESOURCES, type Strategy, type StrategyEntry } from './strategy.js';
-export { byName, hasRoom, scores, weighNodes, type WeightedNode } from './weighted.js';
+export { bestWeighed, byName, hasRoom, scores, weighNodes, type WeightedNode } from './weighted.js';
 export { imageNames, repositoryOf } from './images.js';
 export { findContainer } from './containers.js';
 export { portsClash } from './resources.js';

@@ -3,6 +3,7 @@ import { SchedulingError } from '../errors.js';
 import { isFinalFilterError, type Filter } from './filter.js';
 import { NO_RESOURCES, type Strategy } from './strategy.js';
 import { hasSoft } from './expr.js';
+import { hasImage, preferNodesWithImage } from './hints.js';
 import type { Node } from './node.js';
 import type { ScheduleRequest } from './request.js';
 
@@ -20,15 +21,48 @@ export class Scheduler {
    * filter failed with a final FilterError). Throws SchedulingError.
    */
   select(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
+    return this.passes(req, nodes, (candidates) => {
+      const ranked = this.strategy.rankAndSort(req, candidates);
+      if (ranked.length === 0) throw new SchedulingError(NO_RESOURCES);
+      return ranked;
+    });
+  }
+
+  /** The first of select(), found without ranking every candidate when the strategy can (Strategy.pick). */
+  choose(req: ScheduleRequest, nodes: readonly Node[]): Node {
+    return this.passes(req, nodes, (candidates) => {
+      const node = this.strategy.pick ? this.strategy.pick(req, candidates) : this.strategy.rankAndSort(req, candidates)[0];
+      if (!node) throw new SchedulingError(NO_RESOURCES);
+      return node;
+    });
+  }
+
+  /**
+   * choose(), preferring the nodes that already have the image
+   * (preferNodesWithImage). The preference is only worked out when the
+   * plain choice lacks the image: a strategy's pick from a subset that holds
+   * its pick of the whole set is that same node (spread and binpack rank by
+   * one total order; random picks uniformly either way), so the preference
+   * could change nothing else. Most creates use an image every node has: one
+   * pass over the nodes then, not two.
+   */
+  chooseNear(req: ScheduleRequest, nodes: readonly Node[]): Node {
+    const plain = this.choose(req, nodes);
+    if (!req.image || hasImage(plain, req.image)) return plain;
+    const preferring = preferNodesWithImage(req, nodes);
+    return preferring === req ? plain : this.choose(preferring, nodes);
+  }
+
+  private passes<T>(req: ScheduleRequest, nodes: readonly Node[], rank: (candidates: Node[]) => T): T {
     try {
-      return this.pass(req, nodes, true);
+      return this.pass(req, nodes, true, rank);
     } catch (err) {
       if (!hasSoftRules(req) || isFinalFilterError((err as Error)?.cause)) throw err;
-      return this.pass(req, nodes, false);
+      return this.pass(req, nodes, false, rank);
     }
   }
 
-  private pass(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): Node[] {
+  private pass<T>(req: ScheduleRequest, nodes: readonly Node[], soft: boolean, rank: (candidates: Node[]) => T): T {
     let candidates: Node[] = [...nodes];
     for (let i = 0; i < this.filters.length; i++) {
       const f = this.filters[i];
@@ -45,9 +79,7 @@ export class Scheduler {
       throw e;
     }
     try {
-      const ranked = this.strategy.rankAndSort(req, candidates);
-      if (ranked.length === 0) throw new SchedulingError(NO_RESOURCES);
-      return ranked;
+      return rank(candidates);
     } catch (err) {
       const e = new SchedulingError(NO_RESOURCES);
       if (!(err instanceof SchedulingError && err.message === NO_RESOURCES)) e.cause = err;

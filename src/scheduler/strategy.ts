@@ -16,6 +16,13 @@ export interface Strategy {
    * container".
    */
   rankAndSort(req: ScheduleRequest, nodes: readonly Node[]): Node[];
+  /**
+   * Optional: the node rankAndSort would put first (or, for a random
+   * strategy, one it might), in one pass: a create needs only that one, and
+   * sorting 1,000 nodes per create was a tenth of the manager's work.
+   * Throws as rankAndSort does.
+   */
+  pick?(req: ScheduleRequest, nodes: readonly Node[]): Node;
 }
 
 /** How a strategy is registered: strategies/index.ts maps each name to one. */

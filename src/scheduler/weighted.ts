@@ -39,6 +39,19 @@ export function weighNodes(req: ScheduleRequest, nodes: readonly Node[], healthF
   return out;
 }
 
+/** The least of `weighNodes` by `order`, without sorting them all; throws when no node has room. */
+export function bestWeighed(req: ScheduleRequest, nodes: readonly Node[], healthFactor: number, order: (a: WeightedNode, b: WeightedNode) => number): Node {
+  let best: WeightedNode | undefined;
+  for (const node of nodes) {
+    const s = scores(req, node);
+    if (!s) continue;
+    const w = { node, weight: s.cpu + s.memory + healthFactor * node.healthIndicator };
+    if (!best || order(w, best) < 0) best = w;
+  }
+  if (!best) throw new SchedulingError(NO_RESOURCES);
+  return best.node;
+}
+
 function percent(used: number, total: number): number {
   // total < used + req with total 0 only when the request is 0, handled above.
   if (total <= 0) return Infinity;

@@ -9,7 +9,8 @@ import { DEFAULT_FILTERS, createFilters } from '../../filters/index.js';
 import { createStrategy } from '../../strategies/index.js';
 import type { Node } from '../../src/scheduler/node.js';
 import type { ScheduleRequest } from '../../src/scheduler/request.js';
-import { image, names, network, node, req } from './helpers.js';
+import fc from 'fast-check';
+import { containers, image, names, network, node, req } from './helpers.js';
 
 const rules = (r: ScheduleRequest) => ({
   constraints: r.constraints.map((e) => (e.soft ? `${e.key}${e.op}~${e.value}` : formatExpr(e))),
@@ -183,15 +184,17 @@ describe('placeByNetwork', () => {
 });
 
 describe('applyHints', () => {
-  it('applies both hints, image first', () => {
+  it('applies the network hint; the image preference is left to the scheduler', () => {
     const redis = image({ repoTags: ['redis:latest'] });
     const nodes = [node('a', { images: [redis], networks: [network('mynet')] }), node('b'), node('c', { networks: [network('mynet')] })];
     const body = { Image: 'redis', HostConfig: { NetworkMode: 'mynet' } };
     const { request } = buildScheduleRequest(undefined, body);
     const out = applyHints(request, body, nodes);
-    assert.deepEqual(rules(out.request), { constraints: ['node==/^(?:a|c)$/'], affinities: ['image==~redis:latest'] });
+    assert.deepEqual(rules(out.request), { constraints: ['node==/^(?:a|c)$/'], affinities: [] });
     assert.equal(out.body, body);
     assert.deepEqual(rules(request), { constraints: [], affinities: [] }, 'input untouched');
+    const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
+    assert.equal(s.chooseNear(out.request, nodes).name, 'a', 'of the nodes with the network, the one with the image');
   });
 
   it('returns the inputs when no hint applies', () => {
@@ -202,14 +205,55 @@ describe('applyHints', () => {
     assert.equal(out.body, body);
   });
 
-  it('node/net with an image on some nodes: pinned, plus the soft image affinity', () => {
+  it('node/net with an image on another node: the pin wins over the image preference', () => {
     const nodes = [node('a', { images: [image({ repoTags: ['redis:latest'] })] }), node('b')];
     const body = { Image: 'redis', HostConfig: { NetworkMode: 'b/mynet' } };
     const { request } = buildScheduleRequest(undefined, body);
     const out = applyHints(request, body, nodes);
-    assert.deepEqual(rules(out.request), { constraints: ['node==b'], affinities: ['image==~redis:latest'] });
+    assert.deepEqual(rules(out.request), { constraints: ['node==b'], affinities: [] });
     const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('spread'));
-    assert.deepEqual(names(s.select(out.request, nodes)), ['b'], 'the soft image affinity gives way to the pin');
+    assert.equal(s.chooseNear(out.request, nodes).name, 'b');
+  });
+});
+
+describe('Scheduler.chooseNear', () => {
+  const redis = image({ repoTags: ['redis:latest'] });
+  const arbNode = (i: number) => fc.record({
+    image: fc.boolean(), healthy: fc.boolean(), count: fc.integer({ min: 0, max: 3 }), usedCpus: fc.integer({ min: 0, max: 4 }),
+    slots: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), port: fc.boolean(), disk: fc.constantFrom('ssd', 'hdd'),
+  }).map((o) => node(`n${i}`, {
+    images: o.image ? [redis] : [], healthy: o.healthy, usedCpus: o.usedCpus,
+    containers: containers(o.count).map((c) => (o.port ? { ...c, ports: [{ hostIp: '', hostPort: 80, proto: 'tcp' }] } : c)),
+    labels: { storage: o.disk, ...(o.slots === undefined ? {} : { containerslots: String(o.slots) }) },
+  }));
+  const arbNodes = fc.integer({ min: 0, max: 8 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => arbNode(i))));
+  const arbReq = fc.record({
+    cpus: fc.constantFrom(0, 1, 3), port: fc.boolean(),
+    constraints: fc.subarray(['storage==ssd', 'storage==~hdd', 'node!=n1']),
+    affinities: fc.subarray(['image==~busybox', 'container!=~web']),
+  }).map((o) => req({
+    image: 'redis', cpus: o.cpus, constraints: o.constraints, affinities: o.affinities,
+    ports: o.port ? [{ hostIp: '', hostPort: 80, proto: 'tcp' }] : [],
+  }));
+  const outcome = (f: () => Node): string => { try { return f().name; } catch (err) { return `throws ${(err as Error).message}`; } };
+
+  for (const strategy of ['spread', 'binpack']) {
+    it(`${strategy}: the node chosen with the image preference worked out first; on failure, the plain error`, () => {
+      const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy(strategy));
+      fc.assert(fc.property(arbNodes, arbReq, (nodes, r) => {
+        const near = outcome(() => s.chooseNear(r, nodes));
+        const hinted = outcome(() => s.select(preferNodesWithImage(r, nodes), nodes)[0]);
+        if (!hinted.startsWith('throws')) assert.equal(near, hinted);
+        // A failure names the user's own conditions only, never the preference (as classic, which had none).
+        else { assert.ok(near.startsWith('throws'), near); assert.equal(near, outcome(() => s.choose(r, nodes))); }
+      }), { numRuns: 2000 });
+    });
+  }
+
+  it('random: only ever a node with the image when one can take it', () => {
+    const s = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy('random'));
+    const nodes = [node('a'), node('b', { images: [redis] }), node('c')];
+    for (let i = 0; i < 50; i++) assert.equal(s.chooseNear(req({ image: 'redis' }), nodes).name, 'b');
   });
 });
 

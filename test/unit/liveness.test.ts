@@ -51,6 +51,7 @@ test('a silent engine is pinged; misses are reported, then the recovery; an inco
   const l = new Liveness(t as unknown as EngineTransport, () => 20, {
     miss: () => seen.push(`miss(suspect=${l.suspect})`),
     recovered: () => seen.push(`recovered(suspect=${l.suspect})`),
+    suspicion: () => undefined,
   });
   l.start();
   await until(() => seen.length >= 3);
@@ -62,7 +63,7 @@ test('a silent engine is pinged; misses are reported, then the recovery; an inco
 test('an engine that answered recently is not pinged', async () => {
   const t = fakeTransport([]);
   t.lastAnswerAt = Date.now() + 60_000; // "answered" throughout the test
-  const l = new Liveness(t as unknown as EngineTransport, () => 20, { miss: () => undefined, recovered: () => undefined });
+  const l = new Liveness(t as unknown as EngineTransport, () => 20, { miss: () => undefined, recovered: () => undefined, suspicion: () => undefined });
   l.start();
   await new Promise((r) => setTimeout(r, 200));
   l.stop();

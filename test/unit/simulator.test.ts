@@ -119,3 +119,54 @@ test('simulator holds POST /containers/{id}/wait until the exit, as dockerd (doc
     await sim.stop();
   }
 });
+
+test('an engine\'s kept placement snapshot follows every change it shows', async () => {
+  const sim = await startSimulator({ port: 0, name: 'sim-snap', containers: 3 });
+  const engine = new Engine(sim.addr, { refreshMinMs: 3_600_000, refreshMaxMs: 3_600_000, failureRetry: 1, overcommit: 0.05, probeIntervalMs: () => 50 });
+  // The kept one must always be what a snapshot built now would be.
+  const same = (when: string): void => {
+    const kept = engine.snapshot([]);
+    const fresh = engine.freshSnapshot();
+    assert.deepEqual(kept, fresh, when);
+    // The lists are the engine's current ones, not equal copies of old ones.
+    for (const k of ['containers', 'images', 'networks', 'labels'] as const) assert.equal(kept[k], fresh[k], `${when}: ${k}`);
+  };
+  const post = (p: string, body?: unknown): Promise<Response> => fetch(`http://${sim.addr}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  try {
+    same('pending');
+    engine.start();
+    await until(() => engine.healthy);
+    same('healthy');
+    await until(() => engine.inspectsPending === 0);
+    same('inspected');
+    const kept = engine.snapshot([]);
+    assert.equal(engine.snapshot([]), kept, 'unchanged: the same object');
+    const withPending = engine.snapshot([{ ...kept.containers[0], id: 'pending-x', cpus: 1, memory: 5 }]);
+    assert.deepEqual([withPending.containers.length, withPending.usedCpus, withPending.usedMemory], [4, kept.usedCpus + 1, kept.usedMemory + 5]);
+    assert.equal(engine.snapshot([]), kept, 'reservations never change the kept one');
+
+    const { Id } = await (await post('/v1.41/containers/create?name=snap1', { Image: 'busybox', HostConfig: { Memory: 1 << 20 } })).json() as { Id: string };
+    await until(() => engine.containers.get(Id)?.inspected === true);
+    same('created');
+    assert.equal(engine.snapshot([]).containers.length, 4);
+    assert.equal((await post(`/v1.41/containers/${Id}/start`)).status, 204);
+    await until(() => engine.containers.get(Id)?.node.state === 'running');
+    same('started');
+    await engine.resources.refreshImages();
+    same('images reloaded');
+    await engine.resources.refreshNetworks();
+    same('networks reloaded');
+    assert.equal((await fetch(`http://${sim.addr}/containers/${Id}?force=1`, { method: 'DELETE' })).status, 204);
+    await until(() => !engine.containers.has(Id));
+    same('removed');
+
+    await sim.stop();
+    await until(() => !engine.snapshot([]).healthy);
+    same('no longer answering');
+  } finally {
+    await engine.stop();
+    await sim.stop().catch(() => undefined);
+  }
+});

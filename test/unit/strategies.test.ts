@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { BinpackStrategy, DEFAULT_STRATEGY, RandomStrategy, SpreadStrategy, STRATEGIES, STRATEGY_HELP, createStrategy } from '../../strategies/index.js';
 import { scores, weighNodes } from '../../src/scheduler/weighted.js';
 import { SchedulingError } from '../../src/errors.js';
@@ -113,6 +114,26 @@ describe('spread and binpack', () => {
       const err = thrown(() => s.rankAndSort(req({ memory: 16 * GiB }), [node('a')]));
       assert.ok(err instanceof SchedulingError);
       assert.equal(err.message, 'no resources available to schedule container');
+      assert.equal(thrown(() => s.pick!(req({ memory: 16 * GiB }), [node('a')])).message, err.message);
+    });
+  }
+
+  // pick() is rankAndSort()[0] found in one pass (what a create needs).
+  const arbNodes = fc.array(fc.record({
+    name: fc.constantFrom('a', 'b', 'c', 'd', 'e'), usedCpus: fc.integer({ min: 0, max: 5 }), health: fc.constantFrom(0, 50, 100),
+    count: fc.integer({ min: 0, max: 3 }), memory: fc.constantFrom(0, GiB, 4 * GiB),
+  }), { minLength: 1, maxLength: 12 }).map((rows) => rows.map((r) => node(r.name, {
+    usedCpus: r.usedCpus, healthIndicator: r.health, containers: containers(r.count), usedMemory: r.memory,
+  })));
+  const arbReq = fc.record({ cpus: fc.constantFrom(0, 0.5, 1, 2), memory: fc.constantFrom(0, GiB) });
+  for (const s of [new SpreadStrategy(), new BinpackStrategy()]) {
+    it(`${s.name}: pick() is the first of rankAndSort(), or the same error`, () => {
+      fc.assert(fc.property(arbNodes, arbReq, (nodes, spec) => {
+        const r = req(spec);
+        const first = (() => { try { return s.rankAndSort(r, nodes)[0]; } catch (err) { return (err as Error).message; } })();
+        const picked = (() => { try { return s.pick!(r, nodes); } catch (err) { return (err as Error).message; } })();
+        assert.equal(picked, first);
+      }), { numRuns: 3000 });
     });
   }
 });
@@ -136,6 +157,12 @@ describe('random', () => {
     const err = thrown(() => new RandomStrategy().rankAndSort(req({ cpus: 64 }), [node('a')]));
     assert.ok(err instanceof SchedulingError);
     assert.equal(err.message, 'no resources available to schedule container');
+    assert.equal(thrown(() => new RandomStrategy().pick(req({ cpus: 64 }), [node('a')])).message, err.message);
+  });
+
+  it('pick(): any node with room, by the rng', () => {
+    const nodes = [node('a'), node('full', { usedCpus: 4 }), node('b'), node('c')];
+    assert.deepEqual([0, 0.4, 0.99].map((x) => new RandomStrategy(() => x).pick(req({ cpus: 1 }), nodes).name), ['a', 'b', 'c']);
   });
 });
 
