@@ -96,7 +96,8 @@ export class Operations {
   target(e: Engine, path: string, settle: ProxyTarget['settle'] = async () => undefined): ProxyTarget {
     const t = e.transport;
     return {
-      node: e.name, addr: e.addr, url: t.url, agent: t.agent, dispatcher: t.clientPool, path,
+      // Asked for when the request goes: an idle pool is let go meanwhile (transport.ts).
+      node: e.name, addr: e.addr, url: t.url, agent: t.agent, get dispatcher() { return t.clientPool; }, path,
       connect: () => t.connect(),
       fail: (err) => { e.markSuspect(err); return e.unavailable(dialErrorText(err)); },
       settle,
@@ -113,7 +114,7 @@ export class Operations {
     }
     const peer = t;
     return {
-      node: addr, addr, url: peer.url, agent: peer.agent, dispatcher: peer.clientPool, path,
+      node: addr, addr, url: peer.url, agent: peer.agent, get dispatcher() { return peer.clientPool; }, path,
       connect: () => peer.connect(),
       fail: (err) => new DockerError(`Cannot reach the primary manager at ${addr}: ${dialErrorText(err)}`, 500),
       settle: async () => undefined,

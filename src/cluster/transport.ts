@@ -275,12 +275,38 @@ export class ProbeInconclusive extends Error {
 
 export interface CallResult { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
+/**
+ * Let `pool` go once its last connection has closed (idle sockets close
+ * after a few seconds) with nothing queued: `forget` unhooks it, so the next
+ * call makes a new one, and it closes. An idle pool keeps ~24 KB (undici's
+ * 2,048-slot queue and its clients): 24 MB at 1,000 engines, most of them
+ * idle between refreshes.
+ */
+function dropWhenIdle(pool: Pool, forget: (p: Pool) => void): Pool {
+  pool.on('disconnect', () => {
+    // The pool counts the closed connection out after its listeners ran.
+    setImmediate(() => {
+      const s = pool.stats;
+      if (pool.closed || pool.destroyed || s.connected > 0 || s.size > 0 || s.queued > 0) return;
+      forget(pool);
+      pool.close().catch(() => undefined);
+    });
+  });
+  return pool;
+}
+
 /** One engine's connections, made by the dialer. */
 export class EngineTransport {
   readonly url: string;
-  /** The manager's pool, made on first use (1,000 at start-up cost 66 ms before any I/O); replaced by abortAll(). */
+  /**
+   * The manager's pool, made on first use (1,000 at start-up cost 66 ms
+   * before any I/O), let go once its last connection closed (see
+   * dropWhenIdle); replaced by abortAll().
+   */
   private managerPool: Pool | null = null;
-  get pool(): Pool { return (this.managerPool ??= this.dialer.managerPool(this.addr)); }
+  get pool(): Pool {
+    return (this.managerPool ??= dropWhenIdle(this.dialer.managerPool(this.addr), (p) => { if (this.managerPool === p) this.managerPool = null; }));
+  }
   readonly agent: http.Agent;
   private client: Pool | null = null;
   private probeClient: Client | null = null;
@@ -293,7 +319,9 @@ export class EngineTransport {
   }
 
   /** Made on first use: most engines never see a client's buffered call. */
-  get clientPool(): Dispatcher { return (this.client ??= this.dialer.clientPool(this.addr)); }
+  get clientPool(): Dispatcher {
+    return (this.client ??= dropWhenIdle(this.dialer.clientPool(this.addr), (p) => { if (this.client === p) this.client = null; }));
+  }
 
   private answered(): void {
     this.lastAnswerAt = Date.now();
