@@ -108,7 +108,7 @@ export async function runPlacementBench(o: { sizes: number[]; quick: boolean }):
     }
     // Snapshot costs: warm (arrays cached) and cold (every engine changed since the last decision).
     const warm = time(iterations, () => { for (const e of engines) e.snapshot([]); });
-    const cold = time(Math.max(10, Math.floor(iterations / 5)), () => { for (const e of engines) { (e as any).containerArr = null; e.snapshot([]); } });
+    const cold = time(Math.max(10, Math.floor(iterations / 5)), () => { for (const e of engines) e.freshSnapshot(); });
     snapRows.push([String(n), us(warm.p50), us(warm.p99), us(cold.p50), us(cold.p99), us(cold.p50 / n)]);
     await Promise.all(engines.map((e) => e.stop()));
   }

@@ -574,7 +574,8 @@ export class Engine extends EventEmitter {
 
   /** The scheduler's view, with the cluster's pending reservations on this engine added. */
   snapshot(pending: readonly NodeContainer[]): Node {
-    const s = (this.snap ??= this.freshSnapshot());
+    // Frozen: shared by every decision until the engine changes, so a plugin can never alter it.
+    const s = (this.snap ??= Object.freeze(this.freshSnapshot()));
     if (!pending.length) return s;
     let usedCpus = s.usedCpus;
     let usedMemory = s.usedMemory;

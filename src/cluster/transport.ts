@@ -305,6 +305,7 @@ export class EngineTransport {
    */
   private managerPool: Pool | null = null;
   get pool(): Pool {
+    this.checkOpen();
     return (this.managerPool ??= dropWhenIdle(this.dialer.managerPool(this.addr), (p) => { if (this.managerPool === p) this.managerPool = null; }));
   }
   readonly agent: http.Agent;
@@ -320,6 +321,7 @@ export class EngineTransport {
 
   /** Made on first use: most engines never see a client's buffered call. */
   get clientPool(): Dispatcher {
+    this.checkOpen();
     return (this.client ??= dropWhenIdle(this.dialer.clientPool(this.addr), (p) => { if (this.client === p) this.client = null; }));
   }
 
@@ -451,7 +453,14 @@ export class EngineTransport {
     };
   }
 
+  /** Closed (its engine left the cluster): a late call must not make new pools that reach it. */
+  private closed = false;
+  private checkOpen(): void {
+    if (this.closed) throw new Error('the engine was removed from the cluster');
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     this.agent.destroy();
     this.probeClient?.destroy().catch(() => undefined);
     await Promise.all([this.managerPool?.close(), this.client?.close()].map((p) => p?.catch(() => undefined)));

@@ -1,7 +1,8 @@
 // Read-only snapshot of one engine as the scheduler sees it. The cluster layer
-// builds these per decision (cheaply: arrays are shared, not copied) and adds
-// the containers it has reserved but not yet created, so filters and
-// strategies stay pure functions of (request, nodes).
+// keeps one per engine until the engine changes (frozen: every decision
+// shares it; arrays are shared, not copied) and adds the containers it has
+// reserved but not yet created, so filters and strategies stay pure
+// functions of (request, nodes).
 
 export interface PortBinding {
   /** Host IP as requested; "" and "0.0.0.0" both mean "every address". */

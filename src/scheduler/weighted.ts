@@ -32,8 +32,8 @@ export function hasRoom(req: ScheduleRequest, node: Node): boolean {
 export function weighNodes(req: ScheduleRequest, nodes: readonly Node[], healthFactor: number): WeightedNode[] {
   const out: WeightedNode[] = [];
   for (const node of nodes) {
-    const s = scores(req, node);
-    if (s) out.push({ node, weight: s.cpu + s.memory + healthFactor * node.healthIndicator });
+    const w = weigh(req, node, healthFactor);
+    if (w) out.push(w);
   }
   if (out.length === 0) throw new SchedulingError(NO_RESOURCES);
   return out;
@@ -43,13 +43,17 @@ export function weighNodes(req: ScheduleRequest, nodes: readonly Node[], healthF
 export function bestWeighed(req: ScheduleRequest, nodes: readonly Node[], healthFactor: number, order: (a: WeightedNode, b: WeightedNode) => number): Node {
   let best: WeightedNode | undefined;
   for (const node of nodes) {
-    const s = scores(req, node);
-    if (!s) continue;
-    const w = { node, weight: s.cpu + s.memory + healthFactor * node.healthIndicator };
-    if (!best || order(w, best) < 0) best = w;
+    const w = weigh(req, node, healthFactor);
+    if (w && (!best || order(w, best) < 0)) best = w;
   }
   if (!best) throw new SchedulingError(NO_RESOURCES);
   return best.node;
+}
+
+/** cpu% + mem% + healthFactor * healthIndicator, or undefined when the node has no room. */
+function weigh(req: ScheduleRequest, node: Node, healthFactor: number): WeightedNode | undefined {
+  const s = scores(req, node);
+  return s && { node, weight: s.cpu + s.memory + healthFactor * node.healthIndicator };
 }
 
 function percent(used: number, total: number): number {

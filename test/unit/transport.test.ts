@@ -45,6 +45,10 @@ test('idle pools are let go; the next call makes a new one, and one in flight ke
     await r.body.text();
     await until(() => (client as unknown as { closed: boolean }).closed, MANAGER_IDLE_MS + 5000);
     assert.notEqual(t.clientPool, client);
+
+    // Its engine removed: a late call makes no new pool.
+    await t.close();
+    await assert.rejects(t.call('GET', '/late'), /removed from the cluster/);
   } finally {
     await t.close();
     server.closeAllConnections();
