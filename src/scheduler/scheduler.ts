@@ -30,11 +30,13 @@ export class Scheduler {
 
   /** The first of select(), found without ranking every candidate when the strategy can (Strategy.pick). */
   choose(req: ScheduleRequest, nodes: readonly Node[]): Node {
-    return this.passes(req, nodes, (candidates) => {
-      const node = this.strategy.pick ? this.strategy.pick(req, candidates) : this.strategy.rankAndSort(req, candidates)[0];
-      if (!node) throw new SchedulingError(NO_RESOURCES);
-      return node;
-    });
+    return this.passes(req, nodes, (candidates) => this.first(req, candidates));
+  }
+
+  private first(req: ScheduleRequest, candidates: Node[]): Node {
+    const node = this.strategy.pick ? this.strategy.pick(req, candidates) : this.strategy.rankAndSort(req, candidates)[0];
+    if (!node) throw new SchedulingError(NO_RESOURCES);
+    return node;
   }
 
   /**
@@ -44,13 +46,20 @@ export class Scheduler {
    * its pick of the whole set is that same node (spread and binpack rank by
    * one total order; random picks uniformly either way), so the preference
    * could change nothing else. Most creates use an image every node has: one
-   * pass over the nodes then, not two.
+   * pass over the nodes then, not two. When no node with the image meets every
+   * rule of the request, soft ones included, the plain choice stands (a
+   * retry without soft rules would drop the request's own).
    */
   chooseNear(req: ScheduleRequest, nodes: readonly Node[]): Node {
     const plain = this.choose(req, nodes);
     if (!req.image || hasImage(plain, req.image)) return plain;
     const preferring = preferNodesWithImage(req, nodes);
-    return preferring === req ? plain : this.choose(preferring, nodes);
+    if (preferring === req) return plain;
+    try {
+      return this.pass(preferring, nodes, true, (candidates) => this.first(preferring, candidates));
+    } catch {
+      return plain;
+    }
   }
 
   private passes<T>(req: ScheduleRequest, nodes: readonly Node[], rank: (candidates: Node[]) => T): T {
