@@ -34,7 +34,7 @@ export async function build(ctx: ApiContext, req: Request, res: Response): Promi
     if (q.get('version') === '2') throw new BadRequestError(BUILDKIT_REFUSED);
     if (ctx.access) checkBuild(ctx, req, q);
     // Chosen before any byte of the context is read: a build no node can take fails at once.
-    await streamSettled(ctx.cluster.buildTarget(prefix, q), req, res);
+    await streamSettled(await ctx.cluster.buildTarget(prefix, q), req, res);
     // the images built are the builder's (its tags: -t, repeatable)
     if (ctx.access && res.statusCode < 300) for (const t of q.getAll('t')) recordImage(ctx, req, t);
   } catch (err) {

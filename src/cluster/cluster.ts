@@ -556,18 +556,19 @@ export class Cluster extends EventEmitter {
 
   // ---- builds (issue 13)
   /** The node a build goes to (chosen now: SchedulingError if none fits) and its rewritten request. */
-  buildTarget(prefix: string, query: URLSearchParams): ProxyTarget { return buildTarget(this, prefix, query); }
+  // A build, network or volume placed right after start-up waits for it, as a create does (see ready()).
+  async buildTarget(prefix: string, query: URLSearchParams): Promise<ProxyTarget> { await this.readyPromise; return buildTarget(this, prefix, query); }
   eventHistory(since: bigint, until: bigint, filters: Map<string, string[]>): Promise<ClusterEvent[]> { return views.eventHistory(this, since, until, filters); }
 
   // ---- networks and volumes (issue 13): ./networks.ts, ./volumes.ts; `version` is the client's /vX.Y prefix
   filterNetworks(filters: FilterArgs): Promise<any[]> { return networks.listNetworks(this, filters); }
-  createNetwork(body: any, version: string): Promise<EngineReply> { return networks.createNetwork(this, body, version); }
+  async createNetwork(body: any, version: string): Promise<EngineReply> { await this.readyPromise; return networks.createNetwork(this, body, version); }
   inspectNetwork(ref: string, version: string, query: string): Promise<EngineReply> { return networks.inspectNetwork(this, ref, version, query); }
   removeNetwork(ref: string, version: string): Promise<EngineReply> { return networks.removeNetwork(this, ref, version); }
   connectNetwork(ref: string, action: 'connect' | 'disconnect', body: any, version: string): Promise<EngineReply> { return networks.connectNetwork(this, ref, action, body, version); }
   pruneNetworks(query: string, version = ''): Promise<string[]> { return networks.pruneNetworks(this, query, version); }
   filterVolumes(filters: FilterArgs): Promise<any[]> { return volumes.listVolumes(this, filters); }
-  createVolume(body: any, version: string): Promise<EngineReply> { return volumes.createVolume(this, body, version); }
+  async createVolume(body: any, version: string): Promise<EngineReply> { await this.readyPromise; return volumes.createVolume(this, body, version); }
   inspectVolume(ref: string, version: string): Promise<EngineReply> { return volumes.inspectVolume(this, ref, version); }
   removeVolume(ref: string, version: string, query: string): Promise<EngineReply> { return volumes.removeVolume(this, ref, version, query); }
   pruneVolumes(query: string, version = ''): Promise<{ deleted: string[]; space: number }> { return volumes.pruneVolumes(this, query, version); }

@@ -134,6 +134,7 @@ function messageOf(body: Buffer): string {
  * before returning.
  */
 export async function fanOut(cluster: Cluster, req: FanOutRequest, start: () => void, line: (msg: object) => void): Promise<void> {
+  await cluster.ready(); // right after start-up: every engine tried once, so none is left out as Pending
   const { engines, path } = targetsOf(cluster, req.path);
   req = { ...req, path };
   if (!engines.length) throw new DockerError('No healthy node available in the cluster', 500);

@@ -259,3 +259,21 @@ test('a client negotiating while engines load gets a version the engines accept:
   assert.ok(statusRows(await info.body.json()).every((s) => s === 'Pending'), 'all the above while every engine was Pending');
   await frozen.release();
 });
+
+test('a volume or network pinned to an engine still loading waits for start-up instead of failing', async () => {
+  const a = await startSimulator({ port: 0, name: 'sim-a', containers: 1 });
+  const b = await startSimulator({ port: 0, name: 'sim-b', containers: 1, listDelayMs: 1_500 });
+  cleanups.push(() => a.stop(), () => b.stop());
+  const sock = path.join(dir, 'pinned.sock');
+  const started = startManager(parseManageConfig({ discovery: `${a.addr},${b.addr}`, host: [`unix://${sock}`] }));
+  cleanups.push(async () => { await (await started).stop(); });
+  const call = api(sock);
+  await until('/_ping answers', async () => fs.existsSync(sock) && (await call('GET', '/_ping').catch(() => ({ status: 0 }))).status === 200);
+  assert.ok(statusRows((await call('GET', '/info')).json).includes('Pending'), 'sim-b still loading');
+  for (const [p, body] of [['/v1.41/volumes/create', { Name: 'sim-b/v1' }], ['/v1.41/networks/create', { Name: 'sim-b/n1' }]] as const) {
+    const r = await call('POST', p, body);
+    // The simulator has no volume or network create: its 404 says the call reached sim-b.
+    assert.doesNotMatch(r.text, /Unable to find a node|No healthy node/, p);
+    assert.equal(r.status, 404, `${p}: ${r.text}`);
+  }
+});
