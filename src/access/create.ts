@@ -9,6 +9,9 @@ const HOST_MODES = ['PidMode', 'IpcMode', 'NetworkMode', 'UTSMode', 'UsernsMode'
 
 const nonEmpty = (v: unknown): boolean => Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
 
+/** A value of the body as text. Not String(): a JSON object may carry a `toString` that is not a function, and throw. */
+const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+
 /** A bind's source is a host path (not a named volume). */
 const hostPath = (src: string): boolean => src.startsWith('/') || src.startsWith('.') || src.startsWith('~');
 
@@ -26,14 +29,14 @@ export function dangerousOptions(body: any): string[] {
   if (nonEmpty(h.DeviceCgroupRules)) out.push('DeviceCgroupRules');
   if (nonEmpty(h.DeviceRequests)) out.push('DeviceRequests');
   for (const s of Array.isArray(h.SecurityOpt) ? h.SecurityOpt : []) {
-    if (/unconfined/.test(String(s))) out.push(`SecurityOpt=${s}`);
+    if (/unconfined/.test(text(s))) out.push(`SecurityOpt=${text(s)}`);
   }
   for (const b of Array.isArray(h.Binds) ? h.Binds : []) {
-    const src = String(b).split(':')[0];
+    const src = text(b).split(':')[0];
     if (hostPath(src)) out.push(`bind ${src}`);
   }
   for (const m of Array.isArray(h.Mounts) ? h.Mounts : []) {
-    if (m?.Type === 'bind') out.push(`bind ${m.Source ?? ''}`);
+    if (m?.Type === 'bind') out.push(`bind ${text(m.Source ?? '')}`);
   }
   return out;
 }
@@ -52,9 +55,9 @@ export function referencedObjects(body: any): { containers: string[]; networks: 
     if (c) containers.add(c);
   }
   // volumes-from: "name[:ro|rw]"
-  for (const v of Array.isArray(h.VolumesFrom) ? h.VolumesFrom : []) containers.add(String(v).split(':')[0]);
+  for (const v of Array.isArray(h.VolumesFrom) ? h.VolumesFrom : []) containers.add(text(v).split(':')[0]);
   // links: "name:alias"
-  for (const l of Array.isArray(h.Links) ? h.Links : []) containers.add(String(l).split(':')[0].replace(/^\//, ''));
+  for (const l of Array.isArray(h.Links) ? h.Links : []) containers.add(text(l).split(':')[0].replace(/^\//, ''));
   const mode = typeof h.NetworkMode === 'string' ? h.NetworkMode : '';
   if (mode && !['default', 'bridge', 'host', 'none'].includes(mode) && !containerMode(mode)) networks.add(mode);
   for (const n of Object.keys(body?.NetworkingConfig?.EndpointsConfig ?? {})) {

@@ -73,6 +73,13 @@ describe('dangerous create options', () => {
     assert.deepEqual(dangerousOptions(null), []);
   });
 
+  it('never throws on values whose toString is not a function', () => {
+    const odd = { toString: false };
+    const h = { SecurityOpt: [[odd]], Binds: [odd], Mounts: [{ Type: 'bind', Source: odd }], VolumesFrom: [odd], Links: [odd] };
+    assert.deepEqual(dangerousOptions({ HostConfig: h }), ['bind {"toString":false}']);
+    assert.deepEqual(referencedObjects({ HostConfig: h }).containers, ['{"toString"']);
+  });
+
   it('never throws on any body shape (property)', () => {
     fc.assert(fc.property(fc.jsonValue(), (v) => { dangerousOptions(v); referencedObjects(v); return true; }));
     fc.assert(fc.property(fc.dictionary(fc.constantFrom('Privileged', 'CapAdd', 'Binds', 'Mounts', 'PidMode', 'SecurityOpt', 'VolumesFrom', 'Links'), fc.jsonValue()), (h) => {
