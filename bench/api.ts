@@ -11,6 +11,7 @@
 // the whole `docker run -d busybox true` of CLI 28, the manager's VmRSS at the
 // end. The manager runs as a child process (`swarm manage`), the client is a
 // keep-alive undici Pool.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startEngines, type EngineSet } from '../src/devcluster/engines.js';
@@ -193,7 +194,14 @@ export async function runApiBench(o: ApiBenchOptions): Promise<string> {
         say(`  ${cliName}: error: ${(err as Error).message}`);
       }
       const rss = mgr.vmRss();
-      rows.push({ name: 'manager RSS', mgr: { p50: rss, p99: NaN, n: 1 }, eng: { p50: NaN, p99: NaN, n: 0 }, note: 'VmRSS of the manager process at the end of the run' });
+      // What the RSS is made of: the node binary's pages (file-backed, shared) and the process's own (anonymous: heaps, code).
+      const st = await mgr.stats();
+      const rollup = ((): string => { try { return fs.readFileSync(`/proc/${mgr.pid}/smaps_rollup`, 'utf8'); } catch { return ''; } })();
+      const kbOf = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+      rows.push({
+        name: 'manager RSS', mgr: { p50: rss, p99: NaN, n: 1 }, eng: { p50: NaN, p99: NaN, n: 0 },
+        note: `VmRSS of the manager at the end of the run: anonymous ${kb(kbOf('Anonymous'))}, file-backed ${kb(rss - kbOf('Anonymous'))}; JS heap ${kb(st.heapUsed)} used of ${kb(st.heapTotal)}`,
+      });
       await mgr.stop();
       mgr = undefined;
       await tidy().catch((e: Error) => say(`tidy: ${e.message}`));

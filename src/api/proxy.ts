@@ -3,13 +3,14 @@
 //  - proxy():   stream request and response through (logs -f, stats, cp, export ...)
 //  - forward(): a small buffered call; the cluster settles (refreshes) before the client has the answer
 //  - hold():    headers at once, the body only after the cluster settled (wait)
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import httpProxy from 'http-proxy';
 import type { Dispatcher } from 'undici';
 import type { ProxyTarget } from '../cluster/index.js';
 import { sendError } from './errors.js';
 import { noteNode } from './wrapper.js';
 import { onEndStream } from './streams.js';
+import { BodyError, requestBuffered, type BufferedAnswer } from '../util/buffered.js';
 
 const proxyServer = httpProxy.createProxyServer({ xfwd: false, proxyTimeout: 0, timeout: 0 });
 
@@ -90,8 +91,8 @@ function replyHeaders(h: Record<string, string | string[] | undefined>, length?:
  */
 async function exchange(
   target: ProxyTarget, req: IncomingMessage, res: ServerResponse,
-  deliver: (r: Dispatcher.ResponseData, body: Buffer) => void,
-  early?: (r: Dispatcher.ResponseData) => void,
+  deliver: (r: BufferedAnswer) => void,
+  early?: (status: number, headers: IncomingHttpHeaders) => void,
   preread?: Buffer,
 ): Promise<void> {
   noteNode(req, target.node);
@@ -101,32 +102,25 @@ async function exchange(
     settled = true;
     await target.settle(status, body);
   };
-  let body: Buffer;
   const ac = new AbortController();
   const onClose = (): void => { if (!res.writableFinished) ac.abort(); };
   res.on('close', onClose);
   try {
     // A body the handler read already (and checked) is the one sent.
     const payload = preread ?? (req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req));
-    let r: Dispatcher.ResponseData;
+    let r: BufferedAnswer;
     try {
-      r = await target.dispatcher.request({
+      r = await requestBuffered(target.dispatcher, {
         method: req.method as Dispatcher.HttpMethod, path: target.path, headers: forwardHeaders(req.headers),
         body: payload && payload.length ? payload : undefined, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
-      });
+      }, early);
     } catch (err) {
+      if (err instanceof BodyError) { res.destroy(); return; } // the client or the engine went away mid-answer
       if (ac.signal.aborted) return;
       throw target.fail(err as Error);
     }
-    early?.(r);
-    try {
-      body = Buffer.from(await r.body.arrayBuffer());
-    } catch {
-      res.destroy(); // the client or the engine went away mid-answer
-      return;
-    }
-    await settle(r.statusCode, body);
-    if (!res.destroyed) deliver(r, body);
+    await settle(r.status, r.body);
+    if (!res.destroyed) deliver(r);
   } finally {
     res.off('close', onClose);
     await settle(0);
@@ -139,9 +133,9 @@ async function exchange(
  * so a read right after sees the change.
  */
 export function forward(target: ProxyTarget, req: IncomingMessage, res: ServerResponse, preread?: Buffer): Promise<void> {
-  return exchange(target, req, res, (r, body) => {
-    res.writeHead(r.statusCode, replyHeaders(r.headers, body.length));
-    res.end(body);
+  return exchange(target, req, res, (r) => {
+    res.writeHead(r.status, replyHeaders(r.headers, r.body.length));
+    res.end(r.body);
   }, undefined, preread);
 }
 
@@ -151,8 +145,8 @@ export function forward(target: ProxyTarget, req: IncomingMessage, res: ServerRe
  * starts the container), the body once the cluster has settled.
  */
 export function hold(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  return exchange(target, req, res, (_r, body) => res.end(body), (r) => {
-    res.writeHead(r.statusCode, replyHeaders(r.headers));
+  return exchange(target, req, res, (r) => res.end(r.body), (status, headers) => {
+    res.writeHead(status, replyHeaders(headers));
     res.flushHeaders();
   });
 }

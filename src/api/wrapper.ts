@@ -70,6 +70,25 @@ export interface Admission {
   error?: Error;
 }
 
+// Where each client version stands against the current range, kept until
+// the range changes: clients send one or two versions, and the split-and-
+// compare per request showed in the profile of the cheapest routes.
+let rangeKey = '';
+const verdicts = new Map<string, number>();
+
+/** 1: newer than `version`, -1: older than `minVersion`, 0: in range (or no version asked). */
+function versionRange(version: string, minVersion: string, v: string): number {
+  if (!v) return 0;
+  const key = `${version}/${minVersion}`;
+  if (key !== rangeKey) { rangeKey = key; verdicts.clear(); }
+  let r = verdicts.get(v);
+  if (r === undefined) {
+    r = compareApiVersions(v, version) > 0 ? 1 : compareApiVersions(v, minVersion) < 0 ? -1 : 0;
+    if (verdicts.size < 64) verdicts.set(v, r); // prefixes are client-chosen: the memo stays small
+  }
+  return r;
+}
+
 /** Check a request before any route runs. */
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
@@ -84,10 +103,11 @@ export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
     if (req.method === 'OPTIONS') return { headers, preflight: true };
   }
   const v = info.prefix.slice(2);
-  if (v && compareApiVersions(v, version) > 0) {
+  const range = versionRange(version, minVersion, v);
+  if (range > 0) {
     return { headers, preflight: false, error: new BadRequestError(`client version ${v} is too new. Maximum supported API version is ${version}`) };
   }
-  if (v && compareApiVersions(v, minVersion) < 0) {
+  if (range < 0) {
     return { headers, preflight: false, error: new BadRequestError(`client version ${v} is too old. Minimum supported API version is ${minVersion}, please upgrade your client to a newer version`) };
   }
   return { headers, preflight: false };

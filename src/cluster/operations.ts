@@ -10,7 +10,7 @@ import type { Cluster } from './cluster.js';
 import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
-import { decorateInspect, isAnyIp } from './inspectbody.js';
+import { InspectMemo, isAnyIp } from './inspectbody.js';
 import { mayBeMisread } from './containers.js';
 
 export { isAnyIp };
@@ -60,6 +60,9 @@ export class Operations {
   private readonly execContainerOf = new Map<string, string>();
   /** Connections to other managers (a replica's primary), through the same dialer as engines. */
   private readonly peers = new Map<string, EngineTransport>();
+
+  /** Decorated inspect answers, reused while unchanged (see InspectMemo). */
+  private readonly inspects = new InspectMemo();
 
   constructor(private readonly cluster: Cluster) {}
 
@@ -230,7 +233,7 @@ export class Operations {
     const { node: e, id } = await this.owner(ref);
     const r = await e.call('GET', `/containers/${id}/json${query}`);
     if (r.status !== 200) return { node: e, status: r.status, body: r.body };
-    return { node: e, status: 200, body: decorateInspect(r.body, nodeInfo(e), e.ip) };
+    return { node: e, status: 200, body: this.inspects.decorate(id, r.body, nodeInfo(e), e.ip) };
   }
 
   /** POST /containers/prune on every healthy engine; one merged answer. */

@@ -21,6 +21,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Pool, Client } from './undici.js';
+import { requestBuffered } from '../util/buffered.js';
 import { MIN_TLS_VERSION, tlsReason, verifyPeer, type TlsMaterial } from '../util/tls.js';
 
 export const MANAGER_CONNECTIONS = 4;
@@ -342,10 +343,9 @@ export class EngineTransport {
       headers = { 'content-type': 'application/json', ...headers };
     }
     try {
-      const res = await this.clientPool.request({ method: method as Dispatcher.HttpMethod, path, body: payload, headers, headersTimeout: 0, bodyTimeout: 0 });
-      const out = Buffer.from(await res.body.arrayBuffer());
+      const res = await requestBuffered(this.clientPool, { method: method as Dispatcher.HttpMethod, path, body: payload, headers, headersTimeout: 0, bodyTimeout: 0 });
       this.answered();
-      return { status: res.statusCode, headers: res.headers, body: out };
+      return res;
     } catch (err) {
       throw this.dialer.explain(this.addr, err);
     }
@@ -359,13 +359,12 @@ export class EngineTransport {
       headers = { 'content-type': 'application/json', ...headers };
     }
     try {
-      const res = await this.pool.request({
+      const res = await requestBuffered(this.pool, {
         method: method as Dispatcher.HttpMethod, path, body: payload, headers,
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });
-      const body = Buffer.from(await res.body.arrayBuffer());
       this.answered();
-      return { status: res.statusCode, headers: res.headers, body };
+      return res;
     } catch (err) {
       throw this.dialer.explain(this.addr, err);
     }
