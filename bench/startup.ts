@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       port: MANAGER_PORT, discovery: `nodes://${sims.engines.map((e) => e.addr).join(',')}`,
       logFile: path.join(os.tmpdir(), 'swarm-bench-startup-manager.log'),
       cpuProfDir: prof ? PROF_DIR : undefined,
-      nodeArgs: ['--expose-gc'], readyTimeoutMs: 600_000,
+      nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ').filter(Boolean) : [])], readyTimeoutMs: 600_000,
     });
     const pingMs = Date.now() - t;
     say(`/_ping answered ${pingMs} ms after spawn`);

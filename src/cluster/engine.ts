@@ -260,7 +260,8 @@ export class Engine extends EventEmitter {
 
   private async load(): Promise<void> {
     if (this.stopped) return;
-    const [info, version] = await Promise.all([this.json('GET', '/info'), this.json('GET', '/version')]);
+    const info = await this.json('GET', '/info');
+    const version = await this.json('GET', '/version');
     if (compareApiVersions(version.ApiVersion ?? '0', MIN_ENGINE_API) < 0) {
       throw new Error(`engine API ${version.ApiVersion} is older than the minimum ${MIN_ENGINE_API}`);
     }

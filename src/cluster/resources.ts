@@ -33,6 +33,8 @@ export class ResourceCache {
   }
 
   async loadAll(): Promise<void> {
-    await Promise.all([this.refreshImages(), this.refreshNetworks(), this.refreshVolumes()]);
+    await this.refreshImages();
+    await this.refreshNetworks();
+    await this.refreshVolumes();
   }
 }
