@@ -4,7 +4,9 @@
 //
 //   node dist/bench/api.js            simulated engines (bench/simulator.ts)
 //   node dist/bench/api.js --real     3 real dockerd engines (root; slots 110-112, ports 25000-25002, manager 25050)
-//   options: --count N (measured requests per cheap row, default 2000), --runs N (default 1: medians over N
+//   options: --count N (measured requests per cheap row, default 2000), --warmup N (unmeasured requests
+//            first, per row and side, default count/10; the manager is fresh each run, so its JIT is cold
+//            for the first rows), --runs N (default 1: medians over N
 //            runs, a fresh manager each run), --cli-runs N (default 10: `docker run -d busybox true` per side)
 //
 // Rows: /_ping, inspect and /info at 1 client, `ps -a` at 1 and 8 clients,
@@ -234,7 +236,7 @@ function arg(name: string, dflt: number): number {
 if (require.main === module) {
   const count = arg('--count', 2000);
   runApiBench({
-    real: process.argv.includes('--real'), count, warmup: Math.max(50, Math.floor(count / 10)),
+    real: process.argv.includes('--real'), count, warmup: arg('--warmup', Math.max(50, Math.floor(count / 10))),
     runs: arg('--runs', 1), cliRuns: arg('--cli-runs', 10),
   })
     .then((s) => { process.stdout.write('\n' + s + '\n'); process.exit(0); })
