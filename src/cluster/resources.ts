@@ -32,6 +32,7 @@ export class ResourceCache {
     this.refreshVolumes = coalesce(async () => { this.volumes = (await json('GET', '/volumes')).Volumes ?? []; });
   }
 
+  /** One after the other, on one connection (see Engine.load). */
   async loadAll(): Promise<void> {
     await this.refreshImages();
     await this.refreshNetworks();
