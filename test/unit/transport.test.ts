@@ -26,7 +26,7 @@ test('idle pools are let go; the next call makes a new one, and one in flight ke
     const first = t.pool;
     assert.equal((await t.call('GET', '/a')).status, 200);
     assert.equal(t.pool, first, 'kept while its connection is open');
-    await until(() => first.closed, MANAGER_IDLE_MS + 5000);
+    await until(() => first.destroyed, MANAGER_IDLE_MS + 5000);
     const second = t.pool;
     assert.notEqual(second, first, 'a new pool after the idle one was let go');
     assert.equal((await t.call('GET', '/b')).status, 200);
@@ -43,7 +43,7 @@ test('idle pools are let go; the next call makes a new one, and one in flight ke
     const client = t.clientPool;
     const r = await client.request({ method: 'GET', path: '/c' });
     await r.body.text();
-    await until(() => (client as unknown as { closed: boolean }).closed, MANAGER_IDLE_MS + 5000);
+    await until(() => (client as unknown as { destroyed: boolean }).destroyed, MANAGER_IDLE_MS + 5000);
     assert.notEqual(t.clientPool, client);
 
     // Its engine removed: a late call makes no new pool.
