@@ -12,7 +12,8 @@
 // 1,000 engines in docs/architecture.md:
 //   - events: 1, for the engine's life;
 //   - manager pool: at most MANAGER_CONNECTIONS, closed after MANAGER_IDLE_MS idle;
-//   - clients' buffered calls: as many as are in flight, closed after CLIENT_IDLE_MS idle;
+//   - clients' buffered calls: as many as are in flight, closed after CLIENT_IDLE_MS idle
+//     (the manager's calls use one of these when it is free and theirs are not: forCall);
 //   - streams (logs -f, stats, cp ...): as many as are open, at most STREAM_MAX_IDLE
 //     kept idle for STREAM_IDLE_MS;
 //   - hijacks: one per attach/exec, closed with it.
@@ -333,6 +334,20 @@ export class EngineTransport {
     return (this.client ??= dropWhenIdle(this.dialer.clientPool(this.addr), (p) => { if (this.client === p) this.client = null; }));
   }
 
+  /**
+   * Where a call of the manager's own goes: its pool, unless that has no free
+   * connection and the clients' pool has one. That is the socket a client's
+   * write was just answered on, and the write's re-read follows: it is used,
+   * with the manager's timeouts, instead of dialing another. Only a free one,
+   * so a slow client call never holds up the manager's.
+   */
+  private forCall(): Dispatcher {
+    this.checkOpen();
+    const c = this.client;
+    if (c && !c.closed && !c.destroyed && c.stats.free > 0 && !(this.managerPool?.stats.free)) return c;
+    return this.pool;
+  }
+
   private answered(): void {
     this.lastAnswerAt = Date.now();
     this.dialer.answered(this.addr);
@@ -366,7 +381,7 @@ export class EngineTransport {
       headers = { 'content-type': 'application/json', ...headers };
     }
     try {
-      const res = await requestBuffered(this.pool, {
+      const res = await requestBuffered(this.forCall(), {
         method: method as Dispatcher.HttpMethod, path, body: payload, headers,
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });
