@@ -80,9 +80,19 @@ async function main(): Promise<void> {
     let peakFds = 0;
     let peakRss = 0;
     const deadline = Date.now() + 600_000;
+    const trace = process.argv.includes('--trace');
+    let tracedAt = 0;
     while (Date.now() < deadline) {
       peakFds = Math.max(peakFds, mgr.fds());
-      peakRss = Math.max(peakRss, mgr.vmRss());
+      const rss = mgr.vmRss();
+      peakRss = Math.max(peakRss, rss);
+      if (trace && Date.now() - tracedAt >= 1000) {
+        tracedAt = Date.now();
+        const c = await sims.counts();
+        const st = await mgr.stats().catch(() => undefined);
+        const heap = st ? ` (heap ${kb(st.heapUsed)} of ${kb(st.heapTotal)}, external ${kb(st.external)})` : '';
+        say(`  ${((tracedAt - t) / 1000).toFixed(1)} s: RSS ${kb(rss)}${heap}, fds ${num(mgr.fds())}, lists ${num(c['GET /containers/json'] ?? 0)}, inspects ${num(c['GET /containers/{id}/json'] ?? 0)}`);
+      }
       // /info at 1,000 engines costs the manager a few ms: asked only until it shows everything.
       if (!healthyAt || !listedAt) {
         const st = await clusterState(poll);

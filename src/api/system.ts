@@ -141,6 +141,67 @@ async function visibleCounts(ctx: ApiContext, req: IncomingMessage, nodes: NodeS
   return nodes.map((n) => ({ ...n, containers: counts.get(n.node.addr)! }));
 }
 
+// The tail of /info: the part before SystemTime never changes; the part after
+// it is rendered again only when what it shows changes (a few µs a request
+// otherwise, on the route that dashboards and `docker info` loops poll).
+const TAIL_HEAD = JSON.stringify({
+  Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
+  MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
+  PidsLimit: true, OomKillDisable: true, IPv4Forwarding: true, BridgeNfIptables: true, BridgeNfIp6tables: true,
+  Debug: false, NFd: 0, NGoroutines: 0,
+}).slice(1, -1);
+// Fixed until a reboot.
+const KERNEL = os.release();
+const OS_TYPE = os.type();
+
+interface RestMemo { sample: Record<string, any>; key: string; json: string }
+const restOf = new WeakMap<ApiContext['cluster'], RestMemo>();
+
+function restOfInfo(ctx: ApiContext, sample: Record<string, any>, ncpu: number, mem: number): string {
+  const events = ctx.cluster.listenerCount('event');
+  const name = os.hostname();
+  const warnings = infoWarnings(ctx);
+  const key = `${ncpu}|${mem}|${events}|${name}|${warnings ? JSON.stringify(warnings) : ''}`;
+  const was = restOf.get(ctx.cluster);
+  if (was && was.sample === sample && was.key === key) return was.json;
+  const rest = {
+    LoggingDriver: sample.LoggingDriver ?? '',
+    CgroupDriver: sample.CgroupDriver ?? '',
+    CgroupVersion: sample.CgroupVersion ?? '',
+    NEventsListener: events,
+    KernelVersion: KERNEL,
+    OperatingSystem: OS_TYPE,
+    OSVersion: '',
+    OSType: 'linux',
+    Architecture: ARCH[process.arch] ?? process.arch,
+    IndexServerAddress: sample.IndexServerAddress ?? 'https://index.docker.io/v1/',
+    RegistryConfig: sample.RegistryConfig ?? null,
+    NCPU: ncpu,
+    MemTotal: mem,
+    GenericResources: null,
+    DockerRootDir: '',
+    HttpProxy: '', HttpsProxy: '', NoProxy: '',
+    Name: name,
+    Labels: [],
+    ExperimentalBuild: false,
+    ServerVersion: `swarm/${VERSION}`,
+    Runtimes: {},
+    DefaultRuntime: '',
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: false,
+    Isolation: '',
+    InitBinary: '',
+    ContainerdCommit: { ID: '', Expected: '' },
+    RuncCommit: { ID: '', Expected: '' },
+    InitCommit: { ID: '', Expected: '' },
+    SecurityOptions: [],
+    Warnings: warnings,
+  };
+  const json = JSON.stringify(rest).slice(1, -1);
+  restOf.set(ctx.cluster, { sample, key, json });
+  return json;
+}
+
 export async function info(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   await ctx.cluster.settle(); // counts include writes already answered
   const all = ctx.cluster.nodeStatuses();
@@ -168,47 +229,10 @@ export async function info(ctx: ApiContext, req: IncomingMessage, res: ServerRes
     Driver: '',
     DriverStatus: [],
   };
-  const tail = {
-    Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
-    MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
-    PidsLimit: true, OomKillDisable: true, IPv4Forwarding: true, BridgeNfIptables: true, BridgeNfIp6tables: true,
-    Debug: false, NFd: 0, NGoroutines: 0,
-    SystemTime: new Date().toISOString(),
-    LoggingDriver: sample.LoggingDriver ?? '',
-    CgroupDriver: sample.CgroupDriver ?? '',
-    CgroupVersion: sample.CgroupVersion ?? '',
-    NEventsListener: ctx.cluster.listenerCount('event'),
-    KernelVersion: os.release(),
-    OperatingSystem: os.type(),
-    OSVersion: '',
-    OSType: 'linux',
-    Architecture: ARCH[process.arch] ?? process.arch,
-    IndexServerAddress: sample.IndexServerAddress ?? 'https://index.docker.io/v1/',
-    RegistryConfig: sample.RegistryConfig ?? null,
-    NCPU: Math.floor(ncpu),
-    MemTotal: mem,
-    GenericResources: null,
-    DockerRootDir: '',
-    HttpProxy: '', HttpsProxy: '', NoProxy: '',
-    Name: os.hostname(),
-    Labels: [],
-    ExperimentalBuild: false,
-    ServerVersion: `swarm/${VERSION}`,
-    Runtimes: {},
-    DefaultRuntime: '',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: false,
-    Isolation: '',
-    InitBinary: '',
-    ContainerdCommit: { ID: '', Expected: '' },
-    RuncCommit: { ID: '', Expected: '' },
-    InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: [],
-    Warnings: infoWarnings(ctx),
-  };
+  const rest = restOfInfo(ctx, sample, Math.floor(ncpu), mem);
   const rows = nodeRows(ctx, nodes, nodes === all);
   const before = Buffer.from(JSON.stringify(head).slice(0, -1) + ',"SystemStatus":' + JSON.stringify(status).slice(0, -1) + (rows.length ? ',' : ''));
-  const after = Buffer.from('],' + JSON.stringify(tail).slice(1) + '\n');
+  const after = Buffer.from(`],${TAIL_HEAD},"SystemTime":"${new Date().toISOString()}",${rest}}\n`);
   // sendJson's headers, the body in pieces: one writev, no copy of the node rows.
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json');

@@ -70,23 +70,10 @@ export interface Admission {
   error?: Error;
 }
 
-// Where each client version stands against the current range, kept until
-// the range changes: clients send one or two versions, and the split-and-
-// compare per request showed in the profile of the cheapest routes.
-let rangeKey = '';
-const verdicts = new Map<string, number>();
-
 /** 1: newer than `version`, -1: older than `minVersion`, 0: in range (or no version asked). */
 function versionRange(version: string, minVersion: string, v: string): number {
   if (!v) return 0;
-  const key = `${version}/${minVersion}`;
-  if (key !== rangeKey) { rangeKey = key; verdicts.clear(); }
-  let r = verdicts.get(v);
-  if (r === undefined) {
-    r = compareApiVersions(v, version) > 0 ? 1 : compareApiVersions(v, minVersion) < 0 ? -1 : 0;
-    if (verdicts.size < 64) verdicts.set(v, r); // prefixes are client-chosen: the memo stays small
-  }
-  return r;
+  return compareApiVersions(v, version) > 0 ? 1 : compareApiVersions(v, minVersion) < 0 ? -1 : 0;
 }
 
 /** Check a request before any route runs. */

@@ -12,6 +12,7 @@ import { parseFilters, matchAny, matchLabels } from '../../src/util/dockerfilter
 import { eventMatcher, parseTimestamp } from '../../src/api/events.js';
 import { bytesSize } from '../../src/api/system.js';
 import { compareApiVersions } from '../../src/util/apiversion.js';
+import fc from 'fast-check';
 
 test('parseDuration: Go durations', () => {
   const cases: Array<[string, number]> = [['30s', 30_000], ['1m30s', 90_000], ['500ms', 500], ['1h', 3_600_000], ['0', 0], ['1.5s', 1500], ['2m', 120_000]];
@@ -149,6 +150,22 @@ test('compareApiVersions', () => {
   assert.ok(compareApiVersions('1.41', '1.24') > 0);
   assert.ok(compareApiVersions('1.9', '1.10') < 0);
   assert.equal(compareApiVersions('1.41', '1.41'), 0);
+  assert.ok(compareApiVersions('1', '1.0') === 0 && compareApiVersions('2', '1.99') > 0);
+  assert.ok(compareApiVersions('1.41.2', '1.41') === 0);
+});
+
+test('compareApiVersions: the same verdicts as splitting on dots and Number()', () => {
+  // The digit-by-digit reader replaced split('.').map(Number); its answers must not move.
+  const bySplit = (a: string, b: string): number => {
+    const [a1, a2] = a.split('.').map(Number);
+    const [b1, b2] = b.split('.').map(Number);
+    return a1 !== b1 ? a1 - b1 : (a2 || 0) - (b2 || 0);
+  };
+  const sign = (n: number): string => (Number.isNaN(n) ? 'NaN' : String(Math.sign(n)));
+  const version = fc.stringMatching(/^[0-9]{0,3}(\.[0-9]{0,3}){0,2}x?$/);
+  fc.assert(fc.property(version, version, (a, b) => {
+    assert.equal(sign(compareApiVersions(a, b)), sign(bySplit(a, b)), `${a} vs ${b}`);
+  }), { numRuns: 2000 });
 });
 
 test('manage: -H before the discovery argument does not swallow it', async () => {
