@@ -193,7 +193,28 @@ function regexOf(expr: Expr): Matcher {
  */
 export function matchExpr(expr: Expr, candidate: string | readonly string[]): boolean {
   const re = regexOf(expr);
-  const list = typeof candidate === 'string' ? [candidate] : candidate;
-  const any = list.some((c) => re.test(c));
+  const any = typeof candidate === 'string' ? re.test(candidate) : candidate.some((c) => re.test(c));
   return expr.op === '==' ? any : !any;
+}
+
+/**
+ * The lower-cased value when `expr`'s pattern is a plain word: a glob of
+ * printable ASCII without `*`, `.` or other regex syntax. Such a pattern
+ * matches an ASCII candidate exactly when the candidate's lower-case form
+ * equals this (see asciiGlob); a non-ASCII candidate can still match it by
+ * Unicode case folding, which only the pattern's own test decides.
+ */
+export function literalOf(expr: Expr): string | undefined {
+  const v = expr.value;
+  if (isRegexValue(v) || !PRINTABLE_ASCII.test(v) || OTHER_SYNTAX.test(v) || v.includes('*') || v.includes('.')) return undefined;
+  return v.toLowerCase();
+}
+
+/**
+ * Does one candidate match `expr`'s pattern (its operator left out)? For
+ * loops over many candidates: the pattern is looked up once, not per call.
+ */
+export function patternTest(expr: Expr): (candidate: string) => boolean {
+  const re = regexOf(expr);
+  return (candidate) => re.test(candidate);
 }

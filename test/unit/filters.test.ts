@@ -18,6 +18,8 @@ import { imageNames, repositoryOf } from '../../src/scheduler/images.js';
 import type { Filter } from '../../src/scheduler/filter.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { container, containers, image, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
+import fc from 'fast-check';
+import { literalOf, matchExpr, parseExpr } from '../../src/scheduler/expr.js';
 
 interface Row {
   title: string;
@@ -195,6 +197,39 @@ describe('affinity filter', () => {
     { title: 'soft that fails on the soft pass throws', req: { affinities: ['container==~nothing'] }, nodes: all, soft: true, want: { error: 'unable to find a node that satisfies the affinity container==nothing' } },
     { title: 'fails with the expression', req: { affinities: ['container==nope'] }, nodes: all, want: { error: 'unable to find a node that satisfies the affinity container==nope' } },
   ]);
+  it('a plain word is case-insensitive, names with and without "/", and non-ASCII names fold like RE2', () => {
+    const f = new AffinityFilter();
+    const n1 = node('n1', { containers: [container({ id: 'a'.repeat(64), names: ['/Web-1'] })] });
+    // U+212A KELVIN SIGN folds to "k" under RE2's (?i): the index (ASCII only) must not decide that one.
+    const n2 = node('n2', { containers: [container({ id: 'b'.repeat(64), names: ['\u212Aube'] })] });
+    const pick = (e: string): string[] => names(f.filter(req({ affinities: [e] }), [n1, n2], true));
+    assert.deepEqual(pick('container==web-1'), ['n1']);
+    assert.deepEqual(pick('container==WEB-1'), ['n1']);
+    assert.deepEqual(pick('container==kube'), ['n2']);
+    assert.deepEqual(pick('container!=kube'), ['n1']);
+    assert.deepEqual(pick('container==' + 'A'.repeat(12)), ['n1']);
+  });
+  it('literalOf: plain words only', () => {
+    assert.equal(literalOf(parseExpr('container==Web_1-x')), 'web_1-x');
+    for (const e of ['container==web*', 'container==web.1', 'container==/web/', 'container==w[e]b', 'container==wéb']) assert.equal(literalOf(parseExpr(e)), undefined, e);
+  });
+  it('container affinities: the name index answers as testing every candidate does (property)', () => {
+    // Names from an alphabet with case pairs and characters RE2 folds onto ASCII (K, ſ).
+    const word = fc.array(fc.constantFrom('a', 'B', 'k', 'K', 's', 'S', '-', '1', '\u212A', '\u017F', '/', 'é'), { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
+    const hex = fc.array(fc.constantFrom('a', 'b', '1'), { minLength: 64, maxLength: 64 }).map((a) => a.join(''));
+    const ctr = fc.record({ id: hex, names: fc.array(word, { maxLength: 2 }) });
+    const pattern = fc.oneof(word, hex.map((h) => h.slice(0, 12)), hex).filter((w) => !w.startsWith('/'));
+    fc.assert(fc.property(fc.array(fc.array(ctr, { maxLength: 4 }), { minLength: 1, maxLength: 4 }), pattern, fc.constantFrom('==', '!='), (spec, p, op) => {
+      const nodes = spec.map((cs, i) => node(`n${i}`, { containers: cs.map((c) => container(c)) }));
+      let e;
+      try { e = parseExpr(`container${op}${p}`); } catch { return; }
+      const eq = { ...e, op: '==' as const };
+      const scan = nodes.filter((n) => n.containers.some((c) => [c.id, c.id.slice(0, 12), ...c.names.map((x) => x.replace(/^\//, ''))].some((x) => matchExpr(eq, x))) === (op === '=='));
+      let got: string[];
+      try { got = names(new AffinityFilter().filter(req({ affinities: [e.raw] }), nodes, true)); } catch { got = []; }
+      assert.deepEqual(got, names(scan), `${e.raw} over ${JSON.stringify(spec)}`);
+    }), { numRuns: 500 });
+  });
   it('describes like classic', () => {
     assert.deepEqual(new AffinityFilter().describe(req({ affinities: ['container==web', 'image==~redis'] })), [
       'container==web (soft=false)',
