@@ -20,6 +20,7 @@ import type { Node } from '../../src/scheduler/node.js';
 import { container, containers, image, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
 import fc from 'fast-check';
 import { literalOf, matchExpr, parseExpr } from '../../src/scheduler/expr.js';
+import { portsClash } from '../../src/scheduler/resources.js';
 
 interface Row {
   title: string;
@@ -96,6 +97,17 @@ describe('port filter', () => {
     assert.deepEqual(f.describe(req({ ports: [port(80), port(443)] })), ['port 80 (Bridge mode)', 'port 443 (Bridge mode)']);
     assert.deepEqual(f.describe(req({ ports: [port(80)], networkMode: 'host' })), ['port 80/tcp (Host mode)']);
     assert.deepEqual(f.describe(req()), []);
+  });
+  it('the per-node port index answers as testing every held binding does (property)', () => {
+    const binding = fc.record({ hostPort: fc.constantFrom(0, 80, 81), hostIp: fc.constantFrom('', '0.0.0.0', '10.0.0.1', '10.0.0.2'), proto: fc.constantFrom('tcp', 'udp', 'TCP', '') });
+    const ctr = fc.array(binding, { maxLength: 3 });
+    fc.assert(fc.property(fc.array(fc.array(ctr, { maxLength: 3 }), { minLength: 1, maxLength: 4 }), fc.array(binding, { minLength: 1, maxLength: 2 }), (spec, want) => {
+      const nodes = spec.map((cs, i) => node(`n${i}`, { containers: cs.map((ports) => container({ ports })) }));
+      const scan = nodes.filter((n) => want.every((w) => !n.containers.some((c) => c.ports.some((h) => portsClash(w, h)))));
+      let got: string[];
+      try { got = names(new PortFilter().filter(req({ ports: want }), nodes)); } catch { got = []; }
+      assert.deepEqual(got, names(scan));
+    }), { numRuns: 500 });
   });
 });
 
