@@ -7,6 +7,7 @@ import { reservedCpus, reservedMemory, hostPorts } from '../scheduler/resources.
 import { isDeepStrictEqual } from 'node:util';
 import { exitCodeOf, healthOf, parseDockerTime } from '../util/humanize.js';
 import { hasReschedulePolicy } from '../scheduler/rules.js';
+import { Interner } from '../util/intern.js';
 
 /** A container as cached: the engine's list summary plus what scheduling needs. */
 export interface CachedContainer {
@@ -80,8 +81,41 @@ function sameStatus(c: CachedContainer, state: string, a: string, b: string): bo
 /** Containers whose whole inspect is kept: those with reschedule policy on-node-failure. */
 const keepsInspect = (s: any): boolean => hasReschedulePolicy(s?.Labels);
 
-const ownNames = (s: any): string[] =>
-  (s.Names ?? []).map((n: string) => n.replace(/^\//, '')).filter((n: string) => !n.includes('/'));
+/** The container's own names (link names, "/other/alias", left out), in an array of its exact size. */
+function ownNames(s: any): string[] {
+  const all: string[] = (s.Names ?? []).map((n: string) => n.replace(/^\//, ''));
+  // A filtered array keeps the capacity it grew to (17 slots); kept 30,000 times, slice it.
+  return all.some((n) => n.includes('/')) ? all.filter((n) => !n.includes('/')).slice() : all;
+}
+
+/**
+ * Repeated strings of the summaries kept (see ../util/intern.ts), shared by
+ * every engine's cache: the same images, commands and networks recur across
+ * engines. Only fields that repeat: IDs, names and addresses are unique.
+ */
+const strings = new Interner();
+function internSummary(s: any): void {
+  s.Image = strings.intern(s.Image);
+  s.ImageID = strings.intern(s.ImageID);
+  s.Command = strings.intern(s.Command);
+  s.State = strings.intern(s.State);
+  s.Status = strings.intern(s.Status);
+  strings.values(s.Labels);
+  strings.values(s.HostConfig);
+  if (Array.isArray(s.Ports)) for (const p of s.Ports) strings.values(p);
+  if (Array.isArray(s.Mounts)) for (const m of s.Mounts) strings.values(m);
+  const nets = s.NetworkSettings?.Networks;
+  if (nets && typeof nets === 'object') {
+    for (const k in nets) {
+      const n = nets[k];
+      if (n && typeof n === 'object') {
+        n.NetworkID = strings.intern(n.NetworkID);
+        n.Gateway = strings.intern(n.Gateway);
+        n.IPv6Gateway = strings.intern(n.IPv6Gateway);
+      }
+    }
+  }
+}
 
 export class ContainerCache {
   private readonly map = new Map<string, CachedContainer>();
@@ -185,7 +219,7 @@ export class ContainerCache {
     if (this.map.get(c.id) !== c || c.inspected) return;
     if (insp === null) { this.remove(c.id, 'inspect answered 404'); return; }
     this.subtract(c.node);
-    c.node = this.toNode(c.summary, insp);
+    c.node = this.toNode(c.summary, insp, c.names);
     c.created = parseDockerTime(insp?.Created) || c.created;
     c.startedAt = Math.max(c.startedAt, parseDockerTime(insp?.State?.StartedAt));
     c.finishedAt = Math.max(c.finishedAt, parseDockerTime(insp?.State?.FinishedAt));
@@ -200,7 +234,7 @@ export class ContainerCache {
   setReservations(c: CachedContainer, insp: any): void {
     if (this.map.get(c.id) !== c) return;
     this.subtract(c.node);
-    c.node = this.toNode(c.summary, insp);
+    c.node = this.toNode(c.summary, insp, c.names);
     if (keepsInspect(c.summary)) c.inspect = insp;
     c.inspected = true;
     this.addUsage(c.node);
@@ -269,6 +303,7 @@ export class ContainerCache {
       return;
     }
     if (this.gone.has(s.Id)) return;
+    internSummary(s);
     const node = this.toNode(s, insp);
     const early = this.early.get(s.Id);
     this.early.delete(s.Id);
@@ -291,6 +326,7 @@ export class ContainerCache {
     // one: the kept `ps` and `info` bodies stay valid (a full refresh of 1,000
     // engines otherwise touched every container every 30-60 s).
     if (unchanged(c, s)) return;
+    internSummary(s);
     const oldNames = c.names;
     const names = ownNames(s);
     c.summary = s;
@@ -300,11 +336,12 @@ export class ContainerCache {
     this.onChange('update', c, oldNames);
   }
 
-  private toNode(s: any, insp: any): NodeContainer {
+  /** `names`: the cached container's, shared (one array per container, not two). */
+  private toNode(s: any, insp: any, names = ownNames(s)): NodeContainer {
     const hc = insp?.HostConfig ?? {};
     return {
       id: s.Id,
-      names: ownNames(s),
+      names,
       image: s.Image ?? '',
       imageId: s.ImageID ?? '',
       labels: s.Labels ?? {},

@@ -69,7 +69,7 @@ export function hostPorts(config: any, hostConfig: any, actualPorts?: any): Port
       const { ports, proto } = parsePortKey(key);
       for (const p of ports) add('', p, proto);
     }
-    return out;
+    return exact(out);
   }
 
   for (const bindings of [obj(hostConfig?.PortBindings), obj(actualPorts)]) {
@@ -84,7 +84,12 @@ export function hostPorts(config: any, hostConfig: any, actualPorts?: any): Port
       }
     }
   }
-  return out;
+  return exact(out);
+}
+
+/** An array grown by push keeps spare slots (17 for one item); kept per cached container, trim it. */
+function exact<T>(a: T[]): T[] {
+  return a.length === 0 ? a : a.slice();
 }
 
 const ANY_IP = new Set(['', '0.0.0.0', '::']);
@@ -118,7 +123,9 @@ export function dependenciesOf(hostConfig: any): Dependencies {
 function parsePortKey(key: string): { ports: number[]; proto: string } {
   const slash = key.indexOf('/');
   const port = slash < 0 ? key : key.slice(0, slash);
-  const proto = (slash < 0 ? '' : key.slice(slash + 1)).trim().toLowerCase() || 'tcp';
+  const given = (slash < 0 ? '' : key.slice(slash + 1)).trim().toLowerCase() || 'tcp';
+  // The usual ones as constants: kept in every cached container's bindings.
+  const proto = given === 'tcp' ? 'tcp' : given === 'udp' ? 'udp' : given;
   return { ports: expandRange(port.trim()), proto };
 }
 
