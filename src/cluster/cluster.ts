@@ -34,6 +34,7 @@ import { log } from '../log.js';
 import type { FilterArgs } from '../util/dockerfilters.js';
 import type { ClusterEvent, ContainerEntry, ContainerListing, ContainerListOptions, EngineReply, NodeStatus, NodeView, ProxyTarget } from './index.js';
 import type { FanOutRequest, ImageAnswer } from './index.js';
+import { StringMultiMap } from '../util/multimap.js';
 
 export interface ClusterOptions extends EngineOptions {
   createRetry: number;
@@ -80,8 +81,8 @@ export class Cluster extends EventEmitter {
   private readonly byId = new Map<string, Ref>();
   /** Engines with background inspects or a resource reload pending (see placementReady). */
   private readonly busy = new Set<Engine>();
-  private readonly byShort = new Map<string, string[]>();
-  private readonly byName = new Map<string, Set<string>>();
+  private readonly byShort = new StringMultiMap();
+  private readonly byName = new StringMultiMap();
   /** Swarm ID -> container IDs: one, or briefly two while a rescheduled container's old copy is being removed. */
   private readonly bySwarmId = new Map<string, Set<string>>();
   /** Names held by creates and renames in flight. */
@@ -358,9 +359,7 @@ export class Cluster extends EventEmitter {
       const ref = { node: e, container: c };
       this.byId.set(c.id, ref);
       this.newest.added(ref);
-      const short = c.id.slice(0, 12);
-      const arr = this.byShort.get(short);
-      if (arr) arr.push(c.id); else this.byShort.set(short, [c.id]);
+      this.byShort.add(c.id.slice(0, 12), c.id);
     }
     if (kind === 'inspected') {
       // Its `created` went from seconds to nanoseconds: its place may have moved.
@@ -369,11 +368,7 @@ export class Cluster extends EventEmitter {
       if (ref) this.newest.added(ref);
     }
     if (oldNames) for (const n of oldNames) this.unindexName(n, c.id);
-    for (const n of c.names) {
-      let s = this.byName.get(n);
-      if (!s) this.byName.set(n, (s = new Set()));
-      s.add(c.id);
-    }
+    for (const n of c.names) this.byName.add(n, c.id);
     const sid = c.node.labels[SWARM_ID_LABEL];
     if (sid) {
       const ids = this.bySwarmId.get(sid);
@@ -387,7 +382,7 @@ export class Cluster extends EventEmitter {
   /** The containers of that name (several only on different engines). */
   refsNamed(name: string): Ref[] {
     const out: Ref[] = [];
-    for (const id of this.byName.get(name) ?? []) { const r = this.byId.get(id); if (r) out.push(r); }
+    for (const id of this.byName.get(name)) { const r = this.byId.get(id); if (r) out.push(r); }
     return out;
   }
 
@@ -398,21 +393,9 @@ export class Cluster extends EventEmitter {
     return out;
   }
 
-  private unindexShort(id: string): void {
-    const short = id.slice(0, 12);
-    const arr = this.byShort.get(short);
-    if (!arr) return;
-    const i = arr.indexOf(id);
-    if (i >= 0) arr.splice(i, 1);
-    if (arr.length === 0) this.byShort.delete(short);
-  }
+  private unindexShort(id: string): void { this.byShort.delete(id.slice(0, 12), id); }
 
-  private unindexName(n: string, id: string): void {
-    const s = this.byName.get(n);
-    if (!s) return;
-    s.delete(id);
-    if (s.size === 0) this.byName.delete(n);
-  }
+  private unindexName(n: string, id: string): void { this.byName.delete(n, id); }
 
   get containerCount(): number { return this.byId.size; }
   /** Whether the cache has a container by this full ID. */
@@ -466,16 +449,16 @@ export class Cluster extends EventEmitter {
       const e = this.engineByName(name.slice(0, slash));
       const cname = name.slice(slash + 1);
       if (e) {
-        for (const id of this.byName.get(cname) ?? []) {
+        for (const id of this.byName.get(cname)) {
           const hit = this.byId.get(id);
           if (hit && hit.node === e) return hit;
         }
       }
     } else {
       const ids = this.byName.get(name);
-      if (ids && ids.size === 1) return this.byId.get(ids.values().next().value as string);
-      if (ids && ids.size > 1) {
-        const where = [...ids].map((id) => this.byId.get(id)?.node.name + '/' + name).join(', ');
+      if (ids.length === 1) return this.byId.get(ids[0]);
+      if (ids.length > 1) {
+        const where = ids.map((id) => this.byId.get(id)?.node.name + '/' + name).join(', ');
         throw new ConflictError(`Multiple containers found with name "${name}" (${where}): use node/name`);
       }
     }
@@ -487,7 +470,7 @@ export class Cluster extends EventEmitter {
 
   private idPrefixMatches(ref: string): string[] {
     if (!/^[0-9a-f]+$/.test(ref)) return [];
-    if (ref.length >= 12) return (this.byShort.get(ref.slice(0, 12)) ?? []).filter((id) => id.startsWith(ref));
+    if (ref.length >= 12) return this.byShort.get(ref.slice(0, 12)).filter((id) => id.startsWith(ref));
     const out: string[] = [];
     for (const id of this.byId.keys()) if (id.startsWith(ref)) out.push(id);
     return out;
@@ -502,8 +485,7 @@ export class Cluster extends EventEmitter {
    */
   claimName(name: string, self?: string): () => void {
     if (this.pendingNames.has(name)) throw nameConflict(name, '(being created)');
-    const ids = this.byName.get(name);
-    const owner = ids && [...ids].find((id) => id !== self);
+    const owner = this.byName.get(name).find((id) => id !== self);
     if (owner) throw nameConflict(name, owner);
     this.pendingNames.add(name);
     let held = true;
