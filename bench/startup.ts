@@ -4,8 +4,8 @@
 // the peak of open fds and RSS during the load, then the manager's CPU over
 // an idle window.
 //
-//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--settle 60] [--prof] [--idle-prof] [--base-port 27000]
-// (--prof: the whole run's CPU profile; --idle-prof: the idle window's alone)
+//   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--settle 60] [--prof] [--idle-prof] [--trace] [--base-port 27000]
+// (--prof: the whole run's CPU profile; --idle-prof: the idle window's alone; --trace: RSS, heap, fds and engine calls each second of the load)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
