@@ -26,7 +26,9 @@ import { requestBuffered } from '../util/buffered.js';
 import { MIN_TLS_VERSION, tlsReason, verifyPeer, type TlsMaterial } from '../util/tls.js';
 
 export const MANAGER_CONNECTIONS = 4;
-export const MANAGER_IDLE_MS = 2_000;
+// 5 s: an engine's load and the inspects after it ride one socket (docs/architecture.md
+// has the dials and peak fds at 2, 5 and 10 s).
+export const MANAGER_IDLE_MS = 5_000;
 export const CLIENT_IDLE_MS = 2_000;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;
