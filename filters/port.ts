@@ -1,7 +1,7 @@
 // A node qualifies when none of its containers holds a requested host port.
 // Every container counts, exited ones included: their bindings come back on
 // start, so classic Swarm treats those ports as taken.
-import { FilterError, type Filter, type Node, type NodeContainer, type PortBinding, type ScheduleRequest } from '../src/scheduler/index.js';
+import { FilterError, perList, type Filter, type Node, type NodeContainer, type PortBinding, type ScheduleRequest } from '../src/scheduler/index.js';
 // Straight from its module: called per container per node, and a call through
 // the index's re-export getter doubled this filter's cost at 1,000 nodes.
 import { portsClash } from '../src/scheduler/resources.js';
@@ -41,23 +41,18 @@ function nodeHolds(node: Node, want: PortBinding): boolean {
 }
 
 /**
- * A node's bindings by host port, made once per container list (a
- * snapshot's list is shared until its engine changes): a published port
- * otherwise meant a walk of all 30,000 containers' ports on every create.
+ * A node's bindings by host port, made once per container list (see
+ * src/scheduler/perlist.ts): a published port otherwise meant a walk of all
+ * 30,000 containers' ports on every create.
  */
-const byPort = new WeakMap<readonly NodeContainer[], Map<number, PortBinding[]>>();
-function heldPorts(containers: readonly NodeContainer[]): Map<number, PortBinding[]> {
-  let m = byPort.get(containers);
-  if (!m) {
-    m = new Map();
-    for (const c of containers) {
-      for (const p of c.ports) {
-        if (!p.hostPort) continue;
-        const list = m.get(p.hostPort);
-        if (list) list.push(p); else m.set(p.hostPort, [p]);
-      }
+const heldPorts = perList((containers: readonly NodeContainer[]): Map<number, PortBinding[]> => {
+  const m = new Map<number, PortBinding[]>();
+  for (const c of containers) {
+    for (const p of c.ports) {
+      if (!p.hostPort) continue;
+      const list = m.get(p.hostPort);
+      if (list) list.push(p); else m.set(p.hostPort, [p]);
     }
-    byPort.set(containers, m);
   }
   return m;
-}
+});

@@ -1,6 +1,7 @@
 // Resolving a container reference on one node snapshot, and the index of a
 // node's container names that `affinity:container==<name>` looks up.
 import type { Node, NodeContainer } from './node.js';
+import { perList } from './perlist.js';
 
 /**
  * Find a container on one node the way the Docker API resolves a reference:
@@ -24,29 +25,21 @@ export interface ContainerKeys {
   ascii: boolean;
 }
 
-/**
- * Made once per container list: a snapshot's list is shared until its engine
- * changes, and an affinity on a container name otherwise tests all 30,000
- * containers of 1,000 nodes on every create.
- */
-const keysOf = new WeakMap<readonly NodeContainer[], ContainerKeys>();
-export function containerKeys(containers: readonly NodeContainer[]): ContainerKeys {
-  let k = keysOf.get(containers);
-  if (!k) {
-    const keys = new Set<string>();
-    let ascii = true;
-    const add = (s: string): void => {
-      if (ascii && !ASCII.test(s)) ascii = false;
-      keys.add(s.toLowerCase());
-    };
-    for (const c of containers) {
-      add(c.id);
-      add(c.id.slice(0, 12));
-      for (const n of c.names) add(n.charCodeAt(0) === 0x2f ? n.slice(1) : n);
-    }
-    keysOf.set(containers, (k = { keys, ascii }));
-  }
-  return k;
-}
 // eslint-disable-next-line no-control-regex -- all of ASCII
 const ASCII = /^[\x00-\x7f]*$/;
+
+/** Made once per container list (see ./perlist.ts). */
+export const containerKeys = perList((containers: readonly NodeContainer[]): ContainerKeys => {
+  const keys = new Set<string>();
+  let ascii = true;
+  const add = (s: string): void => {
+    if (ascii && !ASCII.test(s)) ascii = false;
+    keys.add(s.toLowerCase());
+  };
+  for (const c of containers) {
+    add(c.id);
+    add(c.id.slice(0, 12));
+    for (const n of c.names) add(n.charCodeAt(0) === 0x2f ? n.slice(1) : n);
+  }
+  return { keys, ascii };
+});

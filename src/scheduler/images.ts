@@ -1,6 +1,7 @@
 // How users refer to images, shared by the affinity filter, the placement
 // hints and the cluster's image lookups.
 import type { NodeImage } from './node.js';
+import { perList } from './perlist.js';
 
 /** Every way a user may refer to an image: ID (long/short), repo:tag, repo, digest. */
 export function imageNames(img: NodeImage): string[] {
@@ -18,19 +19,13 @@ export function imageNames(img: NodeImage): string[] {
 
 /**
  * Every name of every image in a node's list, as a set: placement asks
- * "does this node have image X" of every node for every create, so the set
- * is made once per list (a node's list is a new array when it changes).
+ * "does this node have image X" of every node for every create.
  */
-const nameSets = new WeakMap<readonly NodeImage[], ReadonlySet<string>>();
-export function imageNameSet(images: readonly NodeImage[]): ReadonlySet<string> {
-  let s = nameSets.get(images);
-  if (!s) {
-    const all = new Set<string>();
-    for (const img of images) for (const n of imageNames(img)) all.add(n);
-    nameSets.set(images, (s = all));
-  }
-  return s;
-}
+export const imageNameSet = perList((images: readonly NodeImage[]): ReadonlySet<string> => {
+  const all = new Set<string>();
+  for (const img of images) for (const n of imageNames(img)) all.add(n);
+  return all;
+});
 
 /** "localhost:5000/app:1.0" -> "localhost:5000/app"; "app@sha256:..." and "app:1.0@sha256:..." -> "app". */
 export function repositoryOf(ref: string): string {

@@ -8,6 +8,7 @@ export { NO_RESOURCES, type Strategy, type StrategyEntry } from './strategy.js';
 export { bestWeighed, byName, hasRoom, scores, weighNodes, type WeightedNode } from './weighted.js';
 export { imageNames, imageNameSet, repositoryOf } from './images.js';
 export { containerKeys, findContainer, type ContainerKeys } from './containers.js';
+export { perList } from './perlist.js';
 export { portsClash } from './resources.js';
 export { helpText } from './registry.js';
 export { SchedulingError } from '../errors.js';

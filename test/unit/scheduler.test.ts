@@ -7,6 +7,7 @@ import { FilterError, type Filter } from '../../src/scheduler/filter.js';
 import type { Strategy } from '../../src/scheduler/strategy.js';
 import { SchedulingError } from '../../src/errors.js';
 import type { Node } from '../../src/scheduler/node.js';
+import { perList } from '../../src/scheduler/perlist.js';
 import { GiB, container, containers, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
 
 const PREFIX = 'Unable to find a node that satisfies the following conditions';
@@ -211,4 +212,15 @@ describe('conditionsMessage', () => {
     // Go's fmt.Sprintf("... conditions %s", "") keeps the space.
     assert.equal(conditionsMessage([], req()), `${PREFIX} `);
   });
+});
+
+it('perList: derived once per list object, anew for a new list', () => {
+  let calls = 0;
+  const lengthOf = perList((l: readonly number[]) => { calls++; return l.length; });
+  const a = [1, 2, 3];
+  assert.equal(lengthOf(a), 3);
+  assert.equal(lengthOf(a), 3);
+  assert.equal(calls, 1);
+  assert.equal(lengthOf([1]), 1);
+  assert.equal(calls, 2);
 });
