@@ -303,6 +303,18 @@ function dropWhenIdle(pool: Pool, forget: (p: Pool) => void): Pool {
   return pool;
 }
 
+/** An open pool with a free connection. */
+function usable(p: Pool | null): boolean {
+  return !!p && !p.closed && !p.destroyed && p.stats.free > 0;
+}
+
+/** Connected, nothing running or waiting, and yet none free: an answer just ended (see forCall). */
+function finishing(p: Pool | null): boolean {
+  if (!p || p.closed || p.destroyed) return false;
+  const s = p.stats;
+  return s.connected > 0 && s.free === 0 && s.running === 0 && s.pending === 0 && s.queued === 0;
+}
+
 /** The reason an idle pool is let go: no call ever sees it (nothing is queued then). */
 const POOL_IDLE = new Error('pool idle');
 
@@ -343,10 +355,17 @@ export class EngineTransport {
    * with the manager's timeouts, instead of dialing another. Only a free one,
    * so a slow client call never holds up the manager's.
    */
-  private forCall(): Dispatcher {
+  private async forCall(): Promise<Dispatcher> {
     this.checkOpen();
+    // A connection whose answer has just ended shows busy until undici's drain,
+    // a tick later, so a call made in that tick (a write's re-read starts in
+    // the tick its write was answered) dialed another socket: wait that tick.
+    if (!usable(this.managerPool) && !usable(this.client) && (finishing(this.managerPool) || finishing(this.client))) {
+      await new Promise<void>((r) => setImmediate(r));
+      this.checkOpen();
+    }
     const c = this.client;
-    if (c && !c.closed && !c.destroyed && c.stats.free > 0 && !(this.managerPool?.stats.free)) return c;
+    if (usable(c) && !usable(this.managerPool)) return c!;
     return this.pool;
   }
 
@@ -383,7 +402,7 @@ export class EngineTransport {
       headers = { 'content-type': 'application/json', ...headers };
     }
     try {
-      const res = await requestBuffered(this.forCall(), {
+      const res = await requestBuffered(await this.forCall(), {
         method: method as Dispatcher.HttpMethod, path, body: payload, headers,
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });

@@ -1,5 +1,5 @@
 // An engine's pools (src/cluster/transport.ts) are let go once idle, and a
-// call made afterwards gets a new one.
+// call made afterwards gets a new one; a manager's call may ride a free client connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -49,6 +49,35 @@ test('idle pools are let go; the next call makes a new one, and one in flight ke
     // Its engine removed: a late call makes no new pool.
     await t.close();
     await assert.rejects(t.call('GET', '/late'), /removed from the cluster/);
+  } finally {
+    await t.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("a manager's call rides a free connection of the clients' pool, never one in use", async () => {
+  let connections = 0;
+  let hold: (() => void) | null = null;
+  const server = http.createServer((req, res) => {
+    const answer = (): void => { res.end('{"ok":true}'); };
+    if (req.url === '/slow') hold = answer; else answer();
+  });
+  server.on('connection', () => { connections++; });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
+  try {
+    // A client's write, then the manager's re-read: one socket for both.
+    assert.equal((await t.clientCall('POST', '/containers/create')).status, 200);
+    assert.equal((await t.call('GET', '/containers/json')).status, 200);
+    assert.equal(connections, 1);
+    // The clients' connection busy with a slow call: the manager dials its own.
+    const slow = t.clientCall('GET', '/slow');
+    await until(() => hold !== null);
+    assert.equal((await t.call('GET', '/info')).status, 200);
+    assert.equal(connections, 2);
+    hold!();
+    assert.equal((await slow).status, 200);
   } finally {
     await t.close();
     server.closeAllConnections();
