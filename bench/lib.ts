@@ -341,6 +341,8 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
   if (o.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
   const child = spawn(process.execPath, [...nodeArgs, mainJs, 'manage', o.discovery, '-H', `tcp://${addr}`, ...(o.args ?? [])], {
     stdio: ['ignore', out, out, 'ipc'],
+    // SCALE_MANAGER_ENV="K=V ...": the manager's alone (malloc tunables tried on it, not on the simulators).
+    env: { ...process.env, ...Object.fromEntries((process.env.SCALE_MANAGER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
   });
   fs.closeSync(out);
   const call = rpc(child);

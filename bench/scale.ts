@@ -127,8 +127,15 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       nodeArgs: ['--expose-gc', ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ').filter(Boolean) : [])],
     });
     const m = mgr;
-    let peak = 0;
-    const sample = (): void => { const r = m.vmRss(); if (r > peak) peak = r; };
+    // Where the peak was reached: the load, or the request row running then.
+    // What the RSS was made of at its peak: V8's heap, external (Buffers), and the rest (malloc, code).
+    let peak = 0, phase = 'the load', peakIn = '', loadPeak = 0, peakHeap = '';
+    const sample = (): void => {
+      const r = m.vmRss();
+      if (r <= peak) return;
+      peak = r; peakIn = phase;
+      m.stats().then((st) => { if (peak === r) peakHeap = `heap ${kb(st.heapUsed)} of ${kb(st.heapTotal)}, external ${kb(st.external)}`; }, () => undefined);
+    };
     sampler = setInterval(sample, 100);
     let pingAt = 0, infoAt = 0, healthyAt = 0, cachedAt = 0;
     let last = { healthy: 0, containers: 0 };
@@ -188,6 +195,9 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
     rows.push(row('spawn → all containers inspected', 'ms', inspected >= total ? Date.now() - t : NaN,
       `${num(inspected)}/${num(total)} inspects answered (background, after Healthy)`));
     await sleep(2000); // the last answers merged, pooled sockets idle
+    sample();
+    loadPeak = peak;
+    phase = 'the idle window';
 
     // ---- idle: CPU over the window, then a full GC: settled RSS ----------------------
     if (o.idleS > 0 && m.alive() && !o.only) {
@@ -216,6 +226,7 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       cpuUnit: 'ms' | 's' = 'ms',
     ): Promise<void> => {
       if (o.only !== undefined && !name.includes(o.only)) return;
+      phase = name;
       try {
         if (!m.alive()) throw new Error('manager not running');
         const mp = P(maddr, clients);
@@ -262,6 +273,7 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
     // The real CLI, whole command (process spawn included): floor is the CLI straight to one simulator.
     if (o.only === undefined || 'docker run'.includes(o.only)) {
       const name = 'docker run -d busybox top (CLI 28)';
+      phase = name;
       try {
         const mine: number[] = [];
         const floor: number[] = [];
@@ -285,7 +297,8 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       else rows.push(row('GET /metrics', 'ms', NaN, `n/a (GET /metrics: ${r})`));
     }
     sample();
-    rows.push(row('RSS peak', 'bytes', Math.max(peak, m.vmHwm() || 0), `max VmRSS sampled every 100 ms ${kb(peak)}, VmHWM ${kb(m.vmHwm())}`));
+    rows.push(row('RSS peak', 'bytes', Math.max(peak, m.vmHwm() || 0),
+      `max VmRSS sampled every 100 ms ${kb(peak)} (reached in ${peakIn}${peakHeap ? `: ${peakHeap}` : ''}; ${kb(loadPeak)} up to all inspected), VmHWM ${kb(m.vmHwm())}`));
     rows.push(row('RSS at the end', 'bytes', m.vmRss(), ''));
 
     await cleanup();
