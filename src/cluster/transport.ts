@@ -11,7 +11,10 @@
 // Connection budget per engine (all pools together), with what it costs at
 // 1,000 engines in docs/architecture.md:
 //   - events: 1, for the engine's life;
-//   - manager pool: at most MANAGER_CONNECTIONS, closed after MANAGER_IDLE_MS idle;
+//   - kept: 1, the manager's first choice, closed after KEPT_IDLE_MS idle (a call on an
+//     engine not used for seconds, such as an inspect, finds it open instead of dialing);
+//   - manager pool: at most MANAGER_CONNECTIONS, for calls while the kept one is busy,
+//     closed after MANAGER_IDLE_MS idle;
 //   - clients' buffered calls: as many as are in flight, closed after CLIENT_IDLE_MS idle
 //     (the manager's calls use one of these when it is free and theirs are not: forCall);
 //   - streams (logs -f, stats, cp ...): as many as are open, at most STREAM_MAX_IDLE
@@ -29,6 +32,9 @@ export const MANAGER_CONNECTIONS = 4;
 // 5 s: an engine's load and the inspects after it ride one socket (docs/architecture.md
 // has the dials and peak fds at 2, 5 and 10 s).
 export const MANAGER_IDLE_MS = 5_000;
+// 10 min: an engine's kept connection (~10 KB of heap, one fd) outlives the gaps
+// between a user's calls; dockerd keeps an idle connection open as long.
+export const KEPT_IDLE_MS = 600_000;
 export const CLIENT_IDLE_MS = 2_000;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;
@@ -110,8 +116,12 @@ export class Dialer {
 
   get tls(): TlsMaterial | undefined { return this.tlsMaterial; }
 
+  /** Bumped by setTls: kept connections made before are closed once idle (EngineTransport.forCall). */
+  generation = 0;
+
   /** New material (SIGHUP): new connections use it; open ones finish as they are. */
   setTls(m: TlsMaterial | undefined): void {
+    this.generation++;
     this.tlsMaterial = m;
     this.secureContext = m ? tls.createSecureContext({ ca: m.ca, cert: m.cert, key: m.key, minVersion: MIN_TLS_VERSION }) : undefined;
     this.sessions.clear();
@@ -228,7 +238,15 @@ export class Dialer {
     };
   }
 
-  /** The manager's own short calls: few connections, closed soon when idle. */
+  /** The manager's kept connection to an engine: one, open long (KEPT_IDLE_MS). */
+  keptClient(addr: string): Client {
+    return new Client(this.url(addr), {
+      pipelining: 1, keepAliveTimeout: KEPT_IDLE_MS, keepAliveMaxTimeout: KEPT_IDLE_MS,
+      connect: this.connector(addr) as never,
+    });
+  }
+
+  /** The manager's own short calls beyond the kept connection: few connections, closed soon when idle. */
   managerPool(addr: string): Pool {
     return new Pool(this.url(addr), {
       connections: MANAGER_CONNECTIONS, keepAliveTimeout: MANAGER_IDLE_MS, keepAliveMaxTimeout: MANAGER_IDLE_MS,
@@ -308,6 +326,13 @@ function usable(p: Pool | null): boolean {
   return !!p && !p.closed && !p.destroyed && p.stats.free > 0;
 }
 
+/** An open client with nothing running or waiting (connected or not: it dials on use). */
+function idle(c: Client | null): boolean {
+  if (!c || c.closed || c.destroyed) return false;
+  const s = c.stats;
+  return s.running === 0 && s.pending === 0;
+}
+
 /** Connected, nothing running or waiting, and yet none free: an answer just ended (see forCall). */
 function finishing(p: Pool | null): boolean {
   if (!p || p.closed || p.destroyed) return false;
@@ -332,6 +357,9 @@ export class EngineTransport {
     return (this.managerPool ??= dropWhenIdle(this.dialer.managerPool(this.addr), (p) => { if (this.managerPool === p) this.managerPool = null; }));
   }
   readonly agent: http.Agent;
+  /** The kept connection (see KEPT_IDLE_MS), made on first use; replaced by abortAll(). */
+  private kept: Client | null = null;
+  private keptGeneration = 0;
   private client: Pool | null = null;
   private probeClient: Client | null = null;
   /** When the engine last answered anything (ms): a busy engine needs no liveness probe. */
@@ -349,24 +377,37 @@ export class EngineTransport {
   }
 
   /**
-   * Where a call of the manager's own goes: its pool, unless that has no free
-   * connection and the clients' pool has one. That is the socket a client's
-   * write was just answered on, and the write's re-read follows: it is used,
-   * with the manager's timeouts, instead of dialing another. Only a free one,
-   * so a slow client call never holds up the manager's.
+   * Where a call of the manager's own goes, so that it dials only when no
+   * open connection is free: the kept connection when it is open and idle;
+   * else a free one of its pool; else a free one of the clients' pool (the
+   * socket a client's write was just answered on, which the write's re-read
+   * follows; used with the manager's timeouts). Only free ones, so a slow
+   * client call never holds up the manager's. A dial goes to the kept
+   * connection when it is idle, so the new socket is the one kept.
    */
   private async forCall(): Promise<Dispatcher> {
     this.checkOpen();
-    // A connection whose answer has just ended shows busy until undici's drain,
-    // a tick later, so a call made in that tick (a write's re-read starts in
-    // the tick its write was answered) dialed another socket: wait that tick.
+    // Made before the last SIGHUP: it ends once its call in flight is answered, and the next dial uses the new material.
+    if (this.kept && this.keptGeneration !== this.dialer.generation) {
+      this.kept.close().catch(() => undefined);
+      this.kept = null;
+    }
+    if (idle(this.kept) && Number(this.kept!.stats.connected) > 0) return this.kept!;
+    // A pool's connection whose answer has just ended shows busy until undici's
+    // drain, a tick later, so a call made in that tick (a write's re-read starts
+    // in the tick its write was answered) dialed another socket: wait that tick.
     if (!usable(this.managerPool) && !usable(this.client) && (finishing(this.managerPool) || finishing(this.client))) {
       await new Promise<void>((r) => setImmediate(r));
       this.checkOpen();
     }
-    const c = this.client;
-    if (usable(c) && !usable(this.managerPool)) return c!;
-    return this.pool;
+    if (usable(this.managerPool)) return this.managerPool!;
+    if (usable(this.client)) return this.client!;
+    const k = this.kept;
+    if (!k || k.closed || k.destroyed) {
+      this.keptGeneration = this.dialer.generation;
+      return (this.kept = this.dialer.keptClient(this.addr));
+    }
+    return idle(k) ? k : this.pool;
   }
 
   private answered(): void {
@@ -457,6 +498,8 @@ export class EngineTransport {
    * clients' calls and streams, fail now. New calls dial afresh.
    */
   abortAll(err: Error): void {
+    this.kept?.destroy(err).catch(() => undefined);
+    this.kept = null;
     const old = this.managerPool;
     this.managerPool = null;
     old?.destroy(err).catch(() => undefined);
@@ -490,7 +533,7 @@ export class EngineTransport {
     let stream = 0;
     for (const l of [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)]) stream += l?.length ?? 0;
     return {
-      manager: this.managerPool?.stats.connected ?? 0, client: this.client?.stats.connected ?? 0, stream,
+      manager: (this.managerPool?.stats.connected ?? 0) + Number(this.kept?.stats.connected ?? 0), client: this.client?.stats.connected ?? 0, stream,
       hijack: this.raw.size, probe: Number(this.probeClient?.stats.connected ?? 0),
     };
   }
@@ -505,6 +548,6 @@ export class EngineTransport {
     this.closed = true;
     this.agent.destroy();
     this.probeClient?.destroy().catch(() => undefined);
-    await Promise.all([this.managerPool?.close(), this.client?.close()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([this.kept?.close(), this.managerPool?.close(), this.client?.close()].map((p) => p?.catch(() => undefined)));
   }
 }

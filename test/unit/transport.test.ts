@@ -1,5 +1,6 @@
 // An engine's pools (src/cluster/transport.ts) are let go once idle, and a
-// call made afterwards gets a new one; a manager's call may ride a free client connection.
+// call made afterwards gets a new one; the kept connection stays; a manager's
+// call may ride a free client connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -15,29 +16,37 @@ const until = async (ok: () => boolean, ms = 10_000): Promise<void> => {
 };
 
 test('idle pools are let go; the next call makes a new one, and one in flight keeps its pool', async () => {
-  let hold: (() => void) | null = null;
+  // Answers to /slow wait here until released, so the kept connection can be held busy.
+  const holds: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     const answer = (): void => { res.end('{"ok":true}'); };
-    if (req.url === '/slow') hold = answer; else answer();
+    if (req.url === '/slow') holds.push(answer); else answer();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
   try {
+    // The kept connection busy: the next call goes to the pool.
+    const busy = t.call('GET', '/slow');
+    await until(() => holds.length === 1);
     const first = t.pool;
     assert.equal((await t.call('GET', '/a')).status, 200);
     assert.equal(t.pool, first, 'kept while its connection is open');
+    holds.shift()!();
+    assert.equal((await busy).status, 200);
     await until(() => first.destroyed, MANAGER_IDLE_MS + 5000);
     const second = t.pool;
     assert.notEqual(second, first, 'a new pool after the idle one was let go');
-    assert.equal((await t.call('GET', '/b')).status, 200);
 
     // A call that outlives the idle timeout keeps its pool until it is answered.
+    const busyAgain = t.call('GET', '/slow');
+    await until(() => holds.length === 1);
     const slow = t.call('GET', '/slow');
-    await until(() => hold !== null);
+    await until(() => holds.length === 2);
     await new Promise((r) => setTimeout(r, MANAGER_IDLE_MS + 500));
     assert.equal(t.pool, second);
-    hold!();
+    for (const h of holds.splice(0)) h();
     assert.equal((await slow).status, 200);
+    assert.equal((await busyAgain).status, 200);
 
     // The clients' pool the same way.
     const client = t.clientPool;
@@ -49,6 +58,37 @@ test('idle pools are let go; the next call makes a new one, and one in flight ke
     // Its engine removed: a late call makes no new pool.
     await t.close();
     await assert.rejects(t.call('GET', '/late'), /removed from the cluster/);
+  } finally {
+    for (const h of holds.splice(0)) h();
+    await t.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('the kept connection outlives the pools: calls seconds apart ride one socket', async () => {
+  let connections = 0;
+  // As dockerd: an idle connection stays open (Node's server would close it after 5 s).
+  const server = http.createServer({ keepAliveTimeout: 0 }, (_req, res) => { res.end('{"ok":true}'); });
+  server.on('connection', () => { connections++; });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
+  try {
+    assert.equal((await t.call('GET', '/containers/a/json')).status, 200);
+    await new Promise((r) => setTimeout(r, MANAGER_IDLE_MS + 1000));
+    assert.equal((await t.call('GET', '/containers/b/json')).status, 200);
+    assert.equal(connections, 1);
+    assert.equal(t.openSockets().manager, 1);
+    // Gone with its engine's calls (the engine stopped answering): the next call dials afresh.
+    t.abortAll(new Error('engine down'));
+    assert.equal((await t.call('GET', '/containers/c/json')).status, 200);
+    assert.equal(connections, 2);
+    // New TLS material (SIGHUP): the kept connection made before is let go, the next call dials with it.
+    t.dialer.setTls(undefined);
+    assert.equal((await t.call('GET', '/containers/d/json')).status, 200);
+    assert.equal(connections, 3);
+    assert.equal((await t.call('GET', '/containers/e/json')).status, 200);
+    assert.equal(connections, 3);
   } finally {
     await t.close();
     server.closeAllConnections();
