@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'undici';
 import { summarizeProfile } from './profsummary.js';
-import { clusterState, ms, num, percentile, pool, procCpuMs, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
+import { clusterState, gcNote, ms, num, percentile, pool, procCpuMs, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
 
 const SIM_BASE_PORT = 27000;
 const MANAGER_PORT = 26990;
@@ -96,15 +96,17 @@ async function main(): Promise<void> {
     const p8 = pool(mgr.addr, 8);
     await run(p1, 30, 1, false); // warm-up
     const rows: string[][] = [];
-    const add = (label: string, r: Awaited<ReturnType<typeof run>>, cpuMs: number): void => {
+    const add = (label: string, r: Awaited<ReturnType<typeof run>>, cpuMs: number, gc: string): void => {
       rows.push([label, ms(r.p50), ms(r.p99), num(r.rps), ms(cpuMs), String(r.errors), r.first.slice(0, 80)]);
-      say(`  ${label}: p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (${r.split}), ${num(r.rps)} pairs/s, manager CPU ${ms(cpuMs)} ms/pair, ${r.errors} errors ${r.first}`);
+      say(`  ${label}: p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (${r.split}), ${num(r.rps)} pairs/s, manager CPU ${ms(cpuMs)} ms/pair, ${r.errors} errors ${r.first}; ${gc}`);
     };
     const m = mgr;
     const measured = async (label: string, n: number, p: Pool, clients: number, check: boolean): Promise<void> => {
+      const heap0 = (await m.gcs(true)).heapUsed;
       const cpu0 = procCpuMs(m.pid);
       const r = await run(p, n, clients, check);
-      add(label, r, (procCpuMs(m.pid) - cpu0) / n);
+      const cpu = (procCpuMs(m.pid) - cpu0) / n;
+      add(label, r, cpu, gcNote(await m.gcs(), heap0));
     };
     // --prof: the manager's CPU profile of the two timed create+start rows alone
     const prof = process.argv.includes('--prof') ? path.join(os.tmpdir(), `swarm-bench-createstart-${process.pid}.cpuprofile`) : undefined;

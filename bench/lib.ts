@@ -309,14 +309,24 @@ export interface ManagerStats {
   eld: { p50: number; p99: number; max: number; mean: number };
 }
 
+export interface GcStats { minor: number; minorMs: number; major: number; majorMs: number; maxMs: number; heapUsed: number }
+
+/** "2 major (61 ms), 40 minor (52 ms), longest 31 ms; heap 91 → 140 MB" */
+export function gcNote(g: GcStats, heapBefore?: number): string {
+  const f = (x: number): string => x.toFixed(0);
+  return `GC ${g.major} major (${f(g.majorMs)} ms), ${g.minor} minor (${f(g.minorMs)} ms), longest ${f(g.maxMs)} ms; heap ${heapBefore !== undefined ? `${kb(heapBefore)} → ` : ''}${kb(g.heapUsed)}`;
+}
+
 export interface ManagerChild {
   pid: number;
   addr: string;
   logFile: string;
   /** Probe figures; reset=true starts a new window; gc=true collects first (needs --expose-gc in nodeArgs). */
   stats(reset?: boolean, gc?: boolean): Promise<ManagerStats>;
+  /** Collections since the last reset (main-thread pauses) and the heap used now. */
+  gcs(reset?: boolean): Promise<GcStats>;
   /** A CPU profile of a window: start, then stop writing it to `file` (a .cpuprofile). */
-  profile(action: 'start' | 'stop', file?: string): Promise<void>;
+  profile(action: 'start' | 'stop', file?: string, kind?: 'cpu' | 'heap'): Promise<void>;
   /** Turn the event-loop delay monitor off (an idle window) or on again. */
   eld(on: boolean): Promise<void>;
   /** VmRSS of the process, bytes (from /proc). */
@@ -361,7 +371,8 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
   return {
     pid: child.pid!, addr, logFile: o.logFile,
     stats: async (reset = false, gc = false) => (await call({ cmd: 'stats', reset, gc })).stats,
-    profile: async (action: 'start' | 'stop', file?: string) => { await call({ cmd: 'profile', action, file }); },
+    gcs: async (reset = false) => (await call({ cmd: 'gcs', reset })).gcs,
+    profile: async (action: 'start' | 'stop', file?: string, kind: 'cpu' | 'heap' = 'cpu') => { await call({ cmd: 'profile', action, file, kind }); },
     eld: async (on: boolean) => { await call({ cmd: 'eld', on }); },
     vmRss: () => {
       try {

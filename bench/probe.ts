@@ -1,7 +1,7 @@
 // Preloaded into the manager child (`node -r dist/bench/probe.js ...`):
 // answers `stats` over IPC with memory, CPU time and event-loop delay since
 // the last reset. Does nothing without an IPC channel.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 
 if (process.send) {
   const RES_MS = 5;
@@ -24,15 +24,22 @@ if (process.send) {
     void (async () => {
       const inspector = await import('node:inspector');
       const post = (method: string, params?: object): Promise<any> => new Promise((resolve, reject) => session!.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
+      // kind 'heap': V8's sampling heap profiler, counting what the collector
+      // already freed too: where a window's allocation (its GC work) comes from.
       if (m.action === 'start') {
         session = new inspector.Session();
         session.connect();
-        await post('Profiler.enable');
-        await post('Profiler.start');
+        if (m.kind === 'heap') {
+          await post('HeapProfiler.enable');
+          await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        } else {
+          await post('Profiler.enable');
+          await post('Profiler.start');
+        }
         process.send!({ id: m.id });
         return;
       }
-      const { profile } = await post('Profiler.stop');
+      const { profile } = await post(m.kind === 'heap' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
       session?.disconnect();
       session = undefined;
       (await import('node:fs')).writeFileSync(m.file, JSON.stringify(profile));
@@ -54,6 +61,26 @@ if (process.send) {
     };
     if (m.reset) { h.reset(); cpu = process.cpuUsage(); }
     process.send!({ id: m.id, stats });
+  });
+  // Collections since the last `gc` reset, by kind: main-thread pause time
+  // (the concurrent markers' CPU is in cpuMs, not here). Tells whether a
+  // row's tail or an idle window's CPU was the collector's.
+  const zero = () => ({ minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 });
+  let gcs = zero();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) { gcs.minor++; gcs.minorMs += e.duration; }
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) { gcs.major++; gcs.majorMs += e.duration; }
+      else continue;
+      gcs.maxMs = Math.max(gcs.maxMs, e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', (m: any) => {
+    if (m?.cmd !== 'gcs') return;
+    const mem = process.memoryUsage();
+    process.send!({ id: m.id, gcs: { ...gcs, heapUsed: mem.heapUsed } });
+    if (m.reset) gcs = zero();
   });
   // Don't hold the manager alive for the channel, and go when the bench goes.
   process.channel?.unref();

@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'undici';
 import {
-  fdLimit, kb, measureOps, median, ms, num, pool, procCpuMs, req, sleep, startManagerChild, startSimHost, table, timeCli,
+  fdLimit, gcNote, kb, measureOps, median, ms, num, pool, procCpuMs, req, sleep, startManagerChild, startSimHost, table, timeCli,
   uptimeLoad, type ManagerChild, type OpStats, type SimHost,
 } from './lib.js';
 import { summarizeProfile } from './profsummary.js';
@@ -206,13 +206,15 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       await m.eld(false);
       await sleep(o.settleS * 1000);
       await m.stats(true);
+      const heap0 = (await m.gcs(true)).heapUsed;
       await sleep(o.idleS * 1000);
+      const gcs = await m.gcs().catch(() => undefined);
       // The window's CPU first, then the full GC for the settled size: the
       // forced collection (~160 ms at 1,000 engines) is the bench's, not idle work.
       const idle = await m.stats(true).catch(() => undefined);
       const settled = await m.stats(true, true).catch(() => undefined);
       await m.eld(true);
-      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle, from ${o.settleS} s after the load`));
+      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle, from ${o.settleS} s after the load${gcs ? `; ${gcNote(gcs, heap0)}` : ''}`));
       rows.push(row('RSS settled', 'bytes', m.vmRss(), `VmRSS after ${o.idleS} s idle and a full GC${settled ? ` (heap used ${kb(settled.heapUsed)} of ${kb(settled.heapTotal)})` : ''}, ${num(m.fds())} fds`));
     }
 
@@ -231,20 +233,22 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         if (!m.alive()) throw new Error('manager not running');
         const mp = P(maddr, clients);
         let cpu0 = 0;
+        let heap0 = NaN;
         const s: OpStats = await measureOps({
           count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => op(mp, i), maxMs: 120_000,
-          onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); },
+          onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); heap0 = (await m.gcs(true)).heapUsed; },
         });
         const cpu = (procCpuMs(m.pid) - cpu0) / Math.max(1, s.n + s.errors);
+        const gcs = await m.gcs().catch(() => undefined);
         let fl: OpStats | undefined;
         if (floorOp) {
           const fp = P(sim0.addr, clients);
           fl = await measureOps({ count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => floorOp(fp, i), maxMs: 120_000 });
         }
         const errs = s.errors ? `; ${s.errors} errors (${s.firstError})` : '';
-        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${errs}`,
+        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${note ? '; ' : ''}${gcs ? gcNote(gcs, heap0) : ''}${errs}`,
           { p99: s.p99, floor: fl ? fl.p50 : NaN, cpu }));
-        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms` : ''}, CPU ${ms(cpu)} ms/req${errs}`);
+        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, heap0)}` : ''}${errs}`);
       } catch (err) {
         rows.push(row(name, 'ms', NaN, note, { error: (err as Error).message.slice(0, 160) }));
         say(`  ${name}: error: ${(err as Error).message}`);

@@ -734,6 +734,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   };
   const server: http.Server = opts.tls ? tlsServer(opts.tls, onRequest) : http.createServer({ keepAliveTimeout: 0 }, onRequest);
   server.on('clientError', (_e, sock) => sock.destroy());
+  // Dials the manager made, counted with the calls (what a create+start pair costs in connects).
+  server.on(opts.tls ? 'secureConnection' : 'connection', () => counts.set('(connections)', (counts.get('(connections)') ?? 0) + 1));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });
