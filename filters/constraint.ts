@@ -5,7 +5,7 @@ import { formatExpr, matchExpr, narrowBy, type Filter, type Node, type ScheduleR
 export class ConstraintFilter implements Filter {
   readonly name = 'constraint';
 
-  filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): Node[] {
+  filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): readonly Node[] {
     return narrowBy('constraint', req.constraints, nodes, soft, (c, n) => matchExpr(c, candidatesFor(c.key, n)));
   }
 

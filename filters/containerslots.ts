@@ -1,14 +1,14 @@
 // Engine label `containerslots=N` caps how many containers (any state,
 // pending included) a node may hold. Missing or non-integer: no cap.
-import { FilterError, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
+import { FilterError, keepIf, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export const SLOTS_LABEL = 'containerslots';
 
 export class ContainerSlotsFilter implements Filter {
   readonly name = 'containerslots';
 
-  filter(_req: ScheduleRequest, nodes: readonly Node[]): Node[] {
-    const out = nodes.filter((n) => {
+  filter(_req: ScheduleRequest, nodes: readonly Node[]): readonly Node[] {
+    const out = keepIf(nodes, (n) => {
       const slots = slotsOf(n);
       return slots === undefined || n.containers.length < slots;
     });

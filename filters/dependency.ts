@@ -1,14 +1,14 @@
 // Containers named by --volumes-from, --link and --net/--ipc/--pid=container:x
 // must all live on one node, and the new container goes there too.
-import { FilterError, findContainer, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
+import { FilterError, keepIf, findContainer, type Filter, type Node, type ScheduleRequest } from '../src/scheduler/index.js';
 
 export class DependencyFilter implements Filter {
   readonly name = 'dependency';
 
-  filter(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
+  filter(req: ScheduleRequest, nodes: readonly Node[]): readonly Node[] {
     const refs = allDependencies(req);
-    if (refs.length === 0) return [...nodes];
-    const out = nodes.filter((n) => refs.every((ref) => findContainer(n, ref) !== undefined));
+    if (refs.length === 0) return nodes;
+    const out = keepIf(nodes, (n) => refs.every((ref) => findContainer(n, ref) !== undefined));
     if (out.length === 0) throw new FilterError(explain(refs, nodes));
     return out;
   }

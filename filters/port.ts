@@ -1,7 +1,7 @@
 // A node qualifies when none of its containers holds a requested host port.
 // Every container counts, exited ones included: their bindings come back on
 // start, so classic Swarm treats those ports as taken.
-import { FilterError, perList, type Filter, type Node, type NodeContainer, type PortBinding, type ScheduleRequest } from '../src/scheduler/index.js';
+import { FilterError, keepIf, perList, type Filter, type Node, type NodeContainer, type PortBinding, type ScheduleRequest } from '../src/scheduler/index.js';
 // Straight from its module: called per container per node, and a call through
 // the index's re-export getter doubled this filter's cost at 1,000 nodes.
 import { portsClash } from '../src/scheduler/resources.js';
@@ -9,10 +9,10 @@ import { portsClash } from '../src/scheduler/resources.js';
 export class PortFilter implements Filter {
   readonly name = 'port';
 
-  filter(req: ScheduleRequest, nodes: readonly Node[]): Node[] {
-    let candidates = [...nodes];
+  filter(req: ScheduleRequest, nodes: readonly Node[]): readonly Node[] {
+    let candidates = nodes;
     for (const want of req.ports) {
-      candidates = candidates.filter((n) => !nodeHolds(n, want));
+      candidates = keepIf(candidates, (n) => !nodeHolds(n, want));
       if (candidates.length === 0) {
         const mode = isHost(req) ? ' in the Host mode' : '';
         throw new FilterError(`unable to find a node with port ${want.hostPort} available${mode}`);

@@ -5,7 +5,7 @@ import { formatExpr, narrowBy, type Filter, type Node, type ScheduleRequest } fr
 export class WhitelistFilter implements Filter {
   readonly name = 'whitelist';
 
-  filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): Node[] {
+  filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): readonly Node[] {
     // `!=` turns the list into a blacklist (classic ignored the operator).
     const names = new Map(req.whitelists.map((w) => [w, new Set(w.value.split('|'))]));
     return narrowBy('whitelist', req.whitelists, nodes, soft, (w, n) => names.get(w)!.has(n.name) === (w.op === '=='));

@@ -19,8 +19,11 @@ export interface Filter {
    * any. Throw a FilterError with `final: true` to have the message shown
    * as-is instead, with no retry (e.g. the health filter's "No healthy node
    * available in the cluster").
+   *
+   * Returning `nodes` itself when every node stays is fine (keepIf() does):
+   * the scheduler never changes a list it is given.
    */
-  filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): Node[];
+  filter(req: ScheduleRequest, nodes: readonly Node[], soft: boolean): readonly Node[];
   /** Human-readable conditions this filter imposes on `req`, e.g. "port 80 (Bridge mode)". */
   describe(req: ScheduleRequest): string[];
 }
@@ -62,12 +65,27 @@ export function isFinalFilterError(err: unknown): err is FilterError {
  * only on the soft pass), keep the nodes `keep` accepts, and fail naming the
  * first rule that leaves no node.
  */
-export function narrowBy(kind: string, rules: readonly Expr[], nodes: readonly Node[], soft: boolean, keep: (rule: Expr, node: Node) => boolean): Node[] {
-  let candidates = [...nodes];
+export function narrowBy(kind: string, rules: readonly Expr[], nodes: readonly Node[], soft: boolean, keep: (rule: Expr, node: Node) => boolean): readonly Node[] {
+  let candidates = nodes;
   for (const rule of rules) {
     if (rule.soft && !soft) continue;
-    candidates = candidates.filter((n) => keep(rule, n));
+    candidates = keepIf(candidates, (n) => keep(rule, n));
     if (candidates.length === 0) throw new FilterError(`unable to find a node that satisfies the ${kind} ${formatExpr(rule)}`);
   }
   return candidates;
+}
+
+/**
+ * The nodes `keep` accepts, in order: `nodes` itself when it accepts them all.
+ * Most creates drop no node in most filters, and a copy of 1,000 nodes per
+ * filter per create was garbage the collector paid for under load.
+ */
+export function keepIf(nodes: readonly Node[], keep: (node: Node) => boolean): readonly Node[] {
+  for (let i = 0; i < nodes.length; i++) {
+    if (keep(nodes[i])) continue;
+    const out = nodes.slice(0, i);
+    for (let j = i + 1; j < nodes.length; j++) if (keep(nodes[j])) out.push(nodes[j]);
+    return out;
+  }
+  return nodes;
 }

@@ -33,7 +33,7 @@ export class Scheduler {
     return this.passes(req, nodes, (candidates) => this.first(req, candidates));
   }
 
-  private first(req: ScheduleRequest, candidates: Node[]): Node {
+  private first(req: ScheduleRequest, candidates: readonly Node[]): Node {
     const node = this.strategy.pick ? this.strategy.pick(req, candidates) : this.strategy.rankAndSort(req, candidates)[0];
     if (!node) throw new SchedulingError(NO_RESOURCES);
     return node;
@@ -62,7 +62,7 @@ export class Scheduler {
     }
   }
 
-  private passes<T>(req: ScheduleRequest, nodes: readonly Node[], rank: (candidates: Node[]) => T): T {
+  private passes<T>(req: ScheduleRequest, nodes: readonly Node[], rank: (candidates: readonly Node[]) => T): T {
     try {
       return this.pass(req, nodes, true, rank);
     } catch (err) {
@@ -71,8 +71,8 @@ export class Scheduler {
     }
   }
 
-  private pass<T>(req: ScheduleRequest, nodes: readonly Node[], soft: boolean, rank: (candidates: Node[]) => T): T {
-    let candidates: Node[] = [...nodes];
+  private pass<T>(req: ScheduleRequest, nodes: readonly Node[], soft: boolean, rank: (candidates: readonly Node[]) => T): T {
+    let candidates = nodes;
     for (let i = 0; i < this.filters.length; i++) {
       const f = this.filters[i];
       let failure: unknown;

@@ -15,7 +15,7 @@ import {
 } from '../../filters/index.js';
 import { findContainer } from '../../src/scheduler/containers.js';
 import { imageNames, repositoryOf } from '../../src/scheduler/images.js';
-import type { Filter } from '../../src/scheduler/filter.js';
+import { keepIf, type Filter } from '../../src/scheduler/filter.js';
 import type { Node } from '../../src/scheduler/node.js';
 import { container, containers, image, names, node, port, req, thrown, type ReqSpec } from './helpers.js';
 import fc from 'fast-check';
@@ -329,5 +329,20 @@ describe('filter registry', () => {
       assert.ok(rows[i].endsWith(`  ${d}`), rows[i]);
     }
     assert.match(FILTER_HELP, /default: all/);
+  });
+});
+
+describe('keepIf', () => {
+  // Filters return their input itself when they drop nothing (no copy per create).
+  it('is Array.filter, returning the input itself when every node stays and never changing it', () => {
+    fc.assert(fc.property(fc.array(fc.boolean(), { maxLength: 30 }), (keeps) => {
+      const nodes = keeps.map((_, i) => node(`n${i}`));
+      const before = [...nodes];
+      const keep = (n: Node): boolean => keeps[Number(n.name.slice(1))];
+      const out = keepIf(nodes, keep);
+      assert.deepEqual(names(out), names(nodes.filter(keep)));
+      assert.equal(out === nodes, keeps.every(Boolean));
+      assert.deepEqual(nodes, before);
+    }));
   });
 });

@@ -243,7 +243,7 @@ describe('Scheduler.chooseNear', () => {
     const plain = outcome(() => s.choose(r, nodes));
     if (plain.startsWith('throws') || nodes.find((n) => n.name === plain)!.images.length > 0) return plain;
     const preferring = preferNodesWithImage(r, nodes);
-    let candidates = [...nodes];
+    let candidates: readonly Node[] = nodes;
     for (const f of s.filters) {
       try { candidates = f.filter(preferring, candidates, true); } catch { return plain; }
       if (!candidates.length) return plain;
