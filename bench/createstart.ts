@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       port: MANAGER_PORT, discovery: `nodes://${sims.engines.map((e) => e.addr).join(',')}`,
       args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
       logFile: path.join(os.tmpdir(), 'swarm-bench-createstart-manager.log'), readyTimeoutMs: 600_000,
+      nodeArgs: process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ').filter(Boolean) : [],
     });
     const poll = pool(mgr.addr, 1);
     for (const deadline = Date.now() + 600_000; Date.now() < deadline;) {

@@ -236,19 +236,21 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         let heap0 = NaN;
         const s: OpStats = await measureOps({
           count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => op(mp, i), maxMs: 120_000,
-          onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); heap0 = (await m.gcs(true)).heapUsed; },
+          onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); heap0 = (await m.gcs(true)).heapUsed; await m.stats(true); },
         });
         const cpu = (procCpuMs(m.pid) - cpu0) / Math.max(1, s.n + s.errors);
         const gcs = await m.gcs().catch(() => undefined);
+        // The manager's longest stall in the row: a tail far above it is queueing, not one blocked turn.
+        const eld = await m.stats().then((st) => `; event-loop delay p99 ${ms(st.eld.p99)} ms, max ${ms(st.eld.max)} ms`).catch(() => '');
         let fl: OpStats | undefined;
         if (floorOp) {
           const fp = P(sim0.addr, clients);
           fl = await measureOps({ count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => floorOp(fp, i), maxMs: 120_000 });
         }
         const errs = s.errors ? `; ${s.errors} errors (${s.firstError})` : '';
-        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${note ? '; ' : ''}${gcs ? gcNote(gcs, heap0) : ''}${errs}`,
+        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${note ? '; ' : ''}${gcs ? gcNote(gcs, heap0) : ''}${eld}${errs}`,
           { p99: s.p99, floor: fl ? fl.p50 : NaN, cpu }));
-        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, heap0)}` : ''}${errs}`);
+        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, heap0)}` : ''}${eld}${errs}`);
       } catch (err) {
         rows.push(row(name, 'ms', NaN, note, { error: (err as Error).message.slice(0, 160) }));
         say(`  ${name}: error: ${(err as Error).message}`);
