@@ -26,12 +26,15 @@ if (process.send) {
       const post = (method: string, params?: object): Promise<any> => new Promise((resolve, reject) => session!.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
       // kind 'heap': V8's sampling heap profiler, counting what the collector
       // already freed too: where a window's allocation (its GC work) comes from.
+      // kind 'live': the same without what was freed.
       if (m.action === 'start') {
         session = new inspector.Session();
         session.connect();
-        if (m.kind === 'heap') {
+        if (m.kind === 'heap' || m.kind === 'live') {
+          // 'live': only what is still in the heap at the stop (what a window kept, or promoted and not yet collected)
+          const freed = m.kind === 'heap';
           await post('HeapProfiler.enable');
-          await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+          await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: freed, includeObjectsCollectedByMinorGC: freed });
         } else {
           await post('Profiler.enable');
           await post('Profiler.start');
@@ -39,7 +42,7 @@ if (process.send) {
         process.send!({ id: m.id });
         return;
       }
-      const { profile } = await post(m.kind === 'heap' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
+      const { profile } = await post(m.kind === 'heap' || m.kind === 'live' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
       session?.disconnect();
       session = undefined;
       (await import('node:fs')).writeFileSync(m.file, JSON.stringify(profile));

@@ -15,8 +15,9 @@
 //     engine not used for seconds, such as an inspect, finds it open instead of dialing);
 //   - manager pool: at most MANAGER_CONNECTIONS, for calls while the kept one is busy,
 //     closed after MANAGER_IDLE_MS idle;
-//   - clients' buffered calls: as many as are in flight, closed after CLIENT_IDLE_MS idle
-//     (the manager's calls use one of these when it is free and theirs are not: forCall);
+//   - clients' buffered calls: one lone connection, and a pool beside it only for calls
+//     made while that one is busy; each closed after CLIENT_IDLE_MS idle (the manager's
+//     calls use one of these when it is free and theirs are not: forCall);
 //   - streams (logs -f, stats, cp ...): as many as are open, at most STREAM_MAX_IDLE
 //     kept idle for STREAM_IDLE_MS;
 //   - hijacks: one per attach/exec, closed with it.
@@ -254,10 +255,19 @@ export class Dialer {
     });
   }
 
+  /** Clients' buffered calls, one at a time: the first choice for them (EngineTransport.clientPool). */
+  clientOne(addr: string): Client {
+    return new Client(this.url(addr), {
+      pipelining: 1, keepAliveTimeout: CLIENT_IDLE_MS, keepAliveMaxTimeout: CLIENT_IDLE_MS,
+      connect: this.connector(addr) as never,
+    });
+  }
+
   /**
-   * Clients' buffered calls (start, stop -t 30, rm ...), apart from the
-   * manager's pool so a burst of slow client calls never queues refreshes
-   * and health checks. Unlimited while busy, closed soon when idle.
+   * Clients' buffered calls (start, stop -t 30, rm ...) made while the lone
+   * connection for them is busy, apart from the manager's pool so a burst of
+   * slow client calls never queues refreshes and health checks. Unlimited
+   * while busy, closed soon when idle.
    */
   clientPool(addr: string): Pool {
     return new Pool(this.url(addr), {
@@ -304,12 +314,12 @@ export interface CallResult { status: number; headers: Record<string, string | s
  * 2,048-slot queue and its clients): 24 MB at 1,000 engines, most of them
  * idle between refreshes.
  */
-function dropWhenIdle(pool: Pool, forget: (p: Pool) => void): Pool {
+function dropWhenIdle<D extends Pool | Client>(pool: D, forget: (p: D) => void): D {
   pool.on('disconnect', () => {
     // The pool counts the closed connection out after its listeners ran.
     setImmediate(() => {
-      const s = pool.stats;
-      if (pool.closed || pool.destroyed || s.connected > 0 || s.size > 0 || s.queued > 0) return;
+      const s = pool.stats as { connected: number | boolean; size: number; queued?: number };
+      if (pool.closed || pool.destroyed || Number(s.connected) > 0 || s.size > 0 || (s.queued ?? 0) > 0) return;
       forget(pool);
       // Nothing is open or queued, so destroying is closing; with an error of
       // our own, undici makes none (a close makes two, each with a stack
@@ -331,6 +341,11 @@ function idle(c: Client | null): boolean {
   if (!c || c.closed || c.destroyed) return false;
   const s = c.stats;
   return s.running === 0 && s.pending === 0;
+}
+
+/** An idle client whose connection is open: a call on it needs no dial. */
+function free(c: Client | null): boolean {
+  return idle(c) && Number(c!.stats.connected) > 0;
 }
 
 /** Connected, nothing running or waiting, and yet none free: an answer just ended (see forCall). */
@@ -361,6 +376,8 @@ export class EngineTransport {
   private kept: Client | null = null;
   private keptGeneration = 0;
   private client: Pool | null = null;
+  /** The lone connection for clients' buffered calls (see clientPool). */
+  private clientConn: Client | null = null;
   private probeClient: Client | null = null;
   /** When the engine last answered anything (ms): a busy engine needs no liveness probe. */
   lastAnswerAt = 0;
@@ -370,9 +387,21 @@ export class EngineTransport {
     this.agent = dialer.streamAgent(addr);
   }
 
-  /** Made on first use: most engines never see a client's buffered call. */
+  /**
+   * Where a client's buffered call goes: the lone connection for them when it
+   * is idle, else the clients' pool. Made on first use (most engines never see
+   * a client's call) and let go once idle. A pool for every call was undici's
+   * 2,048-slot queue (16 KB) made and dropped per create+start at 1,000
+   * engines, where each pair meets an engine idle for seconds: half of what
+   * a pair left for the collector to promote (docs/performance.md, eighth pass).
+   */
   get clientPool(): Dispatcher {
     this.checkOpen();
+    let one = this.clientConn;
+    if (!one || one.closed || one.destroyed) {
+      one = this.clientConn = dropWhenIdle(this.dialer.clientOne(this.addr), (c) => { if (this.clientConn === c) this.clientConn = null; });
+    }
+    if (idle(one)) return one;
     return (this.client ??= dropWhenIdle(this.dialer.clientPool(this.addr), (p) => { if (this.client === p) this.client = null; }));
   }
 
@@ -401,6 +430,7 @@ export class EngineTransport {
       this.checkOpen();
     }
     if (usable(this.managerPool)) return this.managerPool!;
+    if (free(this.clientConn)) return this.clientConn!;
     if (usable(this.client)) return this.client!;
     const k = this.kept;
     if (!k || k.closed || k.destroyed) {
@@ -505,6 +535,8 @@ export class EngineTransport {
     old?.destroy(err).catch(() => undefined);
     this.client?.destroy(err).catch(() => undefined);
     this.client = null;
+    this.clientConn?.destroy(err).catch(() => undefined);
+    this.clientConn = null;
     this.probeClient?.destroy(err).catch(() => undefined);
     this.probeClient = null;
     // Streams through http-proxy: their sockets carry the reason, so the client's error names it.
@@ -533,7 +565,7 @@ export class EngineTransport {
     let stream = 0;
     for (const l of [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)]) stream += l?.length ?? 0;
     return {
-      manager: (this.managerPool?.stats.connected ?? 0) + Number(this.kept?.stats.connected ?? 0), client: this.client?.stats.connected ?? 0, stream,
+      manager: (this.managerPool?.stats.connected ?? 0) + Number(this.kept?.stats.connected ?? 0), client: (this.client?.stats.connected ?? 0) + Number(this.clientConn?.stats.connected ?? 0), stream,
       hijack: this.raw.size, probe: Number(this.probeClient?.stats.connected ?? 0),
     };
   }
@@ -548,6 +580,6 @@ export class EngineTransport {
     this.closed = true;
     this.agent.destroy();
     this.probeClient?.destroy().catch(() => undefined);
-    await Promise.all([this.kept?.close(), this.managerPool?.close(), this.client?.close()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([this.kept?.close(), this.managerPool?.close(), this.client?.close(), this.clientConn?.close()].map((p) => p?.catch(() => undefined)));
   }
 }

@@ -124,3 +124,34 @@ test("a manager's call rides a free connection of the clients' pool, never one i
     await new Promise((r) => server.close(r));
   }
 });
+
+test("clients' calls ride one lone connection in turn; one made while it is busy goes to the clients' pool", async () => {
+  let connections = 0;
+  let hold: (() => void) | null = null;
+  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
+    const answer = (): void => { res.end('{"ok":true}'); };
+    if (req.url === '/slow') hold = answer; else answer();
+  });
+  server.on('connection', () => { connections++; });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
+  try {
+    for (const path of ['/containers/a/start', '/containers/a/stop', '/containers/a/restart']) assert.equal((await t.clientCall('POST', path)).status, 200);
+    assert.equal(connections, 1);
+    assert.deepEqual(t.openSockets().client, 1);
+    const slow = t.clientCall('POST', '/slow');
+    await until(() => hold !== null);
+    assert.equal((await t.clientCall('POST', '/containers/b/start')).status, 200);
+    assert.equal(connections, 2);
+    assert.equal(t.openSockets().client, 2);
+    hold!();
+    assert.equal((await slow).status, 200);
+    // Both idle: the next one takes the lone connection again, no dial.
+    assert.equal((await t.clientCall('POST', '/containers/c/start')).status, 200);
+    assert.equal(connections, 2);
+  } finally {
+    await t.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
