@@ -96,38 +96,11 @@ test('the kept connection outlives the pools: calls seconds apart ride one socke
   }
 });
 
-test("a manager's call rides a free connection of the clients' pool, never one in use", async () => {
+/** An engine that answers at once, except /slow, held until `release()`; it counts the connections made to it. */
+async function engineWithSlow(): Promise<{ t: EngineTransport; connections: () => number; held: () => boolean; release: () => void; stop: () => Promise<void> }> {
   let connections = 0;
   let hold: (() => void) | null = null;
-  const server = http.createServer((req, res) => {
-    const answer = (): void => { res.end('{"ok":true}'); };
-    if (req.url === '/slow') hold = answer; else answer();
-  });
-  server.on('connection', () => { connections++; });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
-  try {
-    // A client's write, then the manager's re-read: one socket for both.
-    assert.equal((await t.clientCall('POST', '/containers/create')).status, 200);
-    assert.equal((await t.call('GET', '/containers/json')).status, 200);
-    assert.equal(connections, 1);
-    // The clients' connection busy with a slow call: the manager dials its own.
-    const slow = t.clientCall('GET', '/slow');
-    await until(() => hold !== null);
-    assert.equal((await t.call('GET', '/info')).status, 200);
-    assert.equal(connections, 2);
-    hold!();
-    assert.equal((await slow).status, 200);
-  } finally {
-    await t.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  }
-});
-
-test("clients' calls ride one lone connection in turn; one made while it is busy goes to the clients' pool", async () => {
-  let connections = 0;
-  let hold: (() => void) | null = null;
+  // As dockerd: an idle connection stays open.
   const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
     const answer = (): void => { res.end('{"ok":true}'); };
     if (req.url === '/slow') hold = answer; else answer();
@@ -135,23 +108,55 @@ test("clients' calls ride one lone connection in turn; one made while it is busy
   server.on('connection', () => { connections++; });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
+  return {
+    t, connections: () => connections, held: () => hold !== null,
+    release: () => { hold?.(); hold = null; },
+    stop: async () => {
+      await t.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+test("a manager's call rides a free connection of the clients' pool, never one in use", async () => {
+  const { t, connections, held, release, stop } = await engineWithSlow();
+  try {
+    // A client's write, then the manager's re-read: one socket for both.
+    assert.equal((await t.clientCall('POST', '/containers/create')).status, 200);
+    assert.equal((await t.call('GET', '/containers/json')).status, 200);
+    assert.equal(connections(), 1);
+    // The clients' connection busy with a slow call: the manager dials its own.
+    const slow = t.clientCall('GET', '/slow');
+    await until(held);
+    assert.equal((await t.call('GET', '/info')).status, 200);
+    assert.equal(connections(), 2);
+    release();
+    assert.equal((await slow).status, 200);
+  } finally {
+    release();
+    await stop();
+  }
+});
+
+test("clients' calls ride one lone connection in turn; one made while it is busy goes to the clients' pool", async () => {
+  const { t, connections, held, release, stop } = await engineWithSlow();
   try {
     for (const path of ['/containers/a/start', '/containers/a/stop', '/containers/a/restart']) assert.equal((await t.clientCall('POST', path)).status, 200);
-    assert.equal(connections, 1);
-    assert.deepEqual(t.openSockets().client, 1);
+    assert.equal(connections(), 1);
+    assert.equal(t.openSockets().client, 1);
     const slow = t.clientCall('POST', '/slow');
-    await until(() => hold !== null);
+    await until(held);
     assert.equal((await t.clientCall('POST', '/containers/b/start')).status, 200);
-    assert.equal(connections, 2);
+    assert.equal(connections(), 2);
     assert.equal(t.openSockets().client, 2);
-    hold!();
+    release();
     assert.equal((await slow).status, 200);
     // Both idle: the next one takes the lone connection again, no dial.
     assert.equal((await t.clientCall('POST', '/containers/c/start')).status, 200);
-    assert.equal(connections, 2);
+    assert.equal(connections(), 2);
   } finally {
-    await t.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    release();
+    await stop();
   }
 });
