@@ -412,23 +412,12 @@ export class EngineTransport {
    * socket a client's write was just answered on, which the write's re-read
    * follows; used with the manager's timeouts). Only free ones, so a slow
    * client call never holds up the manager's. A dial goes to the kept
-   * connection when it is idle, so the new socket is the one kept.
+   * connection when it is idle, so the new socket is the one kept. Chosen in
+   * the same synchronous run as the dispatch (see readyForCall).
    */
-  private async forCall(): Promise<Dispatcher> {
+  private forCall(): Dispatcher {
     this.checkOpen();
-    // Made before the last SIGHUP: it ends once its call in flight is answered, and the next dial uses the new material.
-    if (this.kept && this.keptGeneration !== this.dialer.generation) {
-      this.kept.close().catch(() => undefined);
-      this.kept = null;
-    }
-    if (idle(this.kept) && Number(this.kept!.stats.connected) > 0) return this.kept!;
-    // A pool's connection whose answer has just ended shows busy until undici's
-    // drain, a tick later, so a call made in that tick (a write's re-read starts
-    // in the tick its write was answered) dialed another socket: wait that tick.
-    if (!usable(this.managerPool) && !usable(this.client) && (finishing(this.managerPool) || finishing(this.client))) {
-      await new Promise<void>((r) => setImmediate(r));
-      this.checkOpen();
-    }
+    if (free(this.kept)) return this.kept!;
     if (usable(this.managerPool)) return this.managerPool!;
     if (free(this.clientConn)) return this.clientConn!;
     if (usable(this.client)) return this.client!;
@@ -438,6 +427,29 @@ export class EngineTransport {
       return (this.kept = this.dialer.keptClient(this.addr));
     }
     return idle(k) ? k : this.pool;
+  }
+
+  /**
+   * What forCall needs settled first. Awaited before it, never between its
+   * choice and the dispatch: in such a gap a client's call could take the
+   * same lone connection, and the manager's call would wait behind it with
+   * no timeout running (undici starts one only when a request is sent).
+   */
+  private async readyForCall(): Promise<void> {
+    this.checkOpen();
+    // Made before the last SIGHUP: it ends once its call in flight is answered, and the next dial uses the new material.
+    if (this.kept && this.keptGeneration !== this.dialer.generation) {
+      this.kept.close().catch(() => undefined);
+      this.kept = null;
+    }
+    if (free(this.kept)) return;
+    // A pool's connection whose answer has just ended shows busy until undici's
+    // drain, a tick later, so a call made in that tick (a write's re-read starts
+    // in the tick its write was answered) dialed another socket: wait that tick.
+    if (!usable(this.managerPool) && !usable(this.client) && (finishing(this.managerPool) || finishing(this.client))) {
+      await new Promise<void>((r) => setImmediate(r));
+      this.checkOpen();
+    }
   }
 
   private answered(): void {
@@ -473,7 +485,8 @@ export class EngineTransport {
       headers = { 'content-type': 'application/json', ...headers };
     }
     try {
-      const res = await requestBuffered(await this.forCall(), {
+      await this.readyForCall();
+      const res = await requestBuffered(this.forCall(), {
         method: method as Dispatcher.HttpMethod, path, body: payload, headers,
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });

@@ -119,7 +119,7 @@ async function engineWithSlow(): Promise<{ t: EngineTransport; connections: () =
   };
 }
 
-test("a manager's call rides a free connection of the clients' pool, never one in use", async () => {
+test("a manager's call rides a free connection of the clients', never one in use", async () => {
   const { t, connections, held, release, stop } = await engineWithSlow();
   try {
     // A client's write, then the manager's re-read: one socket for both.
@@ -155,6 +155,26 @@ test("clients' calls ride one lone connection in turn; one made while it is busy
     // Both idle: the next one takes the lone connection again, no dial.
     assert.equal((await t.clientCall('POST', '/containers/c/start')).status, 200);
     assert.equal(connections(), 2);
+  } finally {
+    release();
+    await stop();
+  }
+});
+
+test("a client's call made in the same tick as a manager's never leaves the manager's queued behind it", async () => {
+  const { t, connections, held, release, stop } = await engineWithSlow();
+  try {
+    assert.equal((await t.clientCall('POST', '/containers/a/start')).status, 200);
+    assert.equal(connections(), 1);
+    // Both want the free lone connection: the client's (dispatched at once) gets it, the manager's dials.
+    const mine = t.call('GET', '/containers/json');
+    const slow = t.clientCall('POST', '/slow');
+    await until(held);
+    const answered = await Promise.race([mine.then((r) => r.status), new Promise((r) => setTimeout(() => r('still queued'), 3000))]);
+    assert.equal(answered, 200);
+    assert.equal(connections(), 2);
+    release();
+    assert.equal((await slow).status, 200);
   } finally {
     release();
     await stop();
