@@ -119,9 +119,18 @@ async function engineWithSlow(): Promise<{ t: EngineTransport; connections: () =
   };
 }
 
-test("a manager's call rides a free connection of the clients', never one in use", async () => {
-  const { t, connections, held, release, stop } = await engineWithSlow();
+/** `body` with an engineWithSlow(), released and stopped afterwards whatever happens. */
+async function withSlowEngine(body: (e: Awaited<ReturnType<typeof engineWithSlow>>) => Promise<void>): Promise<void> {
+  const e = await engineWithSlow();
   try {
+    await body(e);
+  } finally {
+    e.release();
+    await e.stop();
+  }
+}
+
+test("a manager's call rides a free connection of the clients', never one in use", () => withSlowEngine(async ({ t, connections, held, release }) => {
     // A client's write, then the manager's re-read: one socket for both.
     assert.equal((await t.clientCall('POST', '/containers/create')).status, 200);
     assert.equal((await t.call('GET', '/containers/json')).status, 200);
@@ -133,15 +142,9 @@ test("a manager's call rides a free connection of the clients', never one in use
     assert.equal(connections(), 2);
     release();
     assert.equal((await slow).status, 200);
-  } finally {
-    release();
-    await stop();
-  }
-});
+}));
 
-test("clients' calls ride one lone connection in turn; one made while it is busy goes to the clients' pool", async () => {
-  const { t, connections, held, release, stop } = await engineWithSlow();
-  try {
+test("clients' calls ride one lone connection in turn; one made while it is busy goes to the clients' pool", () => withSlowEngine(async ({ t, connections, held, release }) => {
     for (const path of ['/containers/a/start', '/containers/a/stop', '/containers/a/restart']) assert.equal((await t.clientCall('POST', path)).status, 200);
     assert.equal(connections(), 1);
     assert.equal(t.openSockets().client, 1);
@@ -155,15 +158,9 @@ test("clients' calls ride one lone connection in turn; one made while it is busy
     // Both idle: the next one takes the lone connection again, no dial.
     assert.equal((await t.clientCall('POST', '/containers/c/start')).status, 200);
     assert.equal(connections(), 2);
-  } finally {
-    release();
-    await stop();
-  }
-});
+}));
 
-test("a client's call made in the same tick as a manager's never leaves the manager's queued behind it", async () => {
-  const { t, connections, held, release, stop } = await engineWithSlow();
-  try {
+test("a client's call made in the same tick as a manager's never leaves the manager's queued behind it", () => withSlowEngine(async ({ t, connections, held, release }) => {
     assert.equal((await t.clientCall('POST', '/containers/a/start')).status, 200);
     assert.equal(connections(), 1);
     // Both want the free lone connection: the client's (dispatched at once) gets it, the manager's dials.
@@ -175,8 +172,4 @@ test("a client's call made in the same tick as a manager's never leaves the mana
     assert.equal(connections(), 2);
     release();
     assert.equal((await slow).status, 200);
-  } finally {
-    release();
-    await stop();
-  }
-});
+}));
