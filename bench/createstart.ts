@@ -1,7 +1,12 @@
 // Write path latency: `POST /containers/create` then `POST /containers/{id}/start`
 // (what `docker run -d` sends), through one manager in front of simulated engines.
 //
-//   flock /tmp/swarm-bench.lock node dist/bench/createstart.js [--engines 300] [--pairs 300] [--prof]
+//   flock /tmp/swarm-bench.lock node dist/bench/createstart.js [--engines 300] [--pairs 300] [--prof] [--heap heap|live|aged]
+//
+// --heap KIND: the manager's sampling heap profile of the 1-client row, ended
+// 3 s after it (the idle pools it opened let go) and a full collection, per
+// pair: 'heap' all it allocated, 'live' what it kept, 'aged' what lived long
+// enough to be promoted (kept, or old-space garbage a full collection freed).
 //
 // Rows: pairs from 1 client, pairs from 8 clients, and (1 client) create+start
 // followed by `ps -a` filtered by the new name, which must show it running
@@ -9,7 +14,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'undici';
-import { summarizeProfile } from './profsummary.js';
+import { summarizeHeapProfile, summarizeProfile } from './profsummary.js';
 import { clusterState, gcNote, ms, num, percentile, pool, procCpuMs, sleep, startManagerChild, startSimHost, table, type ManagerChild, type SimHost } from './lib.js';
 
 const SIM_BASE_PORT = 27000;
@@ -76,6 +81,9 @@ async function run(p: Pool, n: number, clients: number, check: boolean): Promise
 async function main(): Promise<void> {
   const engines = arg('--engines', 300);
   const pairs = arg('--pairs', 300);
+  const heapAt = process.argv.indexOf('--heap');
+  const heapKind = heapAt >= 0 ? process.argv[heapAt + 1] as 'heap' | 'live' | 'aged' : undefined;
+  if (heapKind && !['heap', 'live', 'aged'].includes(heapKind)) throw new Error('--heap takes heap, live or aged');
   const say = (s: string): void => { process.stdout.write(s + '\n'); };
   let sims: SimHost | undefined;
   let mgr: ManagerChild | undefined;
@@ -85,7 +93,7 @@ async function main(): Promise<void> {
       port: MANAGER_PORT, discovery: `nodes://${sims.engines.map((e) => e.addr).join(',')}`,
       args: ['--engine-refresh-min-interval', '1h', '--engine-refresh-max-interval', '2h'],
       logFile: path.join(os.tmpdir(), 'swarm-bench-createstart-manager.log'), readyTimeoutMs: 600_000,
-      nodeArgs: process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ').filter(Boolean) : [],
+      nodeArgs: [...(heapKind ? ['--expose-gc'] : []), ...(process.env.SCALE_NODE_ARGS ? process.env.SCALE_NODE_ARGS.split(' ').filter(Boolean) : [])],
     });
     const poll = pool(mgr.addr, 1);
     for (const deadline = Date.now() + 600_000; Date.now() < deadline;) {
@@ -113,7 +121,18 @@ async function main(): Promise<void> {
     const prof = process.argv.includes('--prof') ? path.join(os.tmpdir(), `swarm-bench-createstart-${process.pid}.cpuprofile`) : undefined;
     if (prof) await mgr.profile('start');
     const before = await sims.counts();
+    const heapProf = heapKind ? path.join(os.tmpdir(), `swarm-bench-createstart-${process.pid}.heapprofile`) : undefined;
+    if (heapProf) { await mgr.stats(true, true); await mgr.profile('start', undefined, heapKind); }
     await measured('create+start, 1 client', pairs, p1, 1, false);
+    if (heapProf) {
+      await sleep(3000);
+      // Scavenges first: what is still young then dies as it would have, not in the full collection.
+      await mgr.stats(true, 'minor');
+      await mgr.stats(true, true);
+      await mgr.profile('stop', heapProf, heapKind);
+      say(`manager heap profile (${heapKind}) of that row, per pair: ${heapProf}`);
+      say(summarizeHeapProfile(heapProf, 25, pairs));
+    }
     // What a pair costs the engines: every call the manager made during that row, per pair.
     const after = await sims.counts();
     const perPair = Object.entries(after).map(([k, v]) => [k, (v - (before[k] ?? 0)) / pairs] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);

@@ -322,11 +322,11 @@ export interface ManagerChild {
   addr: string;
   logFile: string;
   /** Probe figures; reset=true starts a new window; gc=true collects first (needs --expose-gc in nodeArgs). */
-  stats(reset?: boolean, gc?: boolean): Promise<ManagerStats>;
+  stats(reset?: boolean, gc?: boolean | 'minor'): Promise<ManagerStats>;
   /** Collections since the last reset (main-thread pauses) and the heap used now. */
   gcs(reset?: boolean): Promise<GcStats>;
   /** A CPU profile of a window: start, then stop writing it to `file` (a .cpuprofile). */
-  profile(action: 'start' | 'stop', file?: string, kind?: 'cpu' | 'heap' | 'live'): Promise<void>;
+  profile(action: 'start' | 'stop', file?: string, kind?: 'cpu' | 'heap' | 'live' | 'aged'): Promise<void>;
   /** Turn the event-loop delay monitor off (an idle window) or on again. */
   eld(on: boolean): Promise<void>;
   /** VmRSS of the process, bytes (from /proc). */
@@ -372,7 +372,7 @@ export async function startManagerChild(o: { port: number; discovery: string; ar
     pid: child.pid!, addr, logFile: o.logFile,
     stats: async (reset = false, gc = false) => (await call({ cmd: 'stats', reset, gc })).stats,
     gcs: async (reset = false) => (await call({ cmd: 'gcs', reset })).gcs,
-    profile: async (action: 'start' | 'stop', file?: string, kind: 'cpu' | 'heap' | 'live' = 'cpu') => { await call({ cmd: 'profile', action, file, kind }); },
+    profile: async (action: 'start' | 'stop', file?: string, kind: 'cpu' | 'heap' | 'live' | 'aged' = 'cpu') => { await call({ cmd: 'profile', action, file, kind }); },
     eld: async (on: boolean) => { await call({ cmd: 'eld', on }); },
     vmRss: () => {
       try {

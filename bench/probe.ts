@@ -27,14 +27,15 @@ if (process.send) {
       // kind 'heap': V8's sampling heap profiler, counting what the collector
       // already freed too: where a window's allocation (its GC work) comes from.
       // kind 'live': the same without what was freed.
+      // kind 'aged': without what scavenges freed: what lived long enough to be
+      // promoted (kept, or freed later by a full collection: the old space's garbage).
       if (m.action === 'start') {
         session = new inspector.Session();
         session.connect();
-        if (m.kind === 'heap' || m.kind === 'live') {
+        if (m.kind === 'heap' || m.kind === 'live' || m.kind === 'aged') {
           // 'live': only what is still in the heap at the stop (what a window kept, or promoted and not yet collected)
-          const freed = m.kind === 'heap';
           await post('HeapProfiler.enable');
-          await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: freed, includeObjectsCollectedByMinorGC: freed });
+          await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: m.kind !== 'live', includeObjectsCollectedByMinorGC: m.kind === 'heap' });
         } else {
           await post('Profiler.enable');
           await post('Profiler.start');
@@ -42,7 +43,7 @@ if (process.send) {
         process.send!({ id: m.id });
         return;
       }
-      const { profile } = await post(m.kind === 'heap' || m.kind === 'live' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
+      const { profile } = await post(m.kind === 'heap' || m.kind === 'live' || m.kind === 'aged' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
       session?.disconnect();
       session = undefined;
       (await import('node:fs')).writeFileSync(m.file, JSON.stringify(profile));
@@ -52,8 +53,9 @@ if (process.send) {
   process.on('message', (m: any) => {
     if (m?.cmd !== 'stats') return;
     // With --expose-gc, a full collection first gives the live size.
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (m.gc && gc) gc();
+    const gc = (globalThis as { gc?: (o?: { type: 'minor' }) => void }).gc;
+    // 'minor': two scavenges only, so the young generation's garbage is freed as a scavenge would (see 'aged').
+    if (m.gc === 'minor' && gc) { gc({ type: 'minor' }); gc({ type: 'minor' }); } else if (m.gc && gc) gc();
     const mem = process.memoryUsage();
     const used = process.cpuUsage(cpu);
     const stats = {

@@ -29,3 +29,37 @@ if (require.main === module) {
   if (!f) { process.stderr.write('usage: profsummary.js FILE.cpuprofile [N]\n'); process.exit(2); }
   process.stdout.write(summarizeProfile(f, Number(process.argv[3] ?? 30)) + '\n');
 }
+
+interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children?: HeapNode[] }
+
+/**
+ * A sampling heap profile (.heapprofile) by allocation site: the frame that
+ * allocated, and the first frame of the project's own code above it (which
+ * call of ours a library's allocation served). `per` divides the sizes (e.g.
+ * by the requests of the window).
+ */
+export function summarizeHeapProfile(file: string, top = 25, per = 1): string {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { head: HeapNode };
+  const site = new Map<string, number>();
+  const ours = new Map<string, number>();
+  let total = 0;
+  const frame = (n: HeapNode): string => {
+    const cf = n.callFrame;
+    const url = cf.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules\/)/, '$1').replace(/^.*\/dist\//, '');
+    return `${cf.functionName || '(anonymous)'} ${url ? `${url}:${cf.lineNumber + 1}` : ''}`.trim();
+  };
+  const walk = (n: HeapNode, owner: string): void => {
+    const f = frame(n);
+    const own = n.callFrame.url.includes('/dist/src/') ? f : owner;
+    if (n.selfSize) {
+      total += n.selfSize;
+      site.set(f, (site.get(f) ?? 0) + n.selfSize);
+      ours.set(own, (ours.get(own) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children ?? []) walk(c, own);
+  };
+  walk(p.head, '(no frame of ours)');
+  const kb = (b: number): string => `${(b / per / 1024).toFixed(1).padStart(8)} KB`;
+  const rows = (m: Map<string, number>): string[] => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, b]) => `${kb(b)} ${((100 * b) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return [`sampled ${kb(total)}${per !== 1 ? ` (÷ ${per})` : ''}`, 'by allocating frame:', ...rows(site), 'by the nearest frame of our code:', ...rows(ours)].join('\n');
+}
