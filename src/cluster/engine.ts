@@ -562,13 +562,24 @@ export class Engine extends EventEmitter {
     await this.containers.merge(list, ids, seq, this.inspectNew, this.accept);
   }
 
-  /** A container just created through the manager: its list entry and inspect asked at once (one round trip, not two). */
-  async refreshNew(id: string): Promise<void> {
-    const inspected = this.json('GET', `/containers/${id}/json`);
-    inspected.catch(() => undefined); // awaited by merge() only if the list has it
+  /**
+   * A container just created through the manager: its list entry, then its
+   * inspect. `awaited` (the caller waits for the cache: rescheduling): both
+   * asked at once, one round trip. Otherwise (a client's create, answered
+   * already; reads that could see it wait, see ./writes.ts) one after the
+   * other on one connection: side by side, the second dialed a socket beside
+   * the kept one for nearly every create at 1,000 engines (an engine idle for
+   * seconds has no other open), with an undici pool and its 16 KB queue,
+   * which lived long enough to be promoted: a fifth of a create+start pair's
+   * CPU (docs/performance.md, ninth pass).
+   */
+  async refreshNew(id: string, awaited = false): Promise<void> {
+    const inspect = (): Promise<any> => this.json('GET', `/containers/${id}/json`);
+    const inspected = awaited ? inspect() : undefined;
+    inspected?.catch(() => undefined); // awaited by merge() only if the list has it
     const seq = this.containers.nextSeq();
     const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [id] }))}`);
-    await this.containers.merge(list, [id], seq, (x) => (x === id ? inspected : this.inspectNew(x)), this.accept);
+    await this.containers.merge(list, [id], seq, (x) => (x === id ? inspected ?? inspect() : this.inspectNew(x)), this.accept);
   }
 
   /** Refresh one container soon; calls within one tick are batched into one request. */

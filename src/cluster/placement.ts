@@ -183,7 +183,7 @@ export class Placement {
           const id: string = parsed.Id;
           const node = chosen;
           if (!opts.early || typeof id !== 'string') {
-            await node.refreshNew(id).catch((err) => log.warn('refresh after create failed', { error: err.message }));
+            await node.refreshNew(id, true).catch((err) => log.warn('refresh after create failed', { error: err.message }));
             return { node, status: 201, body: parsed };
           }
           // Read into the cache in the background; reads that could see it wait (cluster.writes).

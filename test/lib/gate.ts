@@ -14,6 +14,8 @@ export interface Gate {
   release(): void;
   /** Requests waiting now. */
   held(): number;
+  /** Every request it was sent, "METHOD /path?query", in the order they came. */
+  requests(): readonly string[];
   /** While set, a request it answers (returns true) goes no further. */
   answer: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | null;
   down(): void;
@@ -25,7 +27,9 @@ export async function startGate(target: string): Promise<Gate> {
   const [host, port] = target.split(':');
   let match: ((req: http.IncomingMessage) => boolean) | null = null;
   let waiting: Array<() => void> = [];
+  const seen: string[] = [];
   const server = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
     const pass = (): void => {
       const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
@@ -46,6 +50,7 @@ export async function startGate(target: string): Promise<Gate> {
     hold: (m) => { match = m; },
     release: () => { const w = waiting; waiting = []; match = null; for (const go of w) go(); },
     held: () => waiting.length,
+    requests: () => seen,
     answer: null,
     down: () => { server.close(); server.closeAllConnections(); },
     up: () => new Promise<void>((r) => server.listen(gatePort, '127.0.0.1', () => r())),

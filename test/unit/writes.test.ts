@@ -79,6 +79,19 @@ test('created then listed at once: ps -a, inspect by name and info show it', asy
   await call('DELETE', `/v1.41/containers/${c.json.Id}?force=1`);
 });
 
+test("a client's create is re-read in turn: its inspect is asked only once its list answered (no second socket beside the kept one)", async () => {
+  hold();
+  const c = await call('POST', '/v1.41/containers/create?name=rw-inturn', { Image: 'busybox', Cmd: ['top'] });
+  assert.equal(c.status, 201, JSON.stringify(c.json));
+  const inspects = (): string[] => gates.flatMap((g) => g.requests()).filter((r) => r.startsWith('GET ') && r.includes(`/containers/${c.json.Id}/json`));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(inspects(), [], 'its inspect was asked while its list was held');
+  const list = await whileHeld(() => ps(true, 'rw-inturn'));
+  assert.deepEqual(list.map((x) => x.Id), [c.json.Id]);
+  assert.equal(inspects().length, 1, 'inspected once, after the list');
+  await call('DELETE', `/v1.41/containers/${c.json.Id}?force=1`);
+});
+
 test('created, started by ID and listed at once: ps shows it running; info counts it', async () => {
   hold();
   const c = await call('POST', '/v1.41/containers/create?name=rw-started', { Image: 'busybox', Cmd: ['top'] });
