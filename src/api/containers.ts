@@ -27,11 +27,12 @@ export async function inspectContainer(ctx: ApiContext, req: IncomingMessage, re
   sendJson(res, r.status, r.body);
 }
 
-export async function createContainer(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const q = new URLSearchParams(requestInfo(req).query);
+export async function createContainer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const info = requestInfo(req);
+  const q = new URLSearchParams(info.query);
   const raw = await readBody(req);
   // dockerd's checks and texts, before anything is read, scheduled or reserved.
-  checkCreateRequest(req.originalUrl, req.headers, raw);
+  checkCreateRequest(info.query, req.headers, raw);
   const body: any = parseCreateBody(raw);
   // The body checked is the body forwarded: parsed here, sent re-serialized.
   if (ctx.access) await checkCreate(ctx, req, 'container', body);
@@ -44,7 +45,7 @@ export async function createContainer(ctx: ApiContext, req: Request, res: Respon
 }
 
 /** start, stop, kill, rename ...: a buffered call; the cluster re-reads the container (reads after it wait for that). */
-export async function callContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
+export async function callContainer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, ref: string, action: string): Promise<void> {
   // update's body is read and checked here, and those bytes are what the engine gets
   const body = ctx.access && action === 'update' ? await readBody(req) : undefined;
   if (body) await checkUpdate(ctx, req, ref, body);
@@ -53,7 +54,7 @@ export async function callContainer(ctx: ApiContext, req: Request, res: Response
 }
 
 /** DELETE /containers/{id} */
-export async function removeContainer(ctx: ApiContext, req: Request, res: Response, ref: string): Promise<void> {
+export async function removeContainer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, ref: string): Promise<void> {
   await forward(await target(ctx, req, ref, ''), req, res);
 }
 
