@@ -19,6 +19,7 @@ if (process.send) {
   });
   // A CPU profile of a window (`profile` start, then stop with a file): the idle window alone.
   let session: import('node:inspector').Session | undefined;
+  const heapKinds = new Set(['heap', 'live', 'aged']);
   process.on('message', (m: any) => {
     if (m?.cmd !== 'profile') return;
     void (async () => {
@@ -32,7 +33,7 @@ if (process.send) {
       if (m.action === 'start') {
         session = new inspector.Session();
         session.connect();
-        if (m.kind === 'heap' || m.kind === 'live' || m.kind === 'aged') {
+        if (heapKinds.has(m.kind)) {
           // 'live': only what is still in the heap at the stop (what a window kept, or promoted and not yet collected)
           await post('HeapProfiler.enable');
           await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: m.kind !== 'live', includeObjectsCollectedByMinorGC: m.kind === 'heap' });
@@ -43,7 +44,7 @@ if (process.send) {
         process.send!({ id: m.id });
         return;
       }
-      const { profile } = await post(m.kind === 'heap' || m.kind === 'live' || m.kind === 'aged' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
+      const { profile } = await post(heapKinds.has(m.kind) ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
       session?.disconnect();
       session = undefined;
       (await import('node:fs')).writeFileSync(m.file, JSON.stringify(profile));

@@ -28,11 +28,10 @@ export async function inspectContainer(ctx: ApiContext, req: IncomingMessage, re
 }
 
 export async function createContainer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const info = requestInfo(req);
-  const q = new URLSearchParams(info.query);
+  const q = new URLSearchParams(requestInfo(req).query);
   const raw = await readBody(req);
   // dockerd's checks and texts, before anything is read, scheduled or reserved.
-  checkCreateRequest(info.query, req.headers, raw);
+  checkCreateRequest(req.url ?? '', req.headers, raw);
   const body: any = parseCreateBody(raw);
   // The body checked is the body forwarded: parsed here, sent re-serialized.
   if (ctx.access) await checkCreate(ctx, req, 'container', body);

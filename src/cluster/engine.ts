@@ -570,7 +570,7 @@ export class Engine extends EventEmitter {
    * other on one connection: side by side, the second dialed a socket beside
    * the kept one for nearly every create at 1,000 engines (an engine idle for
    * seconds has no other open), with an undici pool and its 16 KB queue,
-   * which lived long enough to be promoted: a fifth of a create+start pair's
+   * which lived long enough to be promoted: 8-20 % of a create+start pair's
    * CPU (docs/performance.md, ninth pass).
    */
   async refreshNew(id: string, awaited = false): Promise<void> {
