@@ -110,7 +110,7 @@ async function exchange(
     const payload = preread ?? (req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req));
     let r: BufferedAnswer;
     try {
-      r = await requestBuffered(target.dispatcher, {
+      r = await requestBuffered(target.buffered, {
         method: req.method as Dispatcher.HttpMethod, path: target.path, headers: forwardHeaders(req.headers),
         body: payload && payload.length ? payload : undefined, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0,
       }, early);

@@ -202,7 +202,13 @@ export class Engine extends EventEmitter {
 
   /** As json(), the answer unparsed. */
   private async text(method: string, path: string, body?: unknown): Promise<string> {
-    const r = await this.call(method, path, body);
+    return this.answerOf(this.call(method, path, body));
+  }
+
+  /** A call's answer as text(): 2xx, else the engine's message as EngineAnswerError. */
+  private async answerOf(call: Promise<CallResult>): Promise<string> {
+    let r: CallResult;
+    try { r = await call; } catch (err) { throw err instanceof EngineUnavailableError ? err : this.unavailable(dialErrorText(err)); }
     const text = r.body.toString('utf8');
     if (r.status < 200 || r.status >= 300) {
       let msg = text;
@@ -574,12 +580,21 @@ export class Engine extends EventEmitter {
    * CPU (docs/performance.md, ninth pass).
    */
   async refreshNew(id: string, awaited = false): Promise<void> {
-    const inspect = (): Promise<any> => this.json('GET', `/containers/${id}/json`);
-    const inspected = awaited ? inspect() : undefined;
-    inspected?.catch(() => undefined); // awaited by merge() only if the list has it
+    const listPath = `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [id] }))}`;
+    const inspectPath = `/containers/${id}/json`;
     const seq = this.containers.nextSeq();
-    const list: any[] = await this.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [id] }))}`);
-    await this.containers.merge(list, [id], seq, (x) => (x === id ? inspected ?? inspect() : this.inspectNew(x)), this.accept);
+    let listed: Promise<any>;
+    let inspected: Promise<any>;
+    if (awaited) {
+      [listed, inspected] = [this.json('GET', listPath), this.json('GET', inspectPath)];
+    } else {
+      let calls: Array<Promise<CallResult>>;
+      try { calls = await this.transport.reRead([listPath, inspectPath]); } catch (err) { throw this.unavailable(dialErrorText(err)); }
+      [listed, inspected] = calls.map((c) => this.answerOf(c).then((t) => (t ? JSON.parse(t) : null)));
+    }
+    inspected.catch(() => undefined); // awaited by merge() only if the list has it
+    const list: any[] = await listed;
+    await this.containers.merge(list, [id], seq, (x) => (x === id ? inspected : this.inspectNew(x)), this.accept);
   }
 
   /** Refresh one container soon; calls within one tick are batched into one request. */

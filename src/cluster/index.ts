@@ -49,8 +49,10 @@ export interface ProxyTarget {
   /** Base URL and agent for streamed requests (http-proxy). */
   readonly url: string;
   readonly agent: http.Agent;
-  /** For buffered requests. */
+  /** For requests whose bodies stream (a build's context). */
   readonly dispatcher: Dispatcher;
+  /** For buffered requests (requestBuffered): may take a connection the manager keeps open. */
+  readonly buffered: Pick<Dispatcher, 'dispatch'>;
   /** Path (with /vX.Y prefix and query) to ask the engine for. */
   readonly path: string;
   /** A raw socket to the engine, for hijacks: write to it only once it emits DIALED (TLS checked by then). */

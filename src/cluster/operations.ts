@@ -100,7 +100,7 @@ export class Operations {
     const t = e.transport;
     return {
       // Asked for when the request goes: an idle pool is let go meanwhile (transport.ts).
-      node: e.name, addr: e.addr, url: t.url, agent: t.agent, get dispatcher() { return t.clientPool; }, path,
+      node: e.name, addr: e.addr, url: t.url, agent: t.agent, get dispatcher() { return t.clientPool; }, buffered: t.clientBuffered, path,
       connect: () => t.connect(),
       fail: (err) => { e.markSuspect(err); return e.unavailable(dialErrorText(err)); },
       settle,
@@ -117,7 +117,7 @@ export class Operations {
     }
     const peer = t;
     return {
-      node: addr, addr, url: peer.url, agent: peer.agent, get dispatcher() { return peer.clientPool; }, path,
+      node: addr, addr, url: peer.url, agent: peer.agent, get dispatcher() { return peer.clientPool; }, get buffered() { return peer.clientPool; }, path,
       connect: () => peer.connect(),
       fail: (err) => new DockerError(`Cannot reach the primary manager at ${addr}: ${dialErrorText(err)}`, 500),
       settle: async () => undefined,

@@ -15,12 +15,16 @@
 //     engine not used for seconds, such as an inspect, finds it open instead of dialing);
 //   - manager pool: at most MANAGER_CONNECTIONS, for calls while the kept one is busy,
 //     closed after MANAGER_IDLE_MS idle;
-//   - clients' buffered calls: one lone connection, and a pool beside it only for calls
-//     made while that one is busy; each closed after CLIENT_IDLE_MS idle (the manager's
-//     calls use one of these when it is free and theirs are not: forCall);
+//   - clients' buffered calls: the kept one when it is free or about to be (clientBuffered),
+//     else one lone connection, and a pool beside it only for calls made while that one
+//     is busy; each closed after CLIENT_IDLE_MS idle (the manager's calls use one of
+//     these when it is free and theirs are not: forCall);
 //   - streams (logs -f, stats, cp ...): as many as are open, at most STREAM_MAX_IDLE
 //     kept idle for STREAM_IDLE_MS;
 //   - hijacks: one per attach/exec, closed with it.
+// Past 400 lines: the dialer and one engine's choice among these connections
+// (forCall, clientBuffered) act on the same pools; split apart, each would
+// need the others' connections exposed.
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -37,6 +41,12 @@ export const MANAGER_IDLE_MS = 5_000;
 // between a user's calls; dockerd keeps an idle connection open as long.
 export const KEPT_IDLE_MS = 600_000;
 export const CLIENT_IDLE_MS = 2_000;
+/**
+ * How long a client's buffered call may wait for the kept connection to end
+ * a write's re-read (see clientBuffered): more than the re-read takes on a
+ * busy manager, about what a dial and a TLS handshake take on a LAN.
+ */
+export const KEPT_WAIT_MS = 10;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;
 
@@ -403,6 +413,79 @@ export class EngineTransport {
     }
     if (idle(one)) return one;
     return (this.client ??= dropWhenIdle(this.dialer.clientPool(this.addr), (p) => { if (this.client === p) this.client = null; }));
+  }
+
+  /** Requests of writes' re-reads queued or running on the kept connection (see reRead). */
+  private keptReReads = 0;
+  /** Clients' buffered calls waiting for the kept connection to end a re-read (see clientBuffered). */
+  private keptWaiters: Array<() => void> = [];
+
+  /**
+   * Where a client's buffered call goes (start, stop, rm ...): the kept
+   * connection when it is free. When it holds only a write's re-read (two
+   * short reads; a client's start comes right after its create), the call
+   * waits for it up to KEPT_WAIT_MS, then takes the kept connection if it is
+   * free by then, else the clients' (clientPool). At 1,000 engines a pair
+   * meets an engine idle for seconds whose other connections have closed,
+   * so nearly every start dialed one (docs/performance.md, tenth pass).
+   */
+  readonly clientBuffered: Pick<Dispatcher, 'dispatch'> = {
+    dispatch: (opts, handler) => this.dispatchBuffered(opts, handler, true),
+  };
+
+  private dispatchBuffered(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, mayWait: boolean): boolean {
+    const k = this.kept;
+    if (k && !k.closed && !k.destroyed && this.keptGeneration === this.dialer.generation && k.stats.connected) {
+      if (idle(k)) return k.dispatch(opts, handler);
+      if (mayWait && this.keptReReads > 0 && k.stats.size === this.keptReReads) {
+        let timer: NodeJS.Timeout | undefined;
+        const go = (): void => {
+          if (!timer) return;
+          clearTimeout(timer);
+          timer = undefined;
+          this.keptWaiters = this.keptWaiters.filter((w) => w !== go);
+          try {
+            this.dispatchBuffered(opts, handler, false);
+          } catch (err) {
+            handler.onResponseError?.(null as never, err as Error); // the engine was removed meanwhile
+          }
+        };
+        timer = setTimeout(go, KEPT_WAIT_MS);
+        this.keptWaiters.push(go);
+        return true;
+      }
+    }
+    return this.clientPool.dispatch(opts, handler);
+  }
+
+  /**
+   * A write's re-read: these short GETs, asked one after the other on one
+   * socket with the manager's timeouts. Queued together on the kept
+   * connection when it is free, so a client's next call may queue behind
+   * them (clientBuffered); otherwise each as call() sends it once the one
+   * before answered.
+   */
+  async reRead(paths: readonly string[]): Promise<Array<Promise<CallResult>>> {
+    await this.readyForCall();
+    const k = this.kept;
+    if (!free(k)) {
+      // One after the other still: side by side the second would dial.
+      let prev: Promise<unknown> = Promise.resolve();
+      return paths.map((p) => { const next = prev.then(() => this.call('GET', p)); prev = next; return next; });
+    }
+    return paths.map(async (path) => {
+      this.keptReReads++;
+      try {
+        const res = await requestBuffered(k!, { method: 'GET', path, headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs });
+        this.answered();
+        return res;
+      } catch (err) {
+        throw this.dialer.explain(this.addr, err);
+      } finally {
+        // The last one answered: the kept connection is free for a client's call that waited.
+        if (--this.keptReReads === 0) for (const go of this.keptWaiters.slice()) go();
+      }
+    });
   }
 
   /**

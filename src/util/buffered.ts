@@ -38,7 +38,7 @@ export class BodyError extends Error {
  * that rejects with a BodyError whose cause is the original error.
  */
 export function requestBuffered(
-  d: Dispatcher, o: BufferedOptions, onHead?: (status: number, headers: IncomingHttpHeaders) => void,
+  d: Pick<Dispatcher, 'dispatch'>, o: BufferedOptions, onHead?: (status: number, headers: IncomingHttpHeaders) => void,
 ): Promise<BufferedAnswer> {
   return new Promise<BufferedAnswer>((resolve, reject) => {
     const { signal, ...opts } = o;

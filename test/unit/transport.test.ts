@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Dialer, EngineTransport, MANAGER_IDLE_MS } from '../../src/cluster/transport.js';
+import { Dialer, EngineTransport, KEPT_WAIT_MS, MANAGER_IDLE_MS } from '../../src/cluster/transport.js';
+import { requestBuffered } from '../../src/util/buffered.js';
 
 const until = async (ok: () => boolean, ms = 10_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -172,4 +173,34 @@ test("a client's call made in the same tick as a manager's never leaves the mana
     assert.equal(connections(), 2);
     release();
     assert.equal((await slow).status, 200);
+}));
+
+test("a client's buffered call waits behind a write's re-read on the kept connection, at most KEPT_WAIT_MS, and never behind a client's call", () => withSlowEngine(async ({ t, connections, held, release }) => {
+    const buffered = (path: string): Promise<number> => requestBuffered(t.clientBuffered, { method: 'POST', path }).then((r) => r.status);
+    assert.equal((await t.call('GET', '/info')).status, 200); // the kept connection, open
+    // A client's create rides it; then its re-read, and the client's start queued behind that: one socket for all.
+    assert.equal(await buffered('/containers/a/create'), 200);
+    const reads = await t.reRead(['/containers/json', '/containers/a/json']);
+    const start = buffered('/containers/a/start');
+    for (const r of reads) assert.equal((await r).status, 200);
+    assert.equal(await start, 200);
+    assert.equal(connections(), 1, 'the create, its re-read and the start on the kept connection');
+
+    // A re-read held (a slow engine): after KEPT_WAIT_MS the client's call takes a connection of its own.
+    const slowReads = await t.reRead(['/slow', '/containers/a/json']);
+    await until(held);
+    const t0 = Date.now();
+    assert.equal(await buffered('/containers/a/stop'), 200);
+    assert.ok(Date.now() - t0 >= KEPT_WAIT_MS - 1, 'it waited for the re-read first');
+    assert.equal(connections(), 2);
+    release();
+    for (const r of slowReads) assert.equal((await r).status, 200);
+
+    // A client's slow call on the kept connection: the next client's call does not wait behind it.
+    const slowClient = buffered('/slow');
+    await until(held);
+    const next = await Promise.race([buffered('/containers/b/start'), new Promise((r) => setTimeout(() => r('still queued'), 3000))]);
+    assert.equal(next, 200);
+    release();
+    assert.equal(await slowClient, 200);
 }));
