@@ -42,6 +42,13 @@ const COVERS: Record<string, readonly string[]> = {
  * limits are reservations the next placement must count.
  */
 const AWAITED = new Set(['update']);
+/**
+ * Calls dockerd answers at once: they may take the engine's kept connection
+ * (transport.ts, clientBuffered), a start right after its create waiting
+ * there for the create's re-read. stop, restart, wait, rm and commit take as
+ * long as the container or its files do, and keep to the clients' own.
+ */
+const SHORT = new Set(['start', 'kill', 'pause', 'unpause', 'rename', 'update']);
 
 /** A container reference resolved to its engine and full ID. */
 interface Owner { node: Engine; id: string; names: readonly string[] }
@@ -96,11 +103,12 @@ export class Operations {
     return { node: r.node, id: r.container.id, names: r.container.names };
   }
 
-  target(e: Engine, path: string, settle: ProxyTarget['settle'] = async () => undefined): ProxyTarget {
+  target(e: Engine, path: string, settle: ProxyTarget['settle'] = async () => undefined, short = false): ProxyTarget {
     const t = e.transport;
     return {
       // Asked for when the request goes: an idle pool is let go meanwhile (transport.ts).
-      node: e.name, addr: e.addr, url: t.url, agent: t.agent, get dispatcher() { return t.clientPool; }, buffered: t.clientBuffered, path,
+      node: e.name, addr: e.addr, url: t.url, agent: t.agent, get dispatcher() { return t.clientPool; },
+      get buffered() { return short ? t.clientBuffered : t.clientPool; }, path,
       connect: () => t.connect(),
       fail: (err) => { e.markSuspect(err); return e.unavailable(dialErrorText(err)); },
       settle,
@@ -165,7 +173,7 @@ export class Operations {
       const covers = COVERS[action];
       if (covers) e.covered.expect(id, covers, mark);
       this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id).catch((err) => { if (covers) e.coveredReadFailed(id); throw err; }), release);
-    });
+    }, SHORT.has(action));
   }
 
   /** POST /containers/{id}/exec: created on the owner, which is remembered for the exec's calls. */

@@ -415,19 +415,24 @@ export class EngineTransport {
     return (this.client ??= dropWhenIdle(this.dialer.clientPool(this.addr), (p) => { if (this.client === p) this.client = null; }));
   }
 
-  /** Requests of writes' re-reads queued or running on the kept connection (see reRead). */
-  private keptReReads = 0;
+  /** Writes' re-reads queued or running on a kept connection, and which (see reRead). */
+  private reReading: { client: Client; n: number } | null = null;
   /** Clients' buffered calls waiting for the kept connection to end a re-read (see clientBuffered). */
   private keptWaiters: Array<() => void> = [];
+  /** How long a client's call waits for a re-read on the kept connection (a test lengthens it). */
+  keptWaitMs = KEPT_WAIT_MS;
 
   /**
-   * Where a client's buffered call goes (start, stop, rm ...): the kept
-   * connection when it is free. When it holds only a write's re-read (two
-   * short reads; a client's start comes right after its create), the call
-   * waits for it up to KEPT_WAIT_MS, then takes the kept connection if it is
-   * free by then, else the clients' (clientPool). At 1,000 engines a pair
-   * meets an engine idle for seconds whose other connections have closed,
-   * so nearly every start dialed one (docs/performance.md, tenth pass).
+   * Where a client's short buffered call goes (start, kill, rename ...:
+   * operations.ts): the kept connection when it is free. When it holds only
+   * a write's re-read (two short reads; a client's start comes right after
+   * its create), the call waits for it up to KEPT_WAIT_MS, then takes the
+   * kept connection if it is free by then, else the clients' (clientPool).
+   * At 1,000 engines a pair meets an engine idle for seconds whose other
+   * connections have closed, so nearly every start dialed one
+   * (docs/performance.md, tenth pass). A client gone while its call waits
+   * aborts it when it is sent, and undici then drops that connection: the
+   * manager's next call dials again.
    */
   readonly clientBuffered: Pick<Dispatcher, 'dispatch'> = {
     dispatch: (opts, handler) => this.dispatchBuffered(opts, handler, true),
@@ -437,7 +442,8 @@ export class EngineTransport {
     const k = this.kept;
     if (k && !k.closed && !k.destroyed && this.keptGeneration === this.dialer.generation && k.stats.connected) {
       if (idle(k)) return k.dispatch(opts, handler);
-      if (mayWait && this.keptReReads > 0 && k.stats.size === this.keptReReads) {
+      const rr = this.reReading;
+      if (mayWait && rr?.client === k && rr.n > 0 && k.stats.size === rr.n) {
         let timer: NodeJS.Timeout | undefined;
         const go = (): void => {
           if (!timer) return;
@@ -450,7 +456,7 @@ export class EngineTransport {
             handler.onResponseError?.(null as never, err as Error); // the engine was removed meanwhile
           }
         };
-        timer = setTimeout(go, KEPT_WAIT_MS);
+        timer = setTimeout(go, this.keptWaitMs);
         this.keptWaiters.push(go);
         return true;
       }
@@ -473,8 +479,11 @@ export class EngineTransport {
       let prev: Promise<unknown> = Promise.resolve();
       return paths.map((p) => { const next = prev.then(() => this.call('GET', p)); prev = next; return next; });
     }
+    // Counted per connection: one replaced meanwhile (abortAll, new TLS material) keeps its own count.
+    if (this.reReading?.client !== k) this.reReading = { client: k!, n: 0 };
+    const rr = this.reReading;
     return paths.map(async (path) => {
-      this.keptReReads++;
+      rr.n++;
       try {
         const res = await requestBuffered(k!, { method: 'GET', path, headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs });
         this.answered();
@@ -483,7 +492,7 @@ export class EngineTransport {
         throw this.dialer.explain(this.addr, err);
       } finally {
         // The last one answered: the kept connection is free for a client's call that waited.
-        if (--this.keptReReads === 0) for (const go of this.keptWaiters.slice()) go();
+        if (--rr.n === 0 && this.reReading === rr) for (const go of this.keptWaiters.slice()) go();
       }
     });
   }
