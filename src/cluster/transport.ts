@@ -43,10 +43,11 @@ export const KEPT_IDLE_MS = 600_000;
 export const CLIENT_IDLE_MS = 2_000;
 /**
  * How long a client's buffered call may wait for the kept connection to end
- * a write's re-read (see clientBuffered): more than the re-read takes on a
- * busy manager, about what a dial and a TLS handshake take on a LAN.
+ * a write's re-read (see clientBuffered): what such a re-read takes unless
+ * the engine or the manager stalls, and all a stall may add to the call
+ * (10 ms made the 1-client p99 worse: docs/performance.md, tenth pass).
  */
-export const KEPT_WAIT_MS = 10;
+export const KEPT_WAIT_MS = 5;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;
 
