@@ -419,7 +419,7 @@ export class EngineTransport {
   /** Writes' re-reads queued or running on a kept connection, and which (see reRead). */
   private reReading: { client: Client; n: number } | null = null;
   /** Clients' buffered calls waiting for the kept connection to end a re-read (see clientBuffered). */
-  private keptWaiters: Array<() => void> = [];
+  private readonly keptWaiters = new Set<() => void>();
   /** How long a client's call waits for a re-read on the kept connection (a test lengthens it). */
   keptWaitMs = KEPT_WAIT_MS;
 
@@ -450,7 +450,7 @@ export class EngineTransport {
           if (!timer) return;
           clearTimeout(timer);
           timer = undefined;
-          this.keptWaiters = this.keptWaiters.filter((w) => w !== go);
+          this.keptWaiters.delete(go);
           try {
             this.dispatchBuffered(opts, handler, false);
           } catch (err) {
@@ -458,7 +458,7 @@ export class EngineTransport {
           }
         };
         timer = setTimeout(go, this.keptWaitMs);
-        this.keptWaiters.push(go);
+        this.keptWaiters.add(go);
         return true;
       }
     }
@@ -486,14 +486,10 @@ export class EngineTransport {
     return paths.map(async (path) => {
       rr.n++;
       try {
-        const res = await requestBuffered(k!, { method: 'GET', path, headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs });
-        this.answered();
-        return res;
-      } catch (err) {
-        throw this.dialer.explain(this.addr, err);
+        return await this.send(k!, 'GET', path);
       } finally {
         // The last one answered: the kept connection is free for a client's call that waited.
-        if (--rr.n === 0 && this.reReading === rr) for (const go of this.keptWaiters.slice()) go();
+        if (--rr.n === 0 && this.reReading === rr) for (const go of [...this.keptWaiters]) go();
       }
     });
   }
@@ -577,10 +573,21 @@ export class EngineTransport {
       payload = Buffer.isBuffer(body) ? body : JSON.stringify(body);
       headers = { 'content-type': 'application/json', ...headers };
     }
+    let d: Dispatcher;
     try {
       await this.readyForCall();
-      const res = await requestBuffered(this.forCall(), {
-        method: method as Dispatcher.HttpMethod, path, body: payload, headers,
+      d = this.forCall();
+    } catch (err) {
+      throw this.dialer.explain(this.addr, err);
+    }
+    return this.send(d, method, path, payload, headers);
+  }
+
+  /** A call of the manager's own on `d`, with its timeouts; network errors explained. */
+  private async send(d: Dispatcher, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<CallResult> {
+    try {
+      const res = await requestBuffered(d, {
+        method: method as Dispatcher.HttpMethod, path, body, headers,
         headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs,
       });
       this.answered();
