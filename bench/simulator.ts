@@ -129,6 +129,9 @@ interface SimContainer {
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/** A slow engine's delay: it must not keep a process alive after the simulator stopped. */
+const delay = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms).unref(); });
+
 function since(tsSec: number): string {
   const d = Math.max(0, Math.floor(Date.now() / 1000) - tsSec);
   if (d < 1) return 'Less than a second';
@@ -615,7 +618,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         case '/version': send(res, 200, versionJson + '\n'); return;
         case '/info': send(res, 200, JSON.stringify(infoOf()) + '\n'); return;
         case '/containers/json':
-          if (opts.listDelayMs) await new Promise((r) => setTimeout(r, opts.listDelayMs));
+          if (opts.listDelayMs) await delay(opts.listDelayMs);
           listContainers(q, res);
           return;
         case '/images/json': send(res, 200, imagesJson + '\n'); return;
@@ -665,7 +668,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       const c = find(ref);
       if (!c) { sendError(res, 404, `No such container: ${ref}`); return; }
       if (method === 'GET' && action === 'json') {
-        if (opts.inspectDelayMs) await new Promise((r) => setTimeout(r, opts.inspectDelayMs));
+        if (opts.inspectDelayMs) await delay(opts.inspectDelayMs);
         const data = inspectOf(c);
         if (q.get('size') === '1' || q.get('size') === 'true') { data.SizeRw = 0; data.SizeRootFs = 4_261_550; }
         send(res, 200, JSON.stringify(data) + '\n');

@@ -253,7 +253,9 @@ export class Cluster extends EventEmitter {
     this.loadReport?.stop();
     this.rescheduler.stop();
     await this.ops.closePeers();
-    await Promise.all([...this.engines.values()].map((e) => e.stop()));
+    // The API has drained its clients' calls by now: what is left is the
+    // manager's own (inspects, refreshes), not worth waiting for.
+    await Promise.all([...this.engines.values()].map((e) => e.stop(true)));
   }
 
   healthyEngines(): Engine[] { return [...this.engines.values()].filter((e) => e.healthy); }

@@ -232,12 +232,13 @@ export class Engine extends EventEmitter {
     this.firstAttempt = this.validate();
   }
 
-  async stop(): Promise<void> {
+  /** `abort`: cut calls in flight instead of waiting for them (see EngineTransport.close). */
+  async stop(abort = false): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.liveness.stop();
     this.events.stop();
-    await this.transport.close();
+    await this.transport.close(abort);
   }
 
   /**

@@ -689,10 +689,16 @@ export class EngineTransport {
     if (this.closed) throw new Error('the engine was removed from the cluster');
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closed once what is in flight has finished; with `abort`, cut at once (the
+   * manager stopping: its clients' calls were drained before, and waiting for a
+   * silent engine's background inspect would hold the stop up to the call's timeout).
+   */
+  async close(abort = false): Promise<void> {
     this.closed = true;
     this.agent.destroy();
     this.probeClient?.destroy().catch(() => undefined);
-    await Promise.all([this.kept?.close(), this.managerPool?.close(), this.client?.close(), this.clientConn?.close()].map((p) => p?.catch(() => undefined)));
+    const pools = [this.kept, this.managerPool, this.client, this.clientConn];
+    await Promise.all(pools.map((p) => (abort ? p?.destroy() : p?.close())?.catch(() => undefined)));
   }
 }

@@ -64,7 +64,8 @@ const statusRows = (info: any): string[] => (info.SystemStatus as string[][]).fi
 
 test('answers /_ping and /info while an engine loads; Healthy before its inspects are done; ps shows the list at once; a create waits for start-up and the inspects', async () => {
   const frozen = await frozenEngine();
-  const sim = await startSimulator({ port: 0, name: 'sim-slow', containers: 12, inspectDelayMs: 2_000 });
+  // Inspects answer one by one in 12 × 0.5 s: Healthy and ps come long before.
+  const sim = await startSimulator({ port: 0, name: 'sim-slow', containers: 12, inspectDelayMs: 500 });
   cleanups.push(() => sim.stop());
   const sock = path.join(dir, 'a.sock');
   let mgr: Manager | undefined;
@@ -223,16 +224,27 @@ test('placementReady is bounded: inspects that do not come back hold a create up
   const sim = await startSimulator({ port: 0, name: 'sim-stuck', containers: 3, inspectDelayMs: 120_000 });
   const sock = path.join(dir, 'c.sock');
   const m = await startManager(parseManageConfig({ discovery: sim.addr, host: [`unix://${sock}`] }));
-  cleanups.push(async () => { await m.stop(); await sim.stop(); });
+  let stopped = false;
+  cleanups.push(async () => { if (!stopped) await m.stop(); await sim.stop(); });
   await until('healthy with inspects pending', () => m.cluster.healthyEngines().length === 1 && m.cluster.healthyEngines()[0].inspectsPending > 0);
   await m.cluster.ready();
   let done = false;
+  let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     m.cluster.placementReady(300).then(() => { done = true; }),
-    new Promise((r) => setTimeout(r, 20_000)),
+    new Promise((r) => { timer = setTimeout(r, 20_000); }),
   ]);
+  clearTimeout(timer);
   assert.ok(done, 'placementReady gave up waiting and resolved');
   assert.ok(m.cluster.healthyEngines()[0].inspectsPending > 0, 'the inspects are still out');
+  // Stopping cuts them: it does not wait for an engine that never answers
+  // (bounded well below the calls' own 30 s timeout; not a speed assertion).
+  await Promise.race([
+    m.stop().then(() => { stopped = true; }),
+    new Promise((r) => { timer = setTimeout(r, 10_000); }),
+  ]);
+  clearTimeout(timer);
+  assert.ok(stopped, 'the manager stopped with inspects still out');
 });
 
 test('a client negotiating while engines load gets a version the engines accept: /_ping waits for the first engine version (bounded)', async () => {
