@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { sleep, eventually } from '../lib/wait.js';
+import { bound, sleep, eventually } from '../lib/wait.js';
 import { clusterBlock, skipReason, withCluster, type TestCluster } from '../lib/cluster.js';
 import { raw, type RawResponse } from '../lib/http.js';
 import { connectionsTo, nodeStatus } from '../lib/observe.js';
@@ -284,7 +284,7 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
         s.write('second line\n');
         s.end(); // half-close: cat sees EOF, output still flows back
         const w = await ct.wait();
-        await Promise.race([out.ended, sleep(3000)]);
+        await Promise.race([out.ended, bound(3000)]);
         assert.equal(w.StatusCode, 0);
         assert.deepEqual(demux(out.buf()), { stdout: `hello through the hijack ${round}\nsecond line\n`, stderr: 'done\n' }, `round ${round}`);
       } finally {
@@ -387,7 +387,7 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
     const s = (await ex.start({ hijack: true, stdin: true })) as NodeJS.ReadWriteStream;
     const out = collect(s);
     s.write('abc\n');
-    await Promise.race([out.ended, sleep(10_000)]);
+    await Promise.race([out.ended, bound(10_000)]);
     assert.deepEqual(demux(out.buf()), { stdout: 'got:abc\n', stderr: 'err\n' });
     const ei: any = await eventually(() => ex.inspect(), (x: any) => x.Running === false, 5000);
     assert.equal(ei.ExitCode, 3);
@@ -402,7 +402,7 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
     const cat = await ct.exec({ Cmd: ['cat', '/tmp/bg.txt'], AttachStdout: true, AttachStderr: true });
     const cs = (await cat.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream;
     const co = collect(cs);
-    await Promise.race([co.ended, sleep(10_000)]);
+    await Promise.race([co.ended, bound(10_000)]);
     assert.equal(demux(co.buf()).stdout, 'bg\n');
   });
 
@@ -434,7 +434,7 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
     // The same through dockerode, filtered by node on the manager.
     const s = (await d.getEvents({ since: t0, until, filters: JSON.stringify({ node: ['node-2'], event: ['start'] }) })) as NodeJS.ReadableStream;
     const got = collect(s);
-    await Promise.race([got.ended, sleep(15_000)]);
+    await Promise.race([got.ended, bound(15_000)]);
     const evs2 = got.buf().toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
     assert.ok(evs2.length >= 1);
     assert.ok(evs2.every((ev) => ev.node.Name === 'node-2' && ev.Action === 'start'), JSON.stringify(evs2));

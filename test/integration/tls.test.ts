@@ -17,7 +17,7 @@ import Docker from 'dockerode';
 import { startManager, type ManagerProcess } from '../../src/devcluster/manager.js';
 import { clusterBlock, dockerCommand, skipReason, withCluster, type DockerOptions, type TestCluster } from '../lib/cluster.js';
 import { nodeStatus } from '../lib/observe.js';
-import { eventually, sleep } from '../lib/wait.js';
+import { bound, eventually, sleep } from '../lib/wait.js';
 
 const BLOCK = clusterBlock(14); // slots 140-143, engines 25000-25003, --tlsverify manager 25050
 const OPEN_PORT = BLOCK.managerPort + 1; // the --tls manager
@@ -189,7 +189,7 @@ function clientMatrix(label: string, port: number, p: string): void {
         try {
           await waitFor(/line3\n/, f.out, 15_000);
           assert.equal((await dk(['stop', name], { cli })).code, 0);
-          const code = await Promise.race([f.exited, sleep(15_000).then(() => 'still following')]);
+          const code = await Promise.race([f.exited, bound(15_000).then(() => 'still following')]);
           assert.equal(code, 0, f.out());
         } finally { f.kill(); }
       }
@@ -230,7 +230,7 @@ function clientMatrix(label: string, port: number, p: string): void {
         try {
           a.write('hello\n');
           await waitFor(/got:hello\n/, a.out, 15_000);
-          assert.equal(await Promise.race([a.exited, sleep(15_000).then(() => 'still attached')]), 0, a.out());
+          assert.equal(await Promise.race([a.exited, bound(15_000).then(() => 'still attached')]), 0, a.out());
           assert.equal(a.out(), 'got:hello\n', cli);
         } finally { a.kill(); }
       }

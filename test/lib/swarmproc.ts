@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { sleep } from './wait.js';
+import { bound } from './wait.js';
 
 /** dist/src/cli/main.js, from dist/test/lib. */
 export const SWARM_MAIN = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
@@ -34,7 +34,7 @@ export class SwarmProcs {
     const p: SwarmProc = {
       proc, args, logFile,
       kill: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); await exited; this.live.delete(p); },
-      stop: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM'); await Promise.race([exited, sleep(5000)]); await p.kill(); },
+      stop: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM'); await Promise.race([exited, bound(5000)]); await p.kill(); },
     };
     this.live.add(p);
     return p;

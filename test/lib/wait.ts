@@ -4,6 +4,9 @@ import type { TestCluster } from './cluster.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A bound for a Promise.race: its timer does not keep the test's process alive once the race is won. */
+export const bound = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms).unref(); });
+
 /** Poll until ok(fn()) or the deadline passes; returns the last value. */
 export async function eventually<V>(fn: () => Promise<V>, ok: (v: V) => boolean, ms = 10_000, step = 200): Promise<V> {
   const end = Date.now() + ms;
