@@ -64,20 +64,29 @@ function loadTls(files: TlsFiles): TlsMaterial {
   }
 }
 
-/** Start a manager from a parsed config (also used in-process by tests and benchmarks). */
-export async function startManager(cfg: ManageConfig): Promise<Manager> {
+/** How to stop a manager (see Manager.stop). */
+export type StopManager = (graceMs?: number) => Promise<void>;
+
+/**
+ * Start a manager from a parsed config (also used in-process by tests and
+ * benchmarks). It resolves once every engine was tried once; `listening` gets
+ * the stop as soon as the API listens, so a signal during a long start-up
+ * (an engine that never answers) stops it the same way.
+ */
+export async function startManager(cfg: ManageConfig, listening?: (stop: StopManager) => void): Promise<Manager> {
   for (const w of cfg.warnings) log.warn(w);
   const tokenServer = cfg.tokenServer ? await startTokenServer(cfg.tokenServer) : undefined;
+  const withToken = (stop: StopManager): StopManager => async (graceMs) => { await stop(graceMs); await tokenServer?.close(); };
   try {
-    const mgr = await startParts(cfg, withEmbeddedTokenUrl(cfg, tokenServer));
-    return { ...mgr, async stop(graceMs?: number) { await mgr.stop(graceMs); await tokenServer?.close(); } };
+    const mgr = await startParts(cfg, withEmbeddedTokenUrl(cfg, tokenServer), listening && ((stop) => listening(withToken(stop))));
+    return { ...mgr, stop: withToken(mgr.stop) };
   } catch (err) {
     await tokenServer?.close();
     throw err;
   }
 }
 
-async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, string>): Promise<Manager> {
+async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, string>, listening?: (stop: StopManager) => void): Promise<Manager> {
   const tls = cfg.tls ? loadTls(cfg.tls) : undefined;
   const discovery = createDiscovery(cfg.discovery, { heartbeatMs: cfg.heartbeatMs, opts: discoveryOpts });
   const scheduler = new Scheduler(createFilters(cfg.filters), createStrategy(cfg.strategy));
@@ -109,24 +118,46 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       server.swap(st.role === 'primary' ? primaryHandlers : replicaHandlers);
     });
   }
+  // One stop, whenever it comes (once; a second call gets the first's promise).
+  let stopping: Promise<void> | undefined;
+  const stop: StopManager = (graceMs) => stopping ??= (async () => {
+    // No more acting on its own (rescheduling, stale copies) once it lets go of the lock.
+    cluster.setPrimary(false);
+    // Stops listening at once (the rest of close() waits for what is in flight).
+    const drained = server.close(graceMs);
+    // Let go of the leader lock now: a replica takes over at once, not after the TTL.
+    await replication?.stop().catch((err: Error) => log.warn('leader election: could not let go of the lock', { error: err.message }));
+    await drained;
+    await access?.close();
+    await cluster.stop();
+    await discovery.close?.();
+  })();
   try {
     // Listen first: /_ping and /info answer while engines load (they show
     // Pending); a create arriving meanwhile waits for cluster.ready().
     await server.listen(cfg.hosts, tls);
+    listening?.(stop);
     const ready = cluster.watch(discovery);
     // In-process callers (tests, benches) get a manager whose engines were each tried once, as before.
     await ready;
   } catch (err) {
-    // A busy port or a broken store: leave nothing behind (connections, timers).
-    await server.close().catch(() => undefined);
-    await access?.close().catch(() => undefined);
-    await cluster.stop().catch(() => undefined);
-    await discovery.close?.().catch(() => undefined);
-    throw err;
+    // Stopped meanwhile: what failed is the stop's doing, and the stop cleans up.
+    if (stopping) await stopping;
+    else {
+      // A busy port or a broken store: leave nothing behind (connections, timers).
+      await server.close().catch(() => undefined);
+      await access?.close().catch(() => undefined);
+      await cluster.stop().catch(() => undefined);
+      await discovery.close?.().catch(() => undefined);
+      throw err;
+    }
   }
-  replication?.start();
-  setImmediate(preloadExpress);
-  log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: shortDiscovery(cfg.discovery), replication: cfg.replication ? cfg.replication.advertise : 'off' });
+  // Stopped during start-up: nothing more to start (no campaign for the lock).
+  if (!stopping) {
+    replication?.start();
+    setImmediate(preloadExpress);
+    log.info('manager started', { strategy: cfg.strategy, filters: cfg.filters.join(','), discovery: shortDiscovery(cfg.discovery), replication: cfg.replication ? cfg.replication.advertise : 'off' });
+  }
   return {
     cluster, server, context, replication,
     reloadTls() {
@@ -140,18 +171,7 @@ async function startParts(cfg: ManageConfig, discoveryOpts: ReadonlyMap<string, 
       access?.holder.reload('SIGHUP');
       access?.control.audit?.reopen();
     },
-    async stop(graceMs?: number) {
-      // No more acting on its own (rescheduling, stale copies) once it lets go of the lock.
-      cluster.setPrimary(false);
-      // Stops listening at once (the rest of close() waits for what is in flight).
-      const drained = server.close(graceMs);
-      // Let go of the leader lock now: a replica takes over at once, not after the TTL.
-      await replication?.stop().catch((err: Error) => log.warn('leader election: could not let go of the lock', { error: err.message }));
-      await drained;
-      await access?.close();
-      await cluster.stop();
-      await discovery.close?.();
-    },
+    stop,
   };
 }
 
@@ -236,9 +256,12 @@ export const manageCommand: CommandModule = {
       try { live.mgr.reloadTls(); } catch (err) { log.error('TLS reload failed; still serving the certificates loaded before', { error: (err as Error).message }); }
     };
     process.on('SIGHUP', reload);
-    const mgr = await startManager(cfg);
+    // SIGTERM/SIGINT stop it from the moment it listens: a start-up can last
+    // as long as an engine takes not to answer, and the API answers meanwhile.
+    let stop: StopManager | undefined;
+    exitOnSignal(() => stop?.(DRAIN_MS) ?? Promise.resolve(), SHUTDOWN_GRACE_MS);
+    const mgr = await startManager(cfg, (s) => { stop = s; });
     live.mgr = mgr;
-    exitOnSignal(() => mgr.stop(DRAIN_MS), SHUTDOWN_GRACE_MS);
     if (live.hupPending) reload();
     await new Promise(() => undefined); // run until signalled
   },

@@ -254,11 +254,12 @@ export class Engine extends EventEmitter {
       this.setHealthy();
       this.scheduleRefresh();
     } catch (err) {
+      // Stopped meanwhile: the failure is the stop's (its calls were cut), not the engine's.
+      if (this.stopped) return;
       this.failures++;
       this.lastError = (err as Error).message;
       if (this.state !== 'pending' && this.failures >= this.opts.failureRetry) this.setState('unhealthy');
       log.warn('engine validation failed', { node: this.addr, error: this.lastError });
-      if (this.stopped) return;
       // Pending engines retry quickly at first, then back off (capped by the refresh interval).
       const delay = Math.min(this.opts.refreshMinMs, 500 * 2 ** Math.min(this.failures, 10));
       this.timer = setTimeout(() => void this.validate(), delay);

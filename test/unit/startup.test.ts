@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { Client } from 'undici';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { startManager, type Manager } from '../../src/cli/manage.js';
@@ -288,4 +289,33 @@ test('a volume or network pinned to an engine still loading waits for start-up i
     assert.doesNotMatch(r.text, /Unable to find a node|No healthy node/, p);
     assert.equal(r.status, 404, `${p}: ${r.text}`);
   }
+});
+
+test('swarm manage stopped by SIGTERM while an engine never answers: exits 0 at once, the engine not blamed', { timeout: 30_000 }, async () => {
+  const frozen = await frozenEngine();
+  const sock = path.join(dir, 'sig.sock');
+  const main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'); // what bin/swarm runs
+  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(main)}).main(process.argv.slice(1))`, '--', 'manage', '-H', `unix://${sock}`, frozen.addr], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  // SIGKILL after 15 s: a stop that waited for the engine would show as a kill, not a hang.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  cleanups.push(async () => { clearTimeout(killer); if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited; });
+  const call = api(sock);
+  await until('/_ping answers', async () => {
+    if (child.exitCode !== null) throw new Error(`swarm manage exited ${child.exitCode}: ${stderr}`);
+    return fs.existsSync(sock) && (await call('GET', '/_ping').catch(() => ({ status: 0 }))).status === 200;
+  });
+  assert.deepEqual(statusRows((await call('GET', '/info')).json), ['Pending'], 'still starting: the engine never answered');
+  child.kill('SIGTERM');
+  const { code, signal } = await exited;
+  clearTimeout(killer);
+  assert.equal(signal, null, stderr);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /shutting down signal=SIGTERM/);
+  assert.match(stderr, /INFO stopped ms=/);
+  assert.doesNotMatch(stderr, /grace time over/);
+  assert.doesNotMatch(stderr, /engine validation failed/, 'the cut call is the stop\'s, not the engine\'s failure');
+  assert.doesNotMatch(stderr, /manager started/, 'nothing started after the stop');
 });
