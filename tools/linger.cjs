@@ -3,8 +3,9 @@
 // behind adds its whole length to the run (a simulator's 120 s delay once
 // added two minutes). Usage:
 //   node --test --require ./tools/linger.cjs dist/test/unit/startup.test.js
-// Every 3 s after the file's last `after` hook starts, it prints the live
-// resources and every ref'd timer of 3 s or more with where it was set.
+// Every 3 s once the file's tests have ended (its `after` hooks run then), it
+// prints the live resources and every ref'd timer of 3 s or more with where
+// it was set; a process that exits prints nothing.
 'use strict';
 const { after } = require('node:test');
 

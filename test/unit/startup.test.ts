@@ -9,12 +9,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import { Client } from 'undici';
 import { startSimulator, type Simulator } from '../../bench/simulator.js';
 import { startManager, type Manager } from '../../src/cli/manage.js';
 import { parseManageConfig } from '../../src/cli/config.js';
 import { ContainerCache } from '../../src/cluster/containers.js';
+import { bound } from '../lib/wait.js';
+import { SwarmProcs } from '../lib/swarmproc.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-startup-test-'));
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -230,21 +231,12 @@ test('placementReady is bounded: inspects that do not come back hold a create up
   await until('healthy with inspects pending', () => m.cluster.healthyEngines().length === 1 && m.cluster.healthyEngines()[0].inspectsPending > 0);
   await m.cluster.ready();
   let done = false;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    m.cluster.placementReady(300).then(() => { done = true; }),
-    new Promise((r) => { timer = setTimeout(r, 20_000); }),
-  ]);
-  clearTimeout(timer);
+  await Promise.race([m.cluster.placementReady(300).then(() => { done = true; }), bound(20_000)]);
   assert.ok(done, 'placementReady gave up waiting and resolved');
   assert.ok(m.cluster.healthyEngines()[0].inspectsPending > 0, 'the inspects are still out');
   // Stopping cuts them: it does not wait for an engine that never answers
   // (bounded well below the calls' own 30 s timeout; not a speed assertion).
-  await Promise.race([
-    m.stop().then(() => { stopped = true; }),
-    new Promise((r) => { timer = setTimeout(r, 10_000); }),
-  ]);
-  clearTimeout(timer);
+  await Promise.race([m.stop().then(() => { stopped = true; }), bound(10_000)]);
   assert.ok(stopped, 'the manager stopped with inspects still out');
 });
 
@@ -294,25 +286,24 @@ test('a volume or network pinned to an engine still loading waits for start-up i
 test('swarm manage stopped by SIGTERM while an engine never answers: exits 0 at once, the engine not blamed', { timeout: 30_000 }, async () => {
   const frozen = await frozenEngine();
   const sock = path.join(dir, 'sig.sock');
-  const main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'); // what bin/swarm runs
-  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(main)}).main(process.argv.slice(1))`, '--', 'manage', '-H', `unix://${sock}`, frozen.addr], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  // SIGKILL after 15 s: a stop that waited for the engine would show as a kill, not a hang.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
-  cleanups.push(async () => { clearTimeout(killer); if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited; });
+  const procs = new SwarmProcs(path.join(dir, 'logs'));
+  cleanups.push(() => procs.killAll());
+  const { proc, logFile } = procs.start(['manage', '-H', `unix://${sock}`, frozen.addr]);
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const log = (): string => fs.readFileSync(logFile, 'utf8');
   const call = api(sock);
   await until('/_ping answers', async () => {
-    if (child.exitCode !== null) throw new Error(`swarm manage exited ${child.exitCode}: ${stderr}`);
+    if (proc.exitCode !== null) throw new Error(`swarm manage exited ${proc.exitCode}: ${log()}`);
     return fs.existsSync(sock) && (await call('GET', '/_ping').catch(() => ({ status: 0 }))).status === 200;
   });
   assert.deepEqual(statusRows((await call('GET', '/info')).json), ['Pending'], 'still starting: the engine never answered');
-  child.kill('SIGTERM');
-  const { code, signal } = await exited;
-  clearTimeout(killer);
-  assert.equal(signal, null, stderr);
-  assert.equal(code, 0, stderr);
+  proc.kill('SIGTERM');
+  // A stop that waited for the engine would hit this bound, not hang the test.
+  const end = await Promise.race([exited, bound(15_000).then(() => undefined)]);
+  assert.ok(end, `still running 15 s after SIGTERM: ${log()}`);
+  assert.equal(end.signal, null, log());
+  assert.equal(end.code, 0, log());
+  const stderr = log();
   assert.match(stderr, /shutting down signal=SIGTERM/);
   assert.match(stderr, /INFO stopped ms=/);
   assert.doesNotMatch(stderr, /grace time over/);
