@@ -149,21 +149,43 @@ export class ListBody {
   /**
    * The last answer again, if no container or node changed since: the same
    * containers version (../cluster/cluster.ts containersVersion) and no node
-   * renamed. No walk over the containers: only the chunks whose status texts
-   * aged are rendered again, from what they were rendered from.
+   * renamed; undefined otherwise. No walk over the containers: only the
+   * chunks whose status texts aged are rendered again, from what they were
+   * rendered from, yielding to the loop between chunks past SLICE_MS (at
+   * 150,000 containers started within the hour that is most of the body).
+   * Concurrent calls while such a pass runs share it.
    */
-  reuse(version: number, now = Date.now()): { parts: Buffer[]; length: number } | undefined {
+  reuse(version: number, now = Date.now()): Promise<{ parts: Buffer[]; length: number } | undefined> {
     const l = this.last;
-    if (!l || l.version !== version) return undefined;
-    for (const [n, name, ip] of l.nodes) if (n.name !== name || n.ip !== ip) return undefined;
+    if (!l || l.version !== version) return Promise.resolve(undefined);
+    for (const [n, name, ip] of l.nodes) if (n.name !== name || n.ip !== ip) return Promise.resolve(undefined);
+    if (this.reusing?.last === l) return this.reusing.result;
+    const result = this.refresh(l, now);
+    const mine = { last: l, result };
+    this.reusing = mine;
+    const done = (): void => { if (this.reusing === mine) this.reusing = undefined; };
+    result.then(done, done);
+    return result;
+  }
+
+  private reusing?: { last: NonNullable<ListBody['last']>; result: Promise<{ parts: Buffer[]; length: number }> };
+
+  /** `l`'s chunks with the aged ones rendered again (synchronous when none aged). */
+  private async refresh(l: NonNullable<ListBody['last']>, now: number): Promise<{ parts: Buffer[]; length: number }> {
     const parts: Buffer[] = [];
     let length = 0;
+    let sliceStart = performance.now();
     for (let i = 0; i < l.order.length; i++) {
       let chunk = l.order[i];
       if (now >= chunk.validUntil) {
         const entries = chunk.stamps.map((st) => ({ node: st.node, container: st.c }) as ContainerEntry);
         chunk = l.order[i] = renderChunk(entries, 0, entries.length, now);
-        this.chunks.set(entries[0].container.id, chunk);
+        // A walk that replaced `last` meanwhile keeps its own chunks.
+        if (this.last === l) this.chunks.set(entries[0].container.id, chunk);
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
       }
       parts.push(chunk.buf);
       length += chunk.buf.length;
@@ -178,7 +200,7 @@ export class ListBody {
    * many identical requests arrive while that render runs.
    */
   async shared(version: number, list: () => Promise<readonly ContainerEntry[]>): Promise<{ parts: Buffer[]; length: number } | undefined> {
-    const again = this.reuse(version);
+    const again = await this.reuse(version);
     if (again) return again;
     if (this.pending?.version === version) {
       const r = await this.pending.result;

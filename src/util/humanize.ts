@@ -20,17 +20,28 @@ export function humanDuration(ms: number): string {
 }
 
 /**
- * How long humanDuration(ms + x) stays the text humanDuration(ms) gives, at
- * least: to the next whole second under a minute, the next whole minute
- * under an hour, then the next half-hour mark (hours round at the half hour;
- * days, weeks, months and years change only where the hour count does, or on
- * whole hours). Never 0, so a cached text is always good for a moment.
+ * How long humanDuration(ms + x) stays the text humanDuration(ms) gives:
+ * exactly, so a kept `ps` body re-renders a status text only when it really
+ * changes. Under a minute the text changes every second, under an hour every
+ * minute; above, the hour count rounds at the half hour and days, weeks and
+ * months change only where it crosses their size (or the next band starts),
+ * years on whole hours. "Up 3 weeks" holds for days, not for half an hour.
+ * Never 0.
  */
 export function statusStableFor(ms: number): number {
   const mod = (a: number, b: number): number => ((a % b) + b) % b;
+  if (ms < 1000) return 1000 - ms;
   if (ms < 60_000) return 1000 - mod(ms, 1000);
   if (ms < 3_600_000) return 60_000 - mod(ms, 60_000);
-  return 1_800_000 - mod(ms, 1_800_000);
+  const hours = Math.floor(ms / 3_600_000 + 0.5);
+  // The first rounded hour count at which the text differs; reached at (count - 0.5) hours.
+  let next: number;
+  if (hours < 48) next = hours + 1;
+  else if (hours < 24 * 7 * 2) next = (Math.floor(hours / 24) + 1) * 24;
+  else if (hours < 24 * 30 * 2) next = Math.min((Math.floor(hours / 168) + 1) * 168, 24 * 30 * 2);
+  else if (hours < 24 * 365 * 2) next = Math.min((Math.floor(hours / 720) + 1) * 720, 24 * 365 * 2);
+  else return (Math.floor(ms / 3_600_000 / 24 / 365) + 1) * 8760 * 3_600_000 - ms; // years count whole hours, not rounded ones
+  return (next - 0.5) * 3_600_000 - ms;
 }
 
 export interface StatusTimes { startedAt: number; finishedAt: number }

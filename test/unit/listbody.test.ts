@@ -61,6 +61,23 @@ describe('status texts: how long they stay the same', () => {
       assert.equal(humanDuration(later), humanDuration(ms), `${ms} +${later - ms} (stable ${stable})`);
     }), { seed: 15, numRuns: 5000 });
   });
+
+  it('changes exactly when statusStableFor says, in every band (around each boundary too)', () => {
+    const H = 3_600_000;
+    // Around the marks where a text can change: whole seconds and minutes, half hours, whole hours.
+    const nearMark = fc.tuple(fc.integer({ min: 0, max: 6 * 8760 * 2 }), fc.integer({ min: -3, max: 3 })).map(([half, d]) => half * (H / 2) + d);
+    const anywhere = fc.integer({ min: -5000, max: 6 * 365 * 86_400_000 });
+    fc.assert(fc.property(fc.oneof(anywhere, nearMark), (ms) => {
+      const stable = statusStableFor(ms);
+      assert.ok(stable > 0);
+      assert.equal(humanDuration(ms + stable - 1), humanDuration(ms), `${ms}: still the same 1 ms before (stable ${stable})`);
+      assert.notEqual(humanDuration(ms + stable), humanDuration(ms), `${ms}: changed at +${stable}`);
+    }), { seed: 15, numRuns: 20000 });
+    // Long-running containers keep their text for long: what a kept `ps` body relies on.
+    assert.equal(statusStableFor(3 * 7 * 24 * H), 167.5 * H, '"3 weeks" holds until 671.5 hours round to 4 weeks');
+    assert.equal(humanDuration(3 * 7 * 24 * H + statusStableFor(3 * 7 * 24 * H)), '4 weeks');
+    assert.equal(statusStableFor(50 * H), 21.5 * H, '"2 days" until 71.5 hours round to 72');
+  });
 });
 
 describe('kept ps body', () => {
@@ -159,7 +176,7 @@ describe('kept ps body', () => {
           case 'time': now += o.ms; break;
         }
         // As the API does: the kept answer if nothing changed, else a walk.
-        const again = body.reuse(version, now);
+        const again = await body.reuse(version, now);
         const r = again ?? await body.render(list, { now, version });
         const f = frame(r!.parts, r!.length);
         assert.equal(Buffer.concat(f.parts).toString('utf8'), reference(list, now), again ? 'reused' : 'rendered');
@@ -173,21 +190,44 @@ describe('kept ps body: reuse without a walk', () => {
     const n1 = node('n1');
     const list: Entry[] = [{ node: n1, container: container(1, 'running', T0 - 59_500) }, { node: n1, container: container(2, 'exited', T0 - 7_000_000) }];
     const body = new ListBody();
-    assert.equal(body.reuse(7, T0), undefined, 'nothing rendered yet');
+    assert.equal(await body.reuse(7, T0), undefined, 'nothing rendered yet');
     const r = await body.render(list, { now: T0, version: 7 });
-    const same = body.reuse(7, T0 + 100)!;
+    const same = (await body.reuse(7, T0 + 100))!;
     assert.deepEqual(same.parts, r!.parts, 'same version, texts still good');
     assert.ok(same.parts.every((p, i) => p === r!.parts[i]), 'the same buffers');
-    assert.equal(body.reuse(8, T0 + 100), undefined, 'a container or node changed');
-    const aged = body.reuse(7, T0 + 600)!;
+    assert.equal(await body.reuse(8, T0 + 100), undefined, 'a container or node changed');
+    const aged = (await body.reuse(7, T0 + 600))!;
     const text = Buffer.concat(frame(aged.parts, aged.length).parts).toString();
     assert.equal(text, reference(list, T0 + 600));
     assert.match(text, /Up About a minute/);
     n1.name = 'renamed';
-    assert.equal(body.reuse(7, T0 + 700), undefined, 'a node was renamed');
+    assert.equal(await body.reuse(7, T0 + 700), undefined, 'a node was renamed');
     const unversioned = new ListBody();
     await unversioned.render(list, { now: T0 });
-    assert.equal(unversioned.reuse(0, T0), undefined, 'a render without a version is never reused whole');
+    assert.equal(await unversioned.reuse(0, T0), undefined, 'a render without a version is never reused whole');
+  });
+});
+
+describe('kept ps body: aged texts of a large body', () => {
+  it('are rendered again in slices (the loop gets turns) by one pass that concurrent requests share', async () => {
+    const nodes = [node('a'), node('bb'), node('ccc')];
+    // Started within the last minute: every text ages each second, so the whole body is rendered again.
+    const list: Entry[] = Array.from({ length: 30_000 }, (_, i) => ({ node: nodes[i % 3], container: container(i, 'running', T0 - 30_000 - (i % 20) * 1000) })).sort(newestFirst);
+    const body = new ListBody();
+    await body.render(list, { now: T0, version: 1 });
+    let turns = 0;
+    let done = false;
+    const tick = (): void => { turns++; if (!done) setImmediate(tick); };
+    setImmediate(tick);
+    const first = body.reuse(1, T0 + 1500);
+    const second = body.reuse(1, T0 + 1500);
+    assert.equal(first, second, 'one pass');
+    const r = (await first)!;
+    done = true;
+    assert.ok(turns > 0, 'the loop ran between chunks');
+    assert.equal(Buffer.concat(frame(r.parts, r.length).parts).toString('utf8'), reference(list, T0 + 1500));
+    const again = (await body.reuse(1, T0 + 1600))!;
+    assert.ok(again.parts.every((p, i) => p === r.parts[i]), 'nothing aged since: the same buffers');
   });
 });
 
