@@ -3,7 +3,7 @@
 // the same request straight to one simulator as the floor ("× floor").
 //
 //   node dist/bench/scale.js [--engines 100,1000,5000] [--containers 30] [--runs 3]
-//                            [--idle 30] [--settle 60] [--base-port 27000] [--cli-runs 20] [--only TEXT] [--prof]
+//                            [--idle 30] [--settle 60] [--base-port 27000] [--cli-runs 20] [--only TEXT] [--prof] [--row-prof] [--inspect-over N]
 //
 // Per run: simulators in child processes (≤ 1,000 each, ports BASE..), the
 // manager spawned as `swarm manage` (port BASE-10, probe preloaded) and polled
@@ -13,7 +13,7 @@
 // (peak); an idle window (--idle S, --settle S after the load: idle CPU, then a full GC: settled RSS);
 // then the request rows. Each run prints its table; with --runs N a table of
 // medians per row follows, and with several --engines a growth table (medians
-// side by side). A row that fails prints "error: …" and the run goes on.
+// side by side). --row-prof: a CPU profile of each timed row alone. A row that fails prints "error: …" and the run goes on.
 // This file is long (~450 lines) because every row of the issue lives here.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -82,7 +82,7 @@ function medians(runs: Row[][]): Row[] {
   });
 }
 
-interface RunOptions { engines: number; perEngine: number; basePort: number; idleS: number; settleS: number; cliRuns: number; run: number; only?: string; prof: boolean; loadTimeoutS: number }
+interface RunOptions { engines: number; perEngine: number; basePort: number; idleS: number; settleS: number; cliRuns: number; run: number; only?: string; prof: boolean; rowProf: boolean; inspectOver: number; loadTimeoutS: number }
 
 const say = (s: string): void => { process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${s}\n`); };
 
@@ -220,7 +220,8 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
 
     // ---- request rows --------------------------------------------------------------
     const sim0 = sims.engines[0];
-    const allIds = sims.engines.flatMap((e) => e.ids);
+    // --inspect-over N: the inspect row's containers are the first N engines' (hot connections), not all of them.
+    const allIds = sims.engines.slice(0, o.inspectOver || undefined).flatMap((e) => e.ids);
     const big = engines > 1000 ? 2 : engines > 100 ? 1 : 0; // fewer reps of the heavy rows at scale
     const timed = async (
       name: string, count: number, clients: number,
@@ -236,8 +237,19 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         let heap0 = NaN;
         const s: OpStats = await measureOps({
           count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => op(mp, i), maxMs: 120_000,
-          onMeasureStart: async () => { cpu0 = procCpuMs(m.pid); heap0 = (await m.gcs(true)).heapUsed; await m.stats(true); },
+          onMeasureStart: async () => {
+            heap0 = (await m.gcs(true)).heapUsed;
+            await m.stats(true);
+            if (o.rowProf) await m.profile('start');
+            cpu0 = procCpuMs(m.pid);
+          },
         });
+        if (o.rowProf) {
+          const file = path.join(PROF_DIR, `row-${name.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}.cpuprofile`);
+          fs.mkdirSync(PROF_DIR, { recursive: true });
+          await m.profile('stop', file);
+          say(`  ${name}: CPU profile ${file}\n${summarizeProfile(file, 25)}`);
+        }
         const cpu = (procCpuMs(m.pid) - cpu0) / Math.max(1, s.n + s.errors);
         const gcs = await m.gcs().catch(() => undefined);
         // The manager's longest stall in the row: a tail far above it is queueing, not one blocked turn.
@@ -250,7 +262,7 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         const errs = s.errors ? `; ${s.errors} errors (${s.firstError})` : '';
         rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${note ? '; ' : ''}${gcs ? gcNote(gcs, heap0) : ''}${eld}${errs}`,
           { p99: s.p99, floor: fl ? fl.p50 : NaN, cpu }));
-        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, heap0)}` : ''}${eld}${errs}`);
+        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms (p99 ${ms(fl.p99)} ms)` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, heap0)}` : ''}${eld}${errs}`);
       } catch (err) {
         rows.push(row(name, 'ms', NaN, note, { error: (err as Error).message.slice(0, 160) }));
         say(`  ${name}: error: ${(err as Error).message}`);
@@ -341,7 +353,7 @@ async function main(): Promise<void> {
       say(`---- ${engines} engines, run ${r}/${runs}`);
       let out: { rows: Row[]; lines: string[] };
       try {
-        out = await runOnce({ engines, perEngine, basePort, idleS, settleS, cliRuns, run: r, only, prof: process.argv.includes('--prof'), loadTimeoutS: arg('--load-timeout', 600) });
+        out = await runOnce({ engines, perEngine, basePort, idleS, settleS, cliRuns, run: r, only, prof: process.argv.includes('--prof'), rowProf: process.argv.includes('--row-prof'), inspectOver: arg('--inspect-over', 0), loadTimeoutS: arg('--load-timeout', 600) });
       } catch (err) {
         out = { rows: [row('run', 'ms', NaN, '', { error: (err as Error).message.slice(0, 200) })], lines: [] };
       }

@@ -6,6 +6,7 @@
 //
 //   flock /tmp/swarm-bench.lock node dist/bench/startup.js [--engines 1000] [--containers 30] [--idle 60] [--settle 60] [--prof] [--idle-prof] [--trace] [--base-port 27000]
 // (--prof: the whole run's CPU profile; --idle-prof: the idle window's alone; --trace: RSS, heap, fds and engine calls each second of the load)
+// It also prints the CPU the simulators and the bench itself used up to all Healthy: they share the 2 cores with the manager.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -73,6 +74,13 @@ async function main(): Promise<void> {
     sims = await startSimHost({ count: engines, basePort: arg('--base-port', SIM_BASE_PORT), containers: perEngine });
     say(`${engines} simulators up (${num(total)} containers)`);
     if (prof) { fs.rmSync(PROF_DIR, { recursive: true, force: true }); fs.mkdirSync(PROF_DIR, { recursive: true }); }
+    // Who else uses the 2 cores during the load: the simulators and this process.
+    const simPids = sims.pids;
+    const simCpuNow = (): number => simPids.reduce((a, pid) => a + [...threadTimes(pid).values()].reduce((x, y) => x + y, 0), 0);
+    const simCpu0 = simCpuNow();
+    const selfCpu0 = process.cpuUsage();
+    let simCpu = 0;
+    let selfCpu = 0;
     const t = Date.now();
     mgr = await startManagerChild({
       port: MANAGER_PORT, discovery: `nodes://${sims.engines.map((e) => e.addr).join(',')}`,
@@ -107,7 +115,13 @@ async function main(): Promise<void> {
       // /info at 1,000 engines costs the manager a few ms: asked only until it shows everything.
       if (!healthyAt || !listedAt) {
         const st = await clusterState(poll);
-        if (!healthyAt && st.healthy === engines) { healthyAt = Date.now(); healthyCpu = threadTimes(mgr.pid); }
+        if (!healthyAt && st.healthy === engines) {
+          healthyAt = Date.now();
+          healthyCpu = threadTimes(mgr.pid);
+          simCpu = simCpuNow() - simCpu0;
+          const u = process.cpuUsage(selfCpu0);
+          selfCpu = (u.user + u.system) / 1000;
+        }
         if (!listedAt && st.containers === total) listedAt = Date.now();
       }
       if (!inspectedAt) {
@@ -142,6 +156,7 @@ async function main(): Promise<void> {
       `spawn -> /_ping: ${num(pingMs)} ms`,
       `spawn -> all healthy: ${num(healthyAt - t)} ms`,
       `manager CPU spawn -> all healthy: ${cpuLine(healthyCpu)}`,
+      `the same window's CPU elsewhere: simulators ${num(simCpu)} ms, this bench ${num(selfCpu)} ms`,
       `spawn -> all containers listed: ${num(listedAt - t)} ms`,
       `spawn -> all inspected: ${num(inspectedAt - t)} ms`,
       `fds: peak during load ${num(peakFds)} (${(peakFds / engines).toFixed(2)}/engine), after load ${num(loadedFds)}, idle ${num(fdsIdle)} (${(fdsIdle / engines).toFixed(2)}/engine)`,
