@@ -48,6 +48,17 @@ export const CLIENT_IDLE_MS = 2_000;
  * (10 ms made the 1-client p99 worse: docs/performance.md, tenth pass).
  */
 export const KEPT_WAIT_MS = 5;
+/**
+ * A client's call waits for a re-read only on an engine whose re-reads
+ * usually end within this: a plain dial on a LAN or loopback costs less than
+ * a millisecond, and a real dockerd's re-read (a list, then an inspect) 2-4 ms,
+ * which every `docker run`'s start waited (docs/performance.md, thirteenth
+ * pass). Over TLS a dial is a handshake: there the wait is always worth it.
+ */
+export const WAIT_WORTH_MS = 1;
+/** One re-read's weight in an engine's usual re-read time, and the most one counts as (a stall is not the engine's pace). */
+const RE_READ_WEIGHT = 0.3;
+const RE_READ_CAP_MS = 10;
 export const STREAM_MAX_IDLE = 2;
 export const STREAM_IDLE_MS = 2_000;
 
@@ -417,11 +428,15 @@ export class EngineTransport {
   }
 
   /** Writes' re-reads queued or running on a kept connection, and which (see reRead). */
-  private reReading: { client: Client; n: number } | null = null;
+  private reReading: { client: Client; n: number; since: number } | null = null;
   /** Clients' buffered calls waiting for the kept connection to end a re-read (see clientBuffered). */
   private readonly keptWaiters = new Set<() => void>();
   /** How long a client's call waits for a re-read on the kept connection (a test lengthens it). */
   keptWaitMs = KEPT_WAIT_MS;
+  /** Re-reads that usually take longer than this are not waited for (see WAIT_WORTH_MS; a test changes it). */
+  waitWorthMs = WAIT_WORTH_MS;
+  /** This engine's usual re-read time on the kept connection, ms (moving average; undefined before the first). */
+  reReadMs: number | undefined;
 
   /**
    * Where a client's short buffered call goes (start, kill, rename ...:
@@ -444,7 +459,7 @@ export class EngineTransport {
     if (k && !k.closed && !k.destroyed && this.keptGeneration === this.dialer.generation && k.stats.connected) {
       if (idle(k)) return k.dispatch(opts, handler);
       const rr = this.reReading;
-      if (mayWait && rr?.client === k && rr.n > 0 && k.stats.size === rr.n) {
+      if (mayWait && rr?.client === k && rr.n > 0 && k.stats.size === rr.n && this.worthWaiting()) {
         let timer: NodeJS.Timeout | undefined;
         const go = (): void => {
           if (!timer) return;
@@ -466,6 +481,17 @@ export class EngineTransport {
   }
 
   /**
+   * Whether a client's call should wait for the kept connection's re-read:
+   * not when a connection of the clients' is open and free (no dial to save),
+   * nor on a plain engine whose re-reads take longer than a dial.
+   */
+  private worthWaiting(): boolean {
+    if (free(this.clientConn) || (!idle(this.clientConn) && usable(this.client))) return false;
+    if (this.dialer.tls) return true;
+    return this.reReadMs === undefined || this.reReadMs <= this.waitWorthMs;
+  }
+
+  /**
    * A write's re-read: these short GETs, asked one after the other on one
    * socket with the manager's timeouts. Queued together on the kept
    * connection when it is free, so a client's next call may queue behind
@@ -481,15 +507,20 @@ export class EngineTransport {
       return paths.map((p) => { const next = prev.then(() => this.call('GET', p)); prev = next; return next; });
     }
     // Counted per connection: one replaced meanwhile (abortAll, new TLS material) keeps its own count.
-    if (this.reReading?.client !== k) this.reReading = { client: k!, n: 0 };
+    if (this.reReading?.client !== k) this.reReading = { client: k!, n: 0, since: 0 };
     const rr = this.reReading;
+    if (rr.n === 0) rr.since = performance.now();
     return paths.map(async (path) => {
       rr.n++;
       try {
         return await this.send(k!, 'GET', path);
       } finally {
-        // The last one answered: the kept connection is free for a client's call that waited.
-        if (--rr.n === 0 && this.reReading === rr) for (const go of [...this.keptWaiters]) go();
+        if (--rr.n === 0) {
+          const took = Math.min(RE_READ_CAP_MS, performance.now() - rr.since);
+          this.reReadMs = this.reReadMs === undefined ? took : this.reReadMs + RE_READ_WEIGHT * (took - this.reReadMs);
+          // The last one answered: the kept connection is free for a client's call that waited.
+          if (this.reReading === rr) for (const go of [...this.keptWaiters]) go();
+        }
       }
     });
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Dialer, EngineTransport, KEPT_WAIT_MS, MANAGER_IDLE_MS } from '../../src/cluster/transport.js';
+import { Dialer, EngineTransport, KEPT_WAIT_MS, MANAGER_IDLE_MS, WAIT_WORTH_MS } from '../../src/cluster/transport.js';
 import { requestBuffered } from '../../src/util/buffered.js';
 
 const until = async (ok: () => boolean, ms = 10_000): Promise<void> => {
@@ -179,6 +179,7 @@ test("a client's buffered call waits behind a write's re-read on the kept connec
     const buffered = (path: string): Promise<number> => requestBuffered(t.clientBuffered, { method: 'POST', path }).then((r) => r.status);
     assert.equal(KEPT_WAIT_MS, 5);
     t.keptWaitMs = 5000; // a loaded machine must not make the re-read outlast the wait here
+    t.waitWorthMs = 60_000; // nor make this engine's re-reads look slower than a dial (the next test has that)
     // The manager's create on the kept connection, then its re-read, and the client's start queued behind that: one socket for all.
     assert.equal((await t.call('POST', '/containers/create')).status, 200);
     const reads = await t.reRead(['/containers/json', '/containers/a/json']);
@@ -208,4 +209,47 @@ test("a client's buffered call waits behind a write's re-read on the kept connec
     assert.equal(next, 200);
     release();
     assert.equal(await slowClient, 200);
+}));
+
+test("a client's call does not wait for a re-read when a free connection of the clients' is open, nor on an engine whose re-reads are slower than a dial", () => withSlowEngine(async ({ t, connections, held, release }) => {
+  const buffered = (path: string): Promise<number> => requestBuffered(t.clientBuffered, { method: 'POST', path }).then((r) => r.status);
+  const soon = <T>(p: Promise<T>): Promise<T | 'waited'> => Promise.race([p, new Promise<'waited'>((r) => setTimeout(() => r('waited'), 2000))]);
+  assert.equal(WAIT_WORTH_MS, 1);
+  t.keptWaitMs = 60_000; // a wait would show as 'waited' below
+  assert.equal((await t.call('POST', '/containers/create')).status, 200);
+  assert.equal(t.reReadMs, undefined, 'no re-read yet: a call would wait for the first');
+
+  // The clients' lone connection open and free: the call takes it at once, no dial, while the re-read is held.
+  assert.equal((await t.clientCall('POST', '/containers/x/start')).status, 200);
+  assert.equal(connections(), 2);
+  let reads = await t.reRead(['/slow', '/containers/a/json']);
+  await until(held);
+  assert.equal(await soon(buffered('/containers/a/start')), 200);
+  assert.equal(connections(), 2, 'no dial: the free connection of the clients was used');
+  // Let the held re-read take ~150 ms: now this engine's re-reads are known as slower than a dial.
+  await new Promise((r) => setTimeout(r, 150));
+  release();
+  for (const r of reads) assert.equal((await r).status, 200);
+  assert.ok(t.reReadMs !== undefined && t.reReadMs > WAIT_WORTH_MS, `re-read time ${t.reReadMs}`);
+
+  // Wait for the clients' connection to close (idle), so the next call has to dial.
+  await until(() => t.openSockets().client === 0, 10_000);
+  reads = await t.reRead(['/slow', '/containers/a/json']);
+  await until(held);
+  assert.equal(await soon(buffered('/containers/a/kill')), 200, 'the call dialed instead of waiting');
+  assert.equal(connections(), 3);
+  release();
+  for (const r of reads) assert.equal((await r).status, 200);
+
+  // Usually quick re-reads again (as a test sets it), and no free connection of the clients': the call waits, as before.
+  t.waitWorthMs = 60_000;
+  await until(() => t.openSockets().client === 0, 10_000);
+  reads = await t.reRead(['/slow', '/containers/a/json']);
+  await until(held);
+  const waiting = buffered('/containers/a/pause');
+  assert.equal(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('waited'), 300))]), 'waited');
+  release();
+  for (const r of reads) assert.equal((await r).status, 200);
+  assert.equal(await waiting, 200);
+  assert.equal(connections(), 3, 'it rode the kept connection after the re-read');
 }));
