@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Dialer, EngineTransport, KEPT_WAIT_MS, MANAGER_IDLE_MS, WAIT_WORTH_MS } from '../../src/cluster/transport.js';
 import { requestBuffered } from '../../src/util/buffered.js';
+import { bound } from '../lib/wait.js';
 
 const until = async (ok: () => boolean, ms = 10_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -213,7 +214,7 @@ test("a client's buffered call waits behind a write's re-read on the kept connec
 
 test("a client's call does not wait for a re-read when a free connection of the clients' is open, nor on an engine whose re-reads are slower than a dial", () => withSlowEngine(async ({ t, connections, held, release }) => {
   const buffered = (path: string): Promise<number> => requestBuffered(t.clientBuffered, { method: 'POST', path }).then((r) => r.status);
-  const soon = <T>(p: Promise<T>): Promise<T | 'waited'> => Promise.race([p, new Promise<'waited'>((r) => setTimeout(() => r('waited'), 2000))]);
+  const soon = <T>(p: Promise<T>, ms = 2000): Promise<T | 'waited'> => Promise.race([p, bound(ms).then(() => 'waited' as const)]);
   assert.equal(WAIT_WORTH_MS, 1);
   t.keptWaitMs = 60_000; // a wait would show as 'waited' below
   assert.equal((await t.call('POST', '/containers/create')).status, 200);
@@ -247,7 +248,7 @@ test("a client's call does not wait for a re-read when a free connection of the 
   reads = await t.reRead(['/slow', '/containers/a/json']);
   await until(held);
   const waiting = buffered('/containers/a/pause');
-  assert.equal(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('waited'), 300))]), 'waited');
+  assert.equal(await soon(waiting, 300), 'waited');
   release();
   for (const r of reads) assert.equal((await r).status, 200);
   assert.equal(await waiting, 200);
