@@ -1,6 +1,6 @@
 // API latency through the manager vs straight to an engine: issue 15's second
 // table (3 engines × 100 containers; "engine" is engine 0 with its own 100,
-// the floor).
+// the floor; for `docker run`, the engine the manager chose for that run).
 //
 //   node dist/bench/api.js            simulated engines (bench/simulator.ts)
 //   node dist/bench/api.js --real     3 real dockerd engines (root; slots 110-112, ports 25000-25002, manager 25050)
@@ -214,15 +214,19 @@ export async function runApiBench(o: ApiBenchOptions): Promise<string> {
         const eng: number[] = [];
         const diffs: number[] = [];
         const mp = pool(mgr.addr, 1);
-        for (let i = 0; i < cliRuns; i++) {
-          const run = await timeCli(mgr.addr, ['run', '-d', 'busybox', 'true']);
-          const placed = String((await getJson(mp, `/v1.41/containers/${/[0-9a-f]{64}/.exec(run.out)?.[0] ?? 'none'}/json`))?.Node?.Addr ?? '');
-          const floor = await timeCli(addrs.includes(placed) ? placed : addrs[0], ['run', '-d', 'busybox', 'true']);
-          mine.push(run.ms);
-          eng.push(floor.ms);
-          diffs.push(run.ms - floor.ms);
+        try {
+          for (let i = 0; i < cliRuns; i++) {
+            const run = await timeCli(mgr.addr, ['run', '-d', 'busybox', 'true']);
+            const id = /[0-9a-f]{64}/.exec(run.out)?.[0] ?? 'none';
+            const placed = String((await getJson(mp, `/v1.41/containers/${id}/json`))?.Node?.Addr ?? '');
+            const floor = await timeCli(addrs.includes(placed) ? placed : addrs[0], ['run', '-d', 'busybox', 'true']);
+            mine.push(run.ms);
+            eng.push(floor.ms);
+            diffs.push(run.ms - floor.ms);
+          }
+        } finally {
+          await mp.close();
         }
-        await mp.close();
         const side = (xs: number[]): Side => ({ p50: median(xs), p99: Math.max(...xs), n: xs.length });
         rows.push({ name: cliName, mgr: side(mine), eng: side(eng), note: `${cliRuns} runs each, alternating, the floor on the engine the manager chose; median of the paired differences ${ms(median(diffs))} ms; p99 column is the max` });
         say(`  ${cliName}: manager p50 ${ms(median(mine))} ms, engine p50 ${ms(median(eng))} ms, paired difference p50 ${ms(median(diffs))} ms`);
