@@ -5,18 +5,42 @@
 // the 4 container lists and the network list a `docker run -d` cost its
 // engine, each a request on a connection of its own at 1,000 engines.
 //
-// Only events still to come are expected: one that arrived before the answer
-// was re-read already (`saw` keeps the recent arrivals). An expectation ends
-// at its write's last event (a start's `start`, after its connects), at any
-// other event of the container, or after 10 s, so a later change with the
-// same action (a `network connect` made on the engine) is re-read as usual.
+// A write is begun before it is sent and ended once answered. An event it may
+// cover that arrives meanwhile is held, not re-read: the write's re-read,
+// which starts after the answer, reads it. Usually the event comes just
+// before the answer, so re-reading it at once doubled the engine's work while
+// the client was waiting for its next call (the fifteenth pass in
+// docs/performance.md). If the write fails, or ends without covering it, the
+// held event is re-read then (`release`); nothing is held past HOLD_MS.
+//
+// Events still to come after the answer are expected: each is skipped once.
+// An expectation ends at its write's last event (a start's `start`, after its
+// connects), at any other event of the container, or after KEEP_MS, so a
+// later change with the same action (a `network connect` made on the engine)
+// is re-read as usual.
 
 /** Long enough for an event that trails its answer; an expectation is only a saving, never needed. */
 const KEEP_MS = 10_000;
+/** The longest an event waits for a write in flight: past it, the write is taken as failed. */
+const HOLD_MS = 30_000;
 /** Recent arrivals remembered per engine: far more than arrive during one write's round trip. */
 const SEEN_KEEP = 256;
 
 const key = (id: string, action: string): string => `${id}\u0000${action}`;
+
+/** A write in flight (see begin). */
+export interface Write {
+  /** The container, or undefined for a create (its ID comes with the answer). */
+  readonly id: string | undefined;
+  readonly actions: readonly string[];
+  /** Arrival count when it was begun. */
+  readonly since: number;
+  readonly at: number;
+  ended: boolean;
+}
+
+/** An event held for the writes in flight that may cover it. */
+interface Held { id: string; action: string; writes: Set<Write> }
 
 export class CoveredEvents {
   /** Container ID -> the actions expected (the last one ends it), oldest first (insertion order is time order). */
@@ -24,37 +48,72 @@ export class CoveredEvents {
   /** Arrival number of the last event of each (container, action) seen lately. */
   private readonly seen = new Map<string, number>();
   private arrivals = 0;
+  private readonly inFlight = new Set<Write>();
+  private held: Held[] = [];
 
-  /** Where the arrivals are now: a write takes this before it is sent, and gives it to expect(). */
-  get mark(): number { return this.arrivals; }
+  /** `release`: a held event's re-read, once no write in flight may cover it. */
+  constructor(private readonly release: (id: string) => void = () => undefined) {}
+
+  /**
+   * A write of container `id` (undefined: a create) is about to be sent; its
+   * events are `actions` in dockerd's order. End it with expect() once
+   * answered and its re-read starts, or with abandon() on any other outcome.
+   */
+  begin(id: string | undefined, actions: readonly string[], now = Date.now()): Write {
+    this.sweep(now);
+    const w: Write = { id, actions, since: this.arrivals, at: now, ended: false };
+    this.inFlight.add(w);
+    return w;
+  }
 
   /**
    * An event of container `id` arrived (every one): whether it needs no
-   * re-read of its own (an expected one, seen once). Any other event of the
-   * container ends what was expected of it.
+   * re-read of its own now (an expected one, seen once; or one held for a
+   * write in flight). Any other event of the container ends what was
+   * expected of it.
    */
   arrived(id: string, action: string, now = Date.now()): boolean {
     const k = key(id, action);
     this.seen.delete(k);
     this.seen.set(k, ++this.arrivals);
     if (this.seen.size > SEEN_KEEP) this.seen.delete(this.seen.keys().next().value as string);
-    return this.consume(id, action, now);
+    if (this.consume(id, action, now)) return true;
+    if (this.inFlight.size === 0) return false;
+    this.sweep(now);
+    let writes: Set<Write> | undefined;
+    for (const w of this.inFlight) {
+      if ((w.id === undefined || w.id === id) && w.actions.includes(action)) (writes ??= new Set()).add(w);
+    }
+    if (!writes) return false;
+    this.held.push({ id, action, writes });
+    return true;
   }
 
   /**
-   * The write's re-read of `id` starts now: of its events `actions` (in
-   * dockerd's order), those not arrived since `since` (the mark taken before
-   * the write was sent) need no re-read of their own.
+   * Write `w` of container `id` was answered and its re-read starts now: the
+   * events it held are read by it; of `actions` (in dockerd's order), those
+   * not arrived since it was begun are expected (need no re-read of their own).
    */
-  expect(id: string, actions: readonly string[], since: number, now = Date.now()): void {
+  expect(id: string, actions: readonly string[], w: Write, now = Date.now()): void {
+    this.end(w, id, actions);
     for (const [k, v] of this.byId) { if (now - v.at < KEEP_MS) break; this.byId.delete(k); }
     this.byId.delete(id);
     const last = actions.length - 1;
-    // Its last event already arrived: so did the ones before it, all re-read.
-    if (last < 0 || (this.seen.get(key(id, actions[last])) ?? 0) > since) return;
-    const left = actions.filter((a) => (this.seen.get(key(id, a)) ?? 0) <= since);
+    // Its last event already arrived: so did the ones before it, all read.
+    if (last < 0 || (this.seen.get(key(id, actions[last])) ?? 0) > w.since) return;
+    const left = actions.filter((a) => (this.seen.get(key(id, a)) ?? 0) <= w.since);
     this.byId.set(id, { actions: left, at: now });
   }
+
+  /** Write `w` failed, or its answer will not be re-read: what it held is re-read as usual. Idempotent. */
+  abandon(w: Write): void { this.end(w); }
+
+  /** The write's re-read failed: its events re-read as usual. */
+  drop(id: string): void { this.byId.delete(id); }
+
+  get size(): number { return this.byId.size; }
+  /** Writes in flight and events held for them (tests, metrics). */
+  get pending(): { writes: number; held: number } { return { writes: this.inFlight.size, held: this.held.length }; }
 
   private consume(id: string, action: string, now: number): boolean {
     const v = this.byId.get(id);
@@ -66,8 +125,26 @@ export class CoveredEvents {
     return true;
   }
 
-  /** The write's re-read failed: its events re-read as usual. */
-  drop(id: string): void { this.byId.delete(id); }
+  /** `w` ends; with `id` and `actions` its re-read covers those of its held events. */
+  private end(w: Write, id?: string, actions?: readonly string[]): void {
+    if (w.ended) return;
+    w.ended = true;
+    this.inFlight.delete(w);
+    if (!this.held.length) return;
+    const keep: Held[] = [];
+    const released = new Set<string>();
+    for (const h of this.held) {
+      if (!h.writes.delete(w)) keep.push(h);
+      else if (id === h.id && actions?.includes(h.action)) continue; // read by w's re-read
+      else if (h.writes.size) keep.push(h);
+      else released.add(h.id);
+    }
+    this.held = keep;
+    for (const x of released) this.release(x);
+  }
 
-  get size(): number { return this.byId.size; }
+  /** A write older than HOLD_MS is taken as failed (a bug or a hung engine must not hold events forever). */
+  private sweep(now: number): void {
+    for (const w of this.inFlight) if (now - w.at >= HOLD_MS) this.end(w);
+  }
 }

@@ -554,7 +554,7 @@ export class Engine extends EventEmitter {
   }
 
   /** Events that a write's own re-read covers (see covered.ts): Placement and Operations say which. */
-  readonly covered = new CoveredEvents();
+  readonly covered = new CoveredEvents((id) => { void this.touch(id); });
 
   /** A write's re-read failed: its events, possibly skipped meanwhile, get their re-read after all. */
   coveredReadFailed(id: string): void {

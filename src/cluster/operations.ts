@@ -154,8 +154,11 @@ export class Operations {
       if (newName) release = this.cluster.claimName(newName, id);
     }
     const path = `${version}/containers/${id}${action ? '/' + action : ''}${query}`;
-    const mark = e.covered.mark; // before the call is sent (see covered.ts)
-    return this.target(e, path, async (status) => {
+    const covers = COVERS[action];
+    // Begun before the call is sent, ended once it is answered (covered.ts).
+    const write = covers ? e.covered.begin(id, covers) : undefined;
+    // The re-read after the answer (settle is called once on every path, status 0 if none).
+    const settle = async (status: number): Promise<void> => {
       if (status < 200 || status >= 300) { release?.(); return; }
       // A plain remove is done when dockerd says so: out of the cache (and its name free) at once.
       if (action === '' && !/[?&]link=(1|true)\b/i.test(query)) { e.containers.remove(id, 'removed through the manager'); release?.(); return; }
@@ -170,9 +173,15 @@ export class Operations {
         return;
       }
       // Answer now; the new name stays claimed until the cache shows it.
-      const covers = COVERS[action];
-      if (covers) e.covered.expect(id, covers, mark);
+      if (covers && write) e.covered.expect(id, covers, write);
       this.cluster.writes.track(e, id, newName ? [...names, newName] : [], () => refresh(e, id).catch((err) => { if (covers) e.coveredReadFailed(id); throw err; }), release);
+    };
+    return this.target(e, path, async (status) => {
+      try {
+        await settle(status);
+      } finally {
+        if (write) e.covered.abandon(write); // a no-op once expect() ended it
+      }
     }, SHORT.has(action));
   }
 

@@ -14,6 +14,7 @@ import { namedVolumes } from '../util/volumes.js';
 import { ensureImage } from './pull.js';
 import { engineCpuShares } from '../scheduler/resources.js';
 import type { Engine } from './engine.js';
+import type { Write } from './covered.js';
 import { mayBeMisread } from './containers.js';
 import type { Cluster } from './cluster.js';
 import { SWARM_ID_LABEL } from '../scheduler/rules.js';
@@ -154,6 +155,7 @@ export class Placement {
       // --- end of synchronous section ---
 
       let sent = false;
+      let write: Write | undefined; // the create in flight, for its event (covered.ts)
       let handedOver = false; // reservation and name released by the tracked re-read instead
       try {
         const engineBody = { ...hinted.body, Labels: { ...(hinted.body.Labels ?? {}), [SWARM_ID_LABEL]: swarmId } };
@@ -172,7 +174,7 @@ export class Placement {
         await ensureImage(chosen, request.image, authHeader);
         await this.cluster.doubtful.settle(chosen, swarmId);
         sent = true;
-        const mark = chosen.covered.mark;
+        write = chosen.covered.begin(undefined, CREATE_EVENTS);
         const res = await chosen.call('POST', `/containers/create${qs ? '?' + qs : ''}`, engineBody, headers);
         sent = false;
         const text = res.body.toString('utf8');
@@ -183,7 +185,11 @@ export class Placement {
           const id: string = parsed.Id;
           const node = chosen;
           if (!opts.early || typeof id !== 'string') {
-            await node.refreshNew(id, true).catch((err) => log.warn('refresh after create failed', { error: err.message }));
+            if (typeof id === 'string') node.covered.expect(id, CREATE_EVENTS, write);
+            await node.refreshNew(id, true).catch((err) => {
+              if (typeof id === 'string') node.coveredReadFailed(id);
+              log.warn('refresh after create failed', { error: err.message });
+            });
             return { node, status: 201, body: parsed };
           }
           // Read into the cache in the background; reads that could see it wait (cluster.writes).
@@ -192,7 +198,7 @@ export class Placement {
           // Until the cache has it, the reservation stands for it, found by its real ID
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
-          node.covered.expect(id, CREATE_EVENTS, mark);
+          node.covered.expect(id, CREATE_EVENTS, write);
           this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id).catch((err) => { node.coveredReadFailed(id); throw err; }), () => {
             const done = (): void => { made.cached ||= !!node.containers.get(id); this.unreserve(node.addr, reservation); release(); };
             if (node.containers.get(id)) { done(); return; }
@@ -218,6 +224,7 @@ export class Placement {
         lastErr = err;
         if (attempt >= retries) throw err;
       } finally {
+        if (write) chosen.covered.abandon(write); // a no-op once expect() ended it
         if (!handedOver) {
           this.unreserve(chosen.addr, reservation);
           release();
