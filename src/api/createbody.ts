@@ -4,6 +4,8 @@
 // its status and text and never forwarded; what it accepts passes. Texts were
 // recorded from Debian's docker.io 20.10.24 (Go 1.19 encoding/json, net/http,
 // mime); test/integration/create-validation.test.ts compares them live.
+// Past 400 lines: Go's scanner, the type walk and strconv's quoting must match
+// dockerd byte for byte together; apart, each would export the others' internals.
 //
 // Only the JSON types of the fields the manager reads are checked (scheduler/
 // build.ts, resources.ts, rules.ts, cluster.ts). A wrong type elsewhere (say
@@ -152,6 +154,24 @@ const BODY = struct('runconfig.ContainerConfigWrapper', {
  * into Go struct field HostConfig.HostConfig.CpuShares of type int64`.
  */
 export function parseCreateBody(raw: Buffer): unknown {
+  // Nearly every body is one valid JSON value and nothing more: JSON.parse says
+  // so in native code, and Go's scanner would only find that value's end (its
+  // texts are for broken syntax). Past FAST_MAX bytes a body may nest deeper
+  // than Go's 10,000 levels, which JSON.parse accepts: the scanner decides.
+  if (raw.length <= FAST_MAX) {
+    let value: unknown;
+    try { value = JSON.parse(raw.toString('utf8')); } catch { return parseCreateBodyAsGo(raw); }
+    checkTypes(raw, raw.length);
+    return value;
+  }
+  return parseCreateBodyAsGo(raw);
+}
+
+/** Bodies at most this long cannot nest 10,000 levels deep (each level takes two bytes). */
+const FAST_MAX = 20_000;
+
+/** parseCreateBody without the JSON.parse shortcut: Go's scanner on every body (tests hold the two equal). */
+export function parseCreateBodyAsGo(raw: Buffer): unknown {
   const end = firstValueEnd(raw);
   checkTypes(raw, end);
   return JSON.parse(raw.toString('utf8', 0, end));

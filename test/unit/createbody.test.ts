@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
-import { checkCreateRequest, parseCreateBody } from '../../src/api/createbody.js';
+import fc from 'fast-check';
+import { checkCreateRequest, parseCreateBody, parseCreateBodyAsGo } from '../../src/api/createbody.js';
 import { DockerError } from '../../src/errors.js';
 
 const MSG = 'json: cannot unmarshal';
@@ -341,6 +342,47 @@ describe('parseCreateBody: what dockerd accepts passes', () => {
   it('leaves fields the manager does not read to the engine', () => {
     // dockerd: "json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Cmd of type string"
     assert.equal(refusal(parse('{"Image":"busybox","Cmd":5}')), undefined);
+  });
+});
+
+/** What a parse gives: the value, or the refusal. */
+function outcome(f: (b: Buffer) => unknown, raw: Buffer): unknown {
+  try { return { value: f(raw) }; } catch (e) { return refusal(() => { throw e; }); }
+}
+
+describe('parseCreateBody: the JSON.parse shortcut answers as Go\'s scanner does', () => {
+  // Bodies near the checked fields: their names in other cases, duplicates,
+  // numbers Go refuses for int64 (1.0, 1e3, 2^63), wrong types, broken syntax.
+  const key = fc.constantFrom('Image', 'image', 'Env', 'Labels', 'CpuShares', 'cpushares', 'CPUSHARES', 'Memory', 'NanoCpus', 'HostConfig', 'hostconfig',
+    'PortBindings', 'ExposedPorts', 'NetworkMode', 'Links', 'VolumesFrom', 'NetworkingConfig', 'EndpointsConfig', 'IPAMConfig', 'IPv4Address', 'Aliases', 'Cmd', 'x', '80/tcp', '1');
+  const scalar = fc.oneof(
+    fc.constantFrom('0', '1', '-1', '1.0', '1e3', '2E-1', '9223372036854775807', '9223372036854775808', '-9223372036854775809', 'true', 'false', 'null', '""', '"x"', '"\\u0041"', '[]', '{}', '["a"]', '[1]'),
+    fc.integer().map(String), fc.string().map((x) => JSON.stringify(x)));
+  const value: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
+    v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar,
+      fc.array(tie('v'), { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`),
+      fc.array(fc.tuple(key, tie('v')), { maxLength: 5 }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`)),
+  })).v;
+  const body = fc.tuple(value, fc.constantFrom('', ' ', '\n', ' {}', 'x', '}', ']', ','), fc.nat(40), fc.constantFrom('', '{', '"', ':', ',', '\u0001', '\ufeff', '\xff'))
+    .map(([v, tail, at, junk]) => {
+      const s = v + tail;
+      const cut = Math.min(at, s.length);
+      return at % 3 === 0 ? s : s.slice(0, s.length - cut) + junk + s.slice(s.length - cut);
+    });
+
+  it('same value or same refusal for any body', () => {
+    fc.assert(fc.property(body, (s) => {
+      const raw = Buffer.from(s, s.includes('\xff') ? 'latin1' : 'utf8');
+      assert.deepEqual(outcome(parseCreateBody, raw), outcome(parseCreateBodyAsGo, raw));
+    }), { numRuns: 3000 });
+  });
+
+  it('and for the bodies above', () => {
+    for (const raw of [...REFUSED.map((r) => r[0]), ...ACCEPTED, ...SYNTAX.map((r) => r[0])]) {
+      const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+      if (b.length > 20_000) continue; // the deep ones take the scanner either way (and nest past deepEqual's recursion)
+      assert.deepEqual(outcome(parseCreateBody, b), outcome(parseCreateBodyAsGo, b), String(raw).slice(0, 80));
+    }
   });
 });
 
