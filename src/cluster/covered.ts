@@ -13,7 +13,8 @@
 // docs/performance.md). If the write fails, or ends without covering it, the
 // held event is re-read then (`release`); nothing is held past HOLD_MS.
 //
-// Events still to come after the answer are expected: each is skipped once.
+// Events still to come after the answer (those the write did not see arrive
+// while in flight) are expected: each is skipped once.
 // An expectation ends at its write's last event (a start's `start`, after its
 // connects), at any other event of the container, or after KEEP_MS, so a
 // later change with the same action (a `network connect` made on the engine)
@@ -23,8 +24,6 @@
 const KEEP_MS = 10_000;
 /** The longest an event waits for a write in flight: past it, the write is taken as failed. */
 const HOLD_MS = 30_000;
-/** Recent arrivals remembered per engine: far more than arrive during one write's round trip. */
-const SEEN_KEEP = 256;
 
 const key = (id: string, action: string): string => `${id}\u0000${action}`;
 
@@ -33,9 +32,9 @@ export interface Write {
   /** The container, or undefined for a create (its ID comes with the answer). */
   readonly id: string | undefined;
   readonly actions: readonly string[];
-  /** Arrival count when it was begun. */
-  readonly since: number;
   readonly at: number;
+  /** Its events (container and action) that arrived while it was in flight. */
+  readonly seen: Set<string>;
   ended: boolean;
 }
 
@@ -45,11 +44,10 @@ interface Held { id: string; action: string; writes: Set<Write> }
 export class CoveredEvents {
   /** Container ID -> the actions expected (the last one ends it), oldest first (insertion order is time order). */
   private readonly byId = new Map<string, { actions: string[]; at: number }>();
-  /** Arrival number of the last event of each (container, action) seen lately. */
-  private readonly seen = new Map<string, number>();
-  private arrivals = 0;
   private readonly inFlight = new Set<Write>();
   private held: Held[] = [];
+  /** Releases what a write that never ended held, HOLD_MS on, even if no other event comes. */
+  private timer: NodeJS.Timeout | undefined;
 
   /** `release`: a held event's re-read, once no write in flight may cover it. */
   constructor(private readonly release: (id: string) => void = () => undefined) {}
@@ -61,7 +59,7 @@ export class CoveredEvents {
    */
   begin(id: string | undefined, actions: readonly string[], now = Date.now()): Write {
     this.sweep(now);
-    const w: Write = { id, actions, since: this.arrivals, at: now, ended: false };
+    const w: Write = { id, actions, at: now, seen: new Set(), ended: false };
     this.inFlight.add(w);
     return w;
   }
@@ -73,19 +71,19 @@ export class CoveredEvents {
    * expected of it.
    */
   arrived(id: string, action: string, now = Date.now()): boolean {
-    const k = key(id, action);
-    this.seen.delete(k);
-    this.seen.set(k, ++this.arrivals);
-    if (this.seen.size > SEEN_KEEP) this.seen.delete(this.seen.keys().next().value as string);
-    if (this.consume(id, action, now)) return true;
-    if (this.inFlight.size === 0) return false;
-    this.sweep(now);
     let writes: Set<Write> | undefined;
-    for (const w of this.inFlight) {
-      if ((w.id === undefined || w.id === id) && w.actions.includes(action)) (writes ??= new Set()).add(w);
+    if (this.inFlight.size) {
+      this.sweep(now);
+      for (const w of this.inFlight) {
+        if ((w.id !== undefined && w.id !== id) || !w.actions.includes(action)) continue;
+        w.seen.add(key(id, action));
+        (writes ??= new Set()).add(w);
+      }
     }
+    if (this.consume(id, action, now)) return true; // an earlier write's, expected
     if (!writes) return false;
     this.held.push({ id, action, writes });
+    this.arm();
     return true;
   }
 
@@ -100,8 +98,8 @@ export class CoveredEvents {
     this.byId.delete(id);
     const last = actions.length - 1;
     // Its last event already arrived: so did the ones before it, all read.
-    if (last < 0 || (this.seen.get(key(id, actions[last])) ?? 0) > w.since) return;
-    const left = actions.filter((a) => (this.seen.get(key(id, a)) ?? 0) <= w.since);
+    if (last < 0 || w.seen.has(key(id, actions[last]))) return;
+    const left = actions.filter((a) => !w.seen.has(key(id, a)));
     this.byId.set(id, { actions: left, at: now });
   }
 
@@ -146,5 +144,10 @@ export class CoveredEvents {
   /** A write older than HOLD_MS is taken as failed (a bug or a hung engine must not hold events forever). */
   private sweep(now: number): void {
     for (const w of this.inFlight) if (now - w.at >= HOLD_MS) this.end(w);
+    if (this.held.length) this.arm();
+  }
+
+  private arm(): void {
+    this.timer ??= setTimeout(() => { this.timer = undefined; this.sweep(Date.now()); }, HOLD_MS).unref();
   }
 }

@@ -1,7 +1,7 @@
 // CoveredEvents (src/cluster/covered.ts): which events of a write need no
 // re-read of their own, and that nothing else is ever skipped: every event
 // is either read by its write's re-read or re-read on its own.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoveredEvents } from '../../src/cluster/covered.js';
 
@@ -116,6 +116,31 @@ test('a write never ended holds nothing past 30 s', () => {
   assert.deepEqual(released, ['a'], 'the next arrival after 30 s releases it');
   assert.deepEqual(c.pending, { writes: 0, held: 0 });
   assert.equal(c.arrived('a', 'start', 1000 + 30_001), false, 'and holds no more');
+});
+
+test('a held event is released after 30 s even if nothing else happens on the engine', (t) => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  t.after(() => mock.timers.reset());
+  const { c, released } = make();
+  c.begin('a', START); // never ended
+  assert.equal(c.arrived('a', 'network:connect'), true);
+  mock.timers.tick(29_999);
+  assert.deepEqual(released, []);
+  mock.timers.tick(1);
+  assert.deepEqual(released, ['a']);
+  assert.deepEqual(c.pending, { writes: 0, held: 0 });
+});
+
+test("a write's own arrivals count however many other events come meanwhile", () => {
+  const { c, released } = make();
+  const w = c.begin('a', START, 1000);
+  assert.equal(c.arrived('a', 'network:connect', 1001), true);
+  // a busy engine: health checks of 100 other containers
+  for (let i = 0; i < 1000; i++) assert.equal(c.arrived(`o${i % 100}`, ['exec_create', 'exec_start', 'exec_die', 'health_status'][i % 4], 1002), false);
+  c.expect('a', START, w, 1003);
+  assert.deepEqual(released, []);
+  // the connect had arrived: not expected, so `docker network connect n2 a` later is re-read
+  assert.equal(c.arrived('a', 'network:connect', 1004), false);
 });
 
 test('any other event of the container ends what was expected of it; so does a failed re-read', () => {
