@@ -57,8 +57,8 @@ export async function removeContainer(ctx: ApiContext, req: IncomingMessage, res
   await forward(await target(ctx, req, ref, ''), req, res);
 }
 
-/** wait: headers at once, the exit status when the engine sends it (reads after it see the container stopped). */
-export async function waitContainer(ctx: ApiContext, req: Request, res: Response, ref: string, action: string): Promise<void> {
+/** wait: headers at once, the exit status when the engine sends it (reads after it see the container stopped). A plain route: `docker run` sends it. */
+export async function waitContainer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, ref: string, action: string): Promise<void> {
   await hold(await target(ctx, req, ref, action), req, res);
 }
 

@@ -60,7 +60,7 @@ export const ROUTES: Route[] = [
   route('POST', '/containers/prune', 'ContainerPrune', containers.pruneContainers),
   plain('GET', `/containers/${C}/json`, 'ContainerInspect', containers.inspectContainer),
   plain('POST', `/containers/${C}/(start|stop|restart|kill|pause|unpause|rename|update)`, 'ContainerAction', containers.callContainer),
-  route('POST', `/containers/${C}/(wait)`, 'ContainerWait', containers.waitContainer),
+  plain('POST', `/containers/${C}/(wait)`, 'ContainerWait', containers.waitContainer),
   route('GET', `/containers/${C}/(logs|stats|top|changes|export)`, 'ContainerStream', containers.streamContainer),
   route('POST', `/containers/${C}/(resize)`, 'ContainerResize', containers.streamContainer),
   route('POST', `/containers/${C}/(attach)`, 'ContainerAttach', containers.attachContainer, containers.hijackContainer),
