@@ -93,9 +93,12 @@ export class CoveredEvents {
    * not arrived since it was begun are expected (need no re-read of their own).
    */
   expect(id: string, actions: readonly string[], w: Write, now = Date.now()): void {
+    const open = !w.ended;
     this.end(w, id, actions);
     for (const [k, v] of this.byId) { if (now - v.at < KEEP_MS) break; this.byId.delete(k); }
     this.byId.delete(id);
+    // Taken as failed meanwhile (HOLD_MS): it saw no arrivals since, so it expects nothing.
+    if (!open) return;
     const last = actions.length - 1;
     // Its last event already arrived: so did the ones before it, all read.
     if (last < 0 || w.seen.has(key(id, actions[last]))) return;

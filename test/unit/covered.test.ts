@@ -118,6 +118,16 @@ test('a write never ended holds nothing past 30 s', () => {
   assert.equal(c.arrived('a', 'start', 1000 + 30_001), false, 'and holds no more');
 });
 
+test('a write answered after it was taken as failed expects nothing', () => {
+  const { c } = make();
+  const w = c.begin('a', START, 1000);
+  c.arrived('z', 'kill', 1000 + 30_000); // the sweep ends w
+  assert.equal(c.arrived('a', 'network:connect', 1000 + 30_001), false, 'not held: re-read');
+  c.expect('a', START, w, 1000 + 30_002);
+  assert.equal(c.size, 0);
+  assert.equal(c.arrived('a', 'start', 1000 + 30_003), false, 're-read: nothing was expected');
+});
+
 test('a held event is released after 30 s even if nothing else happens on the engine', (t) => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   t.after(() => mock.timers.reset());
