@@ -12,7 +12,8 @@
 // Rows: /_ping, inspect and /info at 1 client, `ps -a` at 1 and 8 clients,
 // the whole `docker run -d busybox true` of CLI 28 (pairs, manager then engine,
 // each command started once the last one's container has exited; judged on the
-// median of the pairs' differences), the manager's VmRSS at the end. The manager runs as a child process (`swarm manage`), the client is a
+// median of the pairs' differences), the manager's VmRSS at the end. The
+// manager runs as a child process (`swarm manage`), the client is a
 // keep-alive undici Pool.
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -35,8 +35,9 @@ export class Writes {
 
   /**
    * Remember the re-read `work` after a write to container `id` on `e`
-   * until it ends (it never rejects), and start it in the next turn; `after` runs right after it, in the
-   * same turn (releases what the write held until the cache showed it).
+   * until it ends (it never rejects); it starts in the next turn. `after`
+   * runs right after it, in the same turn (releases what the write held
+   * until the cache showed it).
    */
   track(e: Engine, id: string, names: readonly string[], work: () => Promise<unknown>, after?: () => void): void {
     const p: Pending = { e, id, names, done: RESOLVED };
@@ -44,7 +45,7 @@ export class Writes {
     p.done = (async () => {
       try {
         // Started in the next turn, after the write's answer has gone out: its
-        // requests no longer delay the client's (~0.4 ms a call on 2 cores,
+        // requests no longer delay the client's (0.2-0.3 ms a call on 2 cores,
         // docs/performance.md, fifteenth pass). Reads wait for `done` as before.
         await new Promise<void>((resolve) => setImmediate(resolve));
         await work();
