@@ -9,7 +9,9 @@
 //            for the first rows), --runs N (default 1: medians over N
 //            runs, a fresh manager each run), --cli-runs N (default 10: `docker run -d busybox true` per side)
 //
-// Rows: /_ping, inspect and /info at 1 client, `ps -a` at 1 and 8 clients,
+// Rows: /_ping, inspect (the same containers again and again: the manager
+// answers from memory, cluster/inspectcache.ts; and with ?size=0, which it
+// always asks of the engine) and /info at 1 client, `ps -a` at 1 and 8 clients,
 // the whole `docker run -d busybox true` of CLI 28 (pairs, manager then engine,
 // each command started once the last one's container has exited; judged on the
 // median of the pairs' differences), the manager's VmRSS at the end. The
@@ -211,7 +213,9 @@ export async function runApiBench(o: ApiBenchOptions): Promise<string> {
       const ids = (i: number): string => `/v1.41/containers/${engineIds[i % engineIds.length]}/json`;
       const psCount = Math.min(o.count, 300);
       await row('GET /_ping', 1, o.count, () => '/_ping', () => '/_ping');
-      await row('inspect (GET /containers/{id}/json)', 1, o.count, ids, ids, 'same containers');
+      await row('inspect (GET /containers/{id}/json)', 1, o.count, ids, ids, 'same containers, unchanged: kept answers');
+      const asked = (i: number): string => `${ids(i)}?size=0`;
+      await row('inspect ?size=0 (asked each time)', 1, o.count, asked, asked, 'same containers; the engine asked every time');
       await row('ps -a, 1 client', 1, psCount, () => '/v1.41/containers/json?all=1', () => '/v1.41/containers/json?all=1', `manager ${ENGINES * PER_ENGINE}, engine ${PER_ENGINE} items`);
       await row('ps -a, 8 clients', 8, psCount, () => '/v1.41/containers/json?all=1', () => '/v1.41/containers/json?all=1');
       await row('GET /info', 1, Math.min(o.count, 500), () => '/v1.41/info', () => '/v1.41/info');

@@ -66,6 +66,9 @@ export class ApiMetrics {
     readOnly(r, 'swarm_event_lag_max_seconds', 'The largest lag among the engines\' last events.', 'gauge', () => [{ labels: {}, value: c().eventLagMax }]);
     readOnly(r, 'swarm_event_streams_lost_total', 'Engine event streams lost (engine gone, stream broken).', 'counter', () => [{ labels: {}, value: c().streamsLost }]);
     readOnly(r, 'swarm_event_streams_resumed_total', 'Event streams reopened after a loss (with since=, then a full refresh).', 'counter', () => [{ labels: {}, value: c().streamsResumed }]);
+    readOnly(r, 'swarm_container_inspects_total', 'Client container inspects by where the answer came from: memory (unchanged since the engine last answered it, or shared with a call in flight) or the engine.', 'counter',
+      () => [{ labels: { from: 'memory' }, value: c().inspects.memory }, { labels: { from: 'engine' }, value: c().inspects.engine }]);
+    readOnly(r, 'swarm_container_inspect_kept_bytes', 'Inspect answers kept in memory to be served again.', 'gauge', () => [{ labels: {}, value: c().inspects.keptBytes }]);
     // Process figures under the names Prometheus clients use.
     readOnly(r, 'process_cpu_seconds_total', 'User and system CPU time of the manager.', 'counter', () => {
       const u = process.cpuUsage();

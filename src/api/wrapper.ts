@@ -24,6 +24,8 @@ export interface RequestInfo {
   route: string;
   node: string;
   started: bigint;
+  /** A write's end told to the cluster (set by admit(), see isWrite). */
+  wrote?: () => void;
   /** Where the request is counted (set by admit()). */
   metrics?: ApiMetrics;
   // ---- access control (./access.ts), when on
@@ -79,6 +81,10 @@ function versionRange(version: string, minVersion: string, v: string): number {
 /** Check a request before any route runs. */
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
+  if (isWrite(req)) {
+    ctx.cluster.noteWrite();
+    info.wrote = () => ctx.cluster.noteWrite();
+  }
   info.metrics = metricsOf(ctx);
   info.audit = ctx.access?.audit;
   const { version, minVersion } = apiVersions(ctx);
@@ -100,9 +106,19 @@ export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   return { headers, preflight: false };
 }
 
+/**
+ * A request that may change something: the cluster hears of it as it starts
+ * and as it ends (logRequest), so no inspect answer kept from before its
+ * answer is served after it (cluster/inspectcache.ts).
+ */
+function isWrite(req: http.IncomingMessage): boolean {
+  return req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+}
+
 /** One log line per request, at debug level, when it is over. */
 export function logRequest(req: http.IncomingMessage, status: number | string, extra: Record<string, unknown> = {}): void {
   const info = requestInfo(req);
+  info.wrote?.();
   // Counted once: a hijack when it is made, not again when it closes.
   if (status !== 'hijack closed') {
     info.metrics?.request(info.route, status, Number(process.hrtime.bigint() - info.started) / 1e9);

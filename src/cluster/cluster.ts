@@ -196,7 +196,13 @@ export class Cluster extends EventEmitter {
     }, this.dialer);
     this.engines.set(addr, e);
     e.on('container', (kind: string, c: CachedContainer, oldNames?: string[]) => this.onContainer(e, kind, c, oldNames));
-    e.on('event', (ev: EngineEvent) => this.emit('event', this.decorate(e, ev)));
+    e.on('event', (ev: EngineEvent) => {
+      const id = (ev.Type ?? 'container') === 'container' ? ev.Actor?.ID ?? ev.id : undefined;
+      if (id) this.ops.inspects.changed(id);
+      const attached = ev.Actor?.Attributes?.container;
+      if (attached) this.ops.inspects.changed(attached);
+      this.emit('event', this.decorate(e, ev));
+    });
     e.on('background', (busy: boolean) => { if (!busy) this.busy.delete(e); else if (this.engines.get(addr) === e) this.busy.add(e); });
     e.on('versioned', () => { this.versions = null; this.emit('versioned'); });
     e.on('state', (s: string, prev: string) => {
@@ -524,6 +530,8 @@ export class Cluster extends EventEmitter {
   }
 
   inspectContainer(ref: string, query: string): Promise<EngineReply> { return this.ops.inspect(ref, query); }
+  /** A client's write passed through the API, at its start and at its end: kept inspect answers no longer stand. */
+  noteWrite(): void { this.ops.inspects.noteWrite(); }
   containerTarget(ref: string, action: string, version: string, query: string): Promise<ProxyTarget> { return this.ops.containerTarget(ref, action, version, query); }
   execCreateTarget(ref: string, version: string, query: string): Promise<ProxyTarget> { return this.ops.execCreateTarget(ref, version, query); }
   execTarget(id: string, path: string): Promise<ProxyTarget> { return this.ops.execTarget(id, path); }

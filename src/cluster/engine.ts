@@ -168,6 +168,9 @@ export class Engine extends EventEmitter {
   /** Healthy but its last ping went unanswered: no new containers go there meanwhile. */
   get suspect(): boolean { return this.liveness.suspect; }
 
+  /** The event stream's count of opens while it is open, else -1: the same number means no event missed in between (see InspectCache). */
+  get streamEpoch(): number { return this.events.open ? this.events.opens : -1; }
+
   /** The error for "this engine cannot be reached", naming the node once it is known. */
   unavailable(reason: string): EngineUnavailableError {
     const node = this.name && this.name !== this.addr ? ` (node ${this.name})` : '';

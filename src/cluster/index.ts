@@ -106,7 +106,7 @@ export type { FilterArgs };
 /** What the API layer may call: plain views and proxy targets, no engines. */
 export type ClusterApi = Pick<Cluster,
   | 'on' | 'off' | 'listenerCount'
-  | 'apiVersions' | 'versionKnown' | 'settle' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer'
+  | 'apiVersions' | 'versionKnown' | 'settle' | 'findContainer' | 'listContainers' | 'createContainer' | 'inspectContainer' | 'noteWrite'
   | 'containerTarget' | 'execCreateTarget' | 'execTarget' | 'peerTarget' | 'pruneContainers'
   | 'nodeStatuses' | 'healthyNodes' | 'sampleInfo' | 'listImages' | 'imageTarget' | 'eventHistory'
   | 'buildTarget' | 'metrics'

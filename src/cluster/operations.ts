@@ -11,6 +11,7 @@ import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
 import { InspectMemo, isAnyIp } from './inspectbody.js';
+import { InspectCache, type InspectReply } from './inspectcache.js';
 import { mayBeMisread } from './containers.js';
 
 export { isAnyIp };
@@ -68,8 +69,10 @@ export class Operations {
   /** Connections to other managers (a replica's primary), through the same dialer as engines. */
   private readonly peers = new Map<string, EngineTransport>();
 
-  /** Decorated inspect answers, reused while unchanged (see InspectMemo). */
-  private readonly inspects = new InspectMemo();
+  /** Decorated inspect answers, reused while the engine's bytes are the same (see InspectMemo). */
+  private readonly decorated = new InspectMemo();
+  /** Inspect answers served again while no event or write says they changed (see InspectCache). */
+  readonly inspects = new InspectCache();
 
   constructor(private readonly cluster: Cluster) {}
 
@@ -248,9 +251,14 @@ export class Operations {
    */
   async inspect(ref: string, query: string): Promise<EngineReply> {
     const { node: e, id } = await this.owner(ref);
-    const r = await e.call('GET', `/containers/${id}/json${query}`);
-    if (r.status !== 200) return { node: e, status: r.status, body: r.body };
-    return { node: e, status: 200, body: this.inspects.decorate(id, r.body, nodeInfo(e), e.ip) };
+    const node = nodeInfo(e);
+    const ask = async (): Promise<InspectReply> => {
+      const r = await e.call('GET', `/containers/${id}/json${query}`);
+      return { status: r.status, body: r.status === 200 ? this.decorated.decorate(id, r.body, node, e.ip) : r.body };
+    };
+    // ?size=1 answers are sized now: always asked.
+    const r = /size/i.test(query) ? await ask() : await this.inspects.answer(id, e, `${e.ip} ${JSON.stringify(node)}`, ask);
+    return { node: e, status: r.status, body: r.body };
   }
 
   /** POST /containers/prune on every healthy engine; one merged answer. */

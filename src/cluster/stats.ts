@@ -60,6 +60,8 @@ export interface ClusterMetrics {
   eventLagMax: number;
   streamsLost: number;
   streamsResumed: number;
+  /** Client inspects answered from memory (kept or shared) and asked of the engine; bytes kept (see ./inspectcache.ts). */
+  inspects: { memory: number; engine: number; keptBytes: number };
 }
 
 export function clusterMetrics(cluster: Cluster): ClusterMetrics {
@@ -80,5 +82,6 @@ export function clusterMetrics(cluster: Cluster): ClusterMetrics {
     engines, containers: cluster.containerCount, pendingReservations: cluster.placement.pendingTotal, sockets,
     refreshSeconds: engineStats.refreshSeconds, eventLagSeconds: engineStats.eventLagSeconds, eventLagMax,
     streamsLost: engineStats.streamsLost, streamsResumed: engineStats.streamsResumed,
+    inspects: { memory: cluster.ops.inspects.hits, engine: cluster.ops.inspects.misses, keptBytes: cluster.ops.inspects.keptBytes },
   };
 }

@@ -181,3 +181,50 @@ test('the routes served without Express pass the same wrapper: version headers, 
   const bad = await fetch(`${base}/containers/%E0%A4%A/json`);
   assert.equal(bad.status, 400);
 });
+
+test('inspect: served again from memory while nothing changed; an event of the container, a write through the manager or ?size=1 asks the engine', async () => {
+  const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!(await ok())) {
+      if (Date.now() > end) throw new Error(`timed out: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until('background inspects done', () => [...mgr.cluster.engines.values()].every((e) => e.inspectsPending === 0));
+  const sim = sims[0];
+  const [x, y] = sim.ids().filter((id) => sim.state(id) === 'running');
+  assert.ok(x && y, 'two running containers');
+  const asked = (): number => sim.counts.get('GET /containers/{id}/json') ?? 0;
+  const inspect = async (id: string, query = ''): Promise<any> => {
+    const r = await fetch(`${base}/v1.41/containers/${id}/json${query}`);
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  // Events of other tests' containers may have come lately: past the quiet window.
+  await new Promise((r) => setTimeout(r, 1_100));
+  const n0 = asked();
+  const first = await inspect(x);
+  assert.equal(first.State.Running, true);
+  assert.equal(first.Node.Name, 'sim-a');
+  assert.deepEqual(await inspect(x), first);
+  assert.equal(asked(), n0 + 1, 'the second inspect was answered from memory');
+  await inspect(x, '?size=1');
+  assert.equal(asked(), n0 + 2, '?size=1 is always asked');
+
+  // Stopped on the engine, not through the manager: its events drop the kept answer
+  // (well within MAX_AGE_MS, the age bound).
+  assert.ok(sim.stopContainer(x));
+  await until('inspect shows the stop', async () => (await inspect(x)).State.Running === false, 3_000);
+  await new Promise((r) => setTimeout(r, 1_100));
+  const n1 = asked();
+  assert.equal((await inspect(x)).State.Running, false);
+  assert.equal((await inspect(x)).State.Running, false);
+  assert.equal(asked(), n1 + 1, 'kept again once the quiet window after its events passed');
+
+  // A write through the manager, on another container: nothing kept stands.
+  const w = await fetch(`${base}/v1.41/containers/${y}/kill`, { method: 'POST' });
+  assert.equal(w.status, 204);
+  await inspect(x);
+  assert.equal(asked(), n1 + 2, 'asked again after a write');
+  assert.ok(sim.startContainer(x));
+});

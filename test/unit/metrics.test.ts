@@ -102,6 +102,7 @@ test('metrics: every family, requests by route name and code, cluster gauges', a
     swarm_event_lag_seconds: 'histogram', swarm_event_lag_max_seconds: 'gauge', swarm_event_streams_lost_total: 'counter',
     swarm_event_streams_resumed_total: 'counter', process_cpu_seconds_total: 'counter', process_resident_memory_bytes: 'gauge',
     process_open_fds: 'gauge', process_max_fds: 'gauge', process_start_time_seconds: 'gauge', process_heap_bytes: 'gauge',
+    swarm_container_inspects_total: 'counter', swarm_container_inspect_kept_bytes: 'gauge',
   })) {
     assert.equal(f.get(name)?.type, type, `${name} is a ${type}`);
     assert.ok(f.get(name)!.help.length > 0, `${name} has help`);
@@ -110,6 +111,9 @@ test('metrics: every family, requests by route name and code, cluster gauges', a
   assert.equal(value(f, 'swarm_http_requests_total', { route: 'Info', code: '200' }), 1);
   assert.equal(value(f, 'swarm_http_requests_total', { route: 'ContainerInspect', code: '200' }), 1);
   assert.equal(value(f, 'swarm_http_requests_total', { route: 'ContainerInspect', code: '404' }), 1);
+  // The 404 is the manager's own (no such container): the engine was asked once.
+  assert.equal(value(f, 'swarm_container_inspects_total', { from: 'engine' }), 1);
+  assert.equal(value(f, 'swarm_container_inspects_total', { from: 'memory' }), 0);
   assert.equal(value(f, 'swarm_http_requests_total', { route: 'none', code: '404' }), 1, 'an unknown path under one label');
   assert.equal(value(f, 'swarm_http_requests_total', { route: 'Metrics', code: '404' }), 1);
   const routes = new Set(f.get('swarm_http_requests_total')!.samples.map((s) => s.labels.route));

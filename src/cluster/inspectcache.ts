@@ -1,0 +1,144 @@
+// Container inspect answered from memory while nothing says it changed.
+//
+// The manager follows every engine's /events, and every state change an
+// inspect shows comes with an event of its container (create, start, die,
+// pause, rename, update, exec_create/exec_die, a network's connect or
+// disconnect naming it). So an inspect answer stays true until the next such
+// event, and a container polled (a CI job or Compose waiting on its state,
+// `docker inspect` in a loop) need not cost its engine a call each time.
+//
+// An answer is kept, and served again, only while all of these hold:
+// - no event of the container came since it was asked, nor in the QUIET_MS
+//   before (dockerd finishes some changes just after their event: a die's
+//   network cleanup);
+// - no write passed through the manager since it was asked (noteWrite, from
+//   the API's one wrapper, at each write's start and end: a client's start
+//   answered must not be followed by the answer from before it);
+// - the engine's event stream is the one that was open when it was asked
+//   (a stream lost and resumed may have missed events), and no ping of the
+//   engine has gone unanswered since (a half-open stream says nothing);
+// - the node's facts in `Node` are the same;
+// - it has no `State.Health`: a health check's log changes without an event;
+// - it is under MAX_AGE_MS old, a bound on whatever this list has missed.
+// Inspects of the same container in flight at once share one engine call on
+// the same terms. The memory is bounded (MAX_BYTES, the oldest use goes).
+
+export interface InspectSource {
+  /** The open event stream's count of opens, or -1 while it is not open. */
+  readonly streamEpoch: number;
+  /** A ping went unanswered (see Liveness). */
+  readonly suspect: boolean;
+}
+
+export interface InspectReply { status: number; body: Buffer }
+
+export const QUIET_MS = 1_000;
+export const MAX_AGE_MS = 10_000;
+export const MAX_BYTES = 4 * 1024 * 1024;
+/** Event times kept for the quiet window: pruned of stale ones past this many. */
+const EVENT_TIMES = 4_096;
+
+const HEALTH = Buffer.from('"Health":{');
+
+interface Kept { src: InspectSource; stream: number; facts: string; reply: InspectReply; at: number }
+interface Flight { src: InspectSource; stream: number; facts: string; at: number; dirty: boolean; answer: Promise<InspectReply> }
+
+export class InspectCache {
+  private readonly kept = new Map<string, Kept>();
+  private bytes = 0;
+  private readonly flying = new Map<string, Flight>();
+  /** Container ID → when its last event came (ms), for the quiet window; oldest first. */
+  private readonly lastEvent = new Map<string, number>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxBytes = MAX_BYTES, private readonly now: () => number = Date.now) {}
+
+  /**
+   * The answer for `id` on `src`: kept, shared with a call in flight, or
+   * `ask`ed (and kept if it may be). `facts` stands for the node facts
+   * decorating it; a change of them is a change of the answer.
+   */
+  answer(id: string, src: InspectSource, facts: string, ask: () => Promise<InspectReply>): Promise<InspectReply> {
+    const t = this.now();
+    const k = this.kept.get(id);
+    if (k) {
+      if (k.src === src && k.stream === src.streamEpoch && !src.suspect && k.facts === facts && t - k.at <= MAX_AGE_MS) {
+        this.kept.delete(id);
+        this.kept.set(id, k);
+        this.hits++;
+        return Promise.resolve(k.reply);
+      }
+      this.drop(id);
+    }
+    const f = this.flying.get(id);
+    if (f && !f.dirty && f.src === src && f.stream === src.streamEpoch && !src.suspect && f.facts === facts) {
+      this.hits++;
+      return f.answer;
+    }
+    this.misses++;
+    const flight: Flight = { src, stream: src.streamEpoch, facts, at: t, dirty: false, answer: undefined! };
+    const last = this.lastEvent.get(id);
+    if (last !== undefined && t - last < QUIET_MS) flight.dirty = true;
+    flight.answer = ask().then((reply) => {
+      if (this.flying.get(id) === flight) this.flying.delete(id);
+      if (!flight.dirty && flight.stream >= 0 && flight.stream === src.streamEpoch && !src.suspect && keepable(reply)) this.keep(id, flight, reply);
+      return reply;
+    }, (err: unknown) => {
+      if (this.flying.get(id) === flight) this.flying.delete(id);
+      throw err;
+    });
+    this.flying.set(id, flight);
+    return flight.answer;
+  }
+
+  /** An event of the container came: what is kept or in flight for it is stale. */
+  changed(id: string): void {
+    this.drop(id);
+    const f = this.flying.get(id);
+    if (f) f.dirty = true;
+    this.lastEvent.delete(id);
+    this.lastEvent.set(id, this.now());
+    if (this.lastEvent.size > EVENT_TIMES) this.pruneEvents();
+  }
+
+  /** A write passed through the manager (at its start and at its end): nothing kept or in flight stands. */
+  noteWrite(): void {
+    this.kept.clear();
+    this.bytes = 0;
+    for (const f of this.flying.values()) f.dirty = true;
+  }
+
+  get size(): number { return this.kept.size; }
+  get keptBytes(): number { return this.bytes; }
+
+  private keep(id: string, f: Flight, reply: InspectReply): void {
+    const size = reply.body.length;
+    if (size > this.maxBytes / 4) return;
+    this.drop(id);
+    while (this.bytes + size > this.maxBytes && this.kept.size) this.drop(this.kept.keys().next().value!);
+    this.kept.set(id, { src: f.src, stream: f.stream, facts: f.facts, reply, at: f.at });
+    this.bytes += size;
+  }
+
+  private drop(id: string): void {
+    const k = this.kept.get(id);
+    if (!k) return;
+    this.kept.delete(id);
+    this.bytes -= k.reply.body.length;
+  }
+
+  /** Forget event times older than the quiet window (the map is in arrival order). */
+  private pruneEvents(): void {
+    const cut = this.now() - QUIET_MS;
+    for (const [id, at] of this.lastEvent) {
+      if (at >= cut) break;
+      this.lastEvent.delete(id);
+    }
+  }
+}
+
+/** Only a 200 without a health check's log is kept. */
+function keepable(reply: InspectReply): boolean {
+  return reply.status === 200 && reply.body.indexOf(HEALTH) < 0;
+}

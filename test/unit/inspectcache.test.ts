@@ -1,0 +1,171 @@
+// The inspect cache's rules, on a fake clock and a fake engine (the real path: api-sim.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InspectCache, MAX_AGE_MS, QUIET_MS, type InspectReply, type InspectSource } from '../../src/cluster/inspectcache.js';
+
+function rig(maxBytes?: number) {
+  let t = 1_000_000;
+  const cache = new InspectCache(maxBytes, () => t);
+  const src: { streamEpoch: number; suspect: boolean } = { streamEpoch: 1, suspect: false };
+  let calls = 0;
+  const ask = (body = '{"Id":"a"}', status = 200) => async (): Promise<InspectReply> => { calls++; return { status, body: Buffer.from(body) }; };
+  return {
+    cache, src,
+    calls: () => calls,
+    tick: (ms: number) => { t += ms; },
+    get: (id = 'a', s: InspectSource = src, facts = 'f', body?: string, status?: number) => cache.answer(id, s, facts, ask(body, status)),
+  };
+}
+
+test('a second inspect with nothing changed is answered from memory', async () => {
+  const r = rig();
+  assert.equal((await r.get()).body.toString(), '{"Id":"a"}');
+  assert.equal((await r.get()).body.toString(), '{"Id":"a"}');
+  assert.equal(r.calls(), 1);
+  assert.equal(r.cache.hits, 1);
+});
+
+test('an event of the container drops its answer, and answers within the quiet window after it are not kept', async () => {
+  const r = rig();
+  await r.get();
+  r.cache.changed('a');
+  await r.get('a', r.src, 'f', '{"Id":"a","v":2}');
+  assert.equal(r.calls(), 2);
+  r.tick(QUIET_MS - 1);
+  await r.get();
+  assert.equal(r.calls(), 3, 'still in the quiet window: asked again');
+  r.tick(2);
+  await r.get();
+  await r.get();
+  assert.equal(r.calls(), 4, 'after the window: kept');
+  r.cache.changed('b');
+  await r.get();
+  assert.equal(r.calls(), 4, "another container's event changes nothing");
+});
+
+test('an event or a write while the engine is asked: the answer is not kept', async () => {
+  const r = rig();
+  let release!: () => void;
+  const held = new Promise<void>((res) => { release = res; });
+  const first = r.cache.answer('a', r.src, 'f', async () => { await held; return { status: 200, body: Buffer.from('old') }; });
+  r.cache.changed('a');
+  release();
+  assert.equal((await first).body.toString(), 'old');
+  r.tick(QUIET_MS);
+  await r.get();
+  assert.equal(r.calls(), 1, 'the stale answer was not kept');
+
+  const w = rig();
+  let go!: () => void;
+  const wait = new Promise<void>((res) => { go = res; });
+  const p = w.cache.answer('a', w.src, 'f', async () => { await wait; return { status: 200, body: Buffer.from('before the write') }; });
+  w.cache.noteWrite();
+  go();
+  await p;
+  assert.equal((await w.get()).body.toString(), '{"Id":"a"}');
+  assert.equal(w.calls(), 1);
+});
+
+test('a write through the manager drops every kept answer', async () => {
+  const r = rig();
+  await r.get('a');
+  await r.get('b');
+  assert.equal(r.cache.size, 2);
+  r.cache.noteWrite();
+  assert.equal(r.cache.size, 0);
+  await r.get('a');
+  assert.equal(r.calls(), 3);
+});
+
+test('inspects at once share one call, unless the first was asked before a change', async () => {
+  const r = rig();
+  const [x, y] = await Promise.all([r.get(), r.get()]);
+  assert.equal(r.calls(), 1);
+  assert.equal(x.body, y.body);
+
+  const s = rig();
+  let go!: () => void;
+  const wait = new Promise<void>((res) => { go = res; });
+  const first = s.cache.answer('a', s.src, 'f', async () => { await wait; return { status: 200, body: Buffer.from('old') }; });
+  s.cache.noteWrite();
+  const second = s.get('a', s.src, 'f', 'new');
+  go();
+  assert.equal((await first).body.toString(), 'old');
+  assert.equal((await second).body.toString(), 'new', 'asked after the write: not joined to the call before it');
+  assert.equal(s.calls(), 1);
+});
+
+test('a lost or resumed event stream, an unanswered ping, other node facts or old age: asked again', async () => {
+  const r = rig();
+  await r.get();
+  r.src.streamEpoch = -1;
+  await r.get();
+  assert.equal(r.calls(), 2, 'stream closed');
+  await r.get();
+  assert.equal(r.calls(), 3, 'nothing kept while it is closed');
+  r.src.streamEpoch = 2;
+  await r.get();
+  await r.get();
+  assert.equal(r.calls(), 4, 'kept again on the resumed stream');
+  r.src.streamEpoch = 3;
+  await r.get();
+  assert.equal(r.calls(), 5, 'resumed once more: events may have been missed');
+
+  r.src.suspect = true;
+  await r.get();
+  assert.equal(r.calls(), 6, 'suspect');
+  r.src.suspect = false;
+  await r.get();
+  await r.get('a', r.src, 'other facts');
+  assert.equal(r.calls(), 8, 'node facts changed');
+  await r.get('a', { streamEpoch: 3, suspect: false }, 'other facts');
+  assert.equal(r.calls(), 9, 'another engine');
+  r.tick(MAX_AGE_MS + 1);
+  await r.get();
+  assert.equal(r.calls(), 10, 'too old');
+});
+
+test('kept: only a 200 without a health check; a failed call is not kept and is not shared later', async () => {
+  const r = rig();
+  await r.get('a', r.src, 'f', '{"State":{"Health":{"Status":"healthy","Log":[]}}}');
+  await r.get('a', r.src, 'f', '{"State":{"Health":{"Status":"healthy","Log":[]}}}');
+  assert.equal(r.calls(), 2);
+  await r.get('n', r.src, 'f', '{"message":"No such container: n"}', 404);
+  await r.get('n', r.src, 'f', '{"message":"No such container: n"}', 404);
+  assert.equal(r.calls(), 4);
+  await assert.rejects(r.cache.answer('e', r.src, 'f', async () => { throw new Error('engine down'); }), /engine down/);
+  await r.get('e');
+  assert.equal(r.calls(), 5);
+  await r.get('h', r.src, 'f', '{"Config":{"Labels":{"Health":"x"}},"State":{"Health":null}}');
+  await r.get('h');
+  assert.equal(r.calls(), 6, 'a label named Health or a null Health is kept');
+});
+
+test('bounded in bytes: the least recently used answer goes first', async () => {
+  const r = rig(400);
+  const body = 'x'.repeat(100);
+  for (const id of ['a', 'b', 'c', 'd']) await r.get(id, r.src, 'f', body);
+  assert.equal(r.cache.keptBytes, 400);
+  await r.get('a', r.src, 'f', body); // used: now the newest
+  await r.get('e', r.src, 'f', body);
+  assert.equal(r.cache.size, 4);
+  assert.ok(r.cache.keptBytes <= 400);
+  const before = r.calls();
+  await r.get('a', r.src, 'f', body);
+  assert.equal(r.calls(), before, 'a was kept');
+  await r.get('b', r.src, 'f', body);
+  assert.equal(r.calls(), before + 1, 'b, the oldest use, went');
+  await r.get('big', r.src, 'f', 'y'.repeat(200));
+  await r.get('big', r.src, 'f', 'y'.repeat(200));
+  assert.equal(r.calls(), before + 3, 'an answer over a quarter of the budget is not kept');
+});
+
+test('event times are pruned once past the quiet window', async () => {
+  const r = rig();
+  for (let i = 0; i < 5_000; i++) r.cache.changed(`c${i}`);
+  r.tick(QUIET_MS + 1);
+  r.cache.changed('last');
+  await r.get('c1');
+  await r.get('c1');
+  assert.equal(r.calls(), 1, 'an old event no longer holds the answer back');
+});
