@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DIALED, type ProxyTarget } from '../cluster/index.js';
 import { onEndStream } from './streams.js';
+import { requestInfo } from './wrapper.js';
 
 /** Serialize the client's request line and headers for the engine. */
 function requestHead(req: IncomingMessage, path: string, addr: string): string {
@@ -96,7 +97,13 @@ export function hijack(req: IncomingMessage, client: Duplex, head: Buffer, targe
     upstream.on('data', onStatus);
   });
   client.on('end', () => { clientEnded = true; if (gate !== 'waiting') upstream.end(); maybeFinish(); });
-  upstream.on('end', () => { upstreamEnded = true; client.end(); maybeFinish(); });
+  upstream.on('end', () => {
+    upstreamEnded = true;
+    // dockerd ends an attach as the container stops: told before the client can see it (wrapper.ts isWrite).
+    requestInfo(req).wrote?.();
+    client.end();
+    maybeFinish();
+  });
   // A shutdown: the client gets the output so far and a FIN (not a reset);
   // the pair goes when the client closes its side, or at the grace's end.
   onEndStream(client, () => {

@@ -13,6 +13,8 @@ import type { AuditLog, Decision } from '../access/audit.js';
 import type { Caller } from './access.js';
 
 const VERSION_PREFIX = /^\/v(\d+\.\d+)(?=\/)/;
+/** A container's stream read by GET: dockerd ends it as the container stops, so its end counts as a write's. */
+const CONTAINER_STREAM = /^\/containers\/[^/]+\/(?:logs|attach\/ws|stats)$/;
 
 /** What the wrapper learnt about a request, kept on it for handlers and the log. */
 export interface RequestInfo {
@@ -81,10 +83,8 @@ function versionRange(version: string, minVersion: string, v: string): number {
 /** Check a request before any route runs. */
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
-  if (isWrite(req)) {
-    ctx.cluster.noteWrite();
-    info.wrote = () => ctx.cluster.noteWrite();
-  }
+  if (isWrite(req)) ctx.cluster.noteWrite();
+  if (isWrite(req) || CONTAINER_STREAM.test(info.path)) info.wrote = () => ctx.cluster.noteWrite();
   info.metrics = metricsOf(ctx);
   info.audit = ctx.access?.audit;
   const { version, minVersion } = apiVersions(ctx);
@@ -108,8 +108,9 @@ export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
 
 /**
  * A request that may change something: the cluster hears of it as it starts
- * and as it ends (logRequest), so no inspect answer kept from before its
- * answer is served after it (cluster/inspectcache.ts).
+ * and as it ends (logRequest; a hijack's as the engine ends its side), so no
+ * inspect answer kept from before its answer is served after it
+ * (cluster/inspectcache.ts).
  */
 function isWrite(req: http.IncomingMessage): boolean {
   return req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';

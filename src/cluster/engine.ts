@@ -132,7 +132,7 @@ export class Engine extends EventEmitter {
       if (ids.length) await this.refreshContainers(ids);
     });
     this.liveness = new Liveness(this.transport, () => this.opts.probeIntervalMs?.() ?? PROBE_SILENCE_MS, {
-      suspicion: () => { this.snap = null; },
+      suspicion: () => { this.snap = null; if (this.liveness.suspect) this.suspicions++; },
       miss: (err) => {
         this.recordFailure(err);
         log.warn('engine did not answer a ping', { node: this.name, addr: this.addr, failures: this.failures, error: this.lastError });
@@ -170,6 +170,8 @@ export class Engine extends EventEmitter {
 
   /** The event stream's count of opens while it is open, else -1: the same number means no event missed in between (see InspectCache). */
   get streamEpoch(): number { return this.events.open ? this.events.opens : -1; }
+  /** How many times its pings began to go unanswered (see InspectCache). */
+  suspicions = 0;
 
   /** The error for "this engine cannot be reached", naming the node once it is known. */
   unavailable(reason: string): EngineUnavailableError {

@@ -33,6 +33,14 @@ export class EventStream {
   private client: Client | null = null;
   private abort: AbortController | null = null;
   private lastNano = 0n;
+  /**
+   * The newest event seen before this stream was resumed: what `since`
+   * replays up to it was seen already. Live events are never compared with
+   * each other: dockerd stamps an event before it takes its publish lock, so
+   * two may come out of time order, and a timeNano parsed as a double keeps
+   * only ~256 ns, so two close ones may read the same.
+   */
+  private replayedUpTo = 0n;
   private stopped = false;
   /** Failed opens in a row: the retry back-off grows with them. */
   private failures = 0;
@@ -55,6 +63,7 @@ export class EventStream {
     this.client = client;
     this.abort = abort;
     const resumed = this.lastNano > 0n;
+    this.replayedUpTo = this.lastNano;
     const since = resumed ? `?since=${formatNano(this.lastNano)}` : '';
     let buf = '';
     let opened!: () => void;
@@ -129,7 +138,7 @@ export class EventStream {
     try { ev = JSON.parse(line); } catch { return; }
     const nano = eventNano(ev);
     // Replayed by `since` after a resume.
-    if (nano <= this.lastNano && this.lastNano > 0n && ev.timeNano !== undefined) return;
+    if (nano <= this.replayedUpTo && ev.timeNano !== undefined) return;
     if (nano > this.lastNano) this.lastNano = nano;
     engineStats.event(this.transport.addr, nano);
     this.hooks.onEvent(ev);

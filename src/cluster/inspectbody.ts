@@ -143,12 +143,17 @@ export function decorateInspect(body: Buffer, node: Record<string, unknown>, ip:
  * inspect (~30 µs of the ~0.4 ms of manager CPU an inspect costs). Bounded
  * (the oldest entry goes), so ~10 KB per entry at most `max` entries.
  */
+/** What an inspect answer's decoration depends on, as one string to compare. */
+export function nodeFacts(node: Record<string, unknown>, ip: string): string {
+  return `${ip} ${JSON.stringify(node)}`;
+}
+
 export class InspectMemo {
   private readonly kept = new Map<string, { src: Buffer; node: string; out: Buffer }>();
   constructor(private readonly max = 256) {}
 
-  decorate(id: string, body: Buffer, node: Record<string, unknown>, ip: string): Buffer {
-    const facts = `${ip} ${JSON.stringify(node)}`;
+  /** `facts`: nodeFacts(node, ip), when the caller has it already. */
+  decorate(id: string, body: Buffer, node: Record<string, unknown>, ip: string, facts = nodeFacts(node, ip)): Buffer {
     const k = this.kept.get(id);
     if (k && k.node === facts && k.src.equals(body)) return k.out;
     const out = decorateInspect(body, node, ip);

@@ -16,32 +16,44 @@
 //   answered must not be followed by the answer from before it);
 // - the engine's event stream is the one that was open when it was asked
 //   (a stream lost and resumed may have missed events), and no ping of the
-//   engine has gone unanswered since (a half-open stream says nothing);
+//   engine has gone unanswered since (a stream held up by a partition says
+//   nothing until it catches up);
 // - the node's facts in `Node` are the same;
 // - it has no `State.Health`: a health check's log changes without an event;
 // - it is under MAX_AGE_MS old, a bound on whatever this list has missed.
+// - no stream of the container that passed through the manager (logs,
+//   attach, exec) ended since: dockerd ends them just before its `die`
+//   event, and a client inspects as soon as it sees the end (the API's
+//   wrapper counts that end as a write).
 // Inspects of the same container in flight at once share one engine call on
-// the same terms. The memory is bounded (MAX_BYTES, the oldest use goes).
+// the same terms. The memory is bounded (MAX_BYTES, ~300 answers of a real
+// engine; the oldest use goes).
 
 export interface InspectSource {
   /** The open event stream's count of opens, or -1 while it is not open. */
   readonly streamEpoch: number;
-  /** A ping went unanswered (see Liveness). */
+  /** The last ping went unanswered (see Liveness). */
   readonly suspect: boolean;
+  /** How many times pings began to go unanswered. */
+  readonly suspicions: number;
 }
 
 export interface InspectReply { status: number; body: Buffer }
 
 export const QUIET_MS = 1_000;
 export const MAX_AGE_MS = 10_000;
-export const MAX_BYTES = 4 * 1024 * 1024;
+export const MAX_BYTES = 2 * 1024 * 1024;
 /** Event times kept for the quiet window: pruned of stale ones past this many. */
 const EVENT_TIMES = 4_096;
 
 const HEALTH = Buffer.from('"Health":{');
 
-interface Kept { src: InspectSource; stream: number; facts: string; reply: InspectReply; at: number }
-interface Flight { src: InspectSource; stream: number; facts: string; at: number; dirty: boolean; answer: Promise<InspectReply> }
+interface Kept { src: InspectSource; stream: number; suspicions: number; facts: string; reply: InspectReply; at: number }
+interface Flight extends Omit<Kept, 'reply'> { dirty: boolean; answer: Promise<InspectReply> }
+
+/** Whether `src` is as it was when `k` was asked: same stream, no unanswered ping since. */
+const same = (k: Omit<Kept, 'reply'>, src: InspectSource): boolean =>
+  k.src === src && k.stream >= 0 && k.stream === src.streamEpoch && k.suspicions === src.suspicions && !src.suspect;
 
 export class InspectCache {
   private readonly kept = new Map<string, Kept>();
@@ -52,7 +64,8 @@ export class InspectCache {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly maxBytes = MAX_BYTES, private readonly now: () => number = Date.now) {}
+  // A monotonic clock: a wall clock stepped back would stretch MAX_AGE_MS.
+  constructor(private readonly maxBytes = MAX_BYTES, private readonly now: () => number = () => performance.now()) {}
 
   /**
    * The answer for `id` on `src`: kept, shared with a call in flight, or
@@ -63,7 +76,7 @@ export class InspectCache {
     const t = this.now();
     const k = this.kept.get(id);
     if (k) {
-      if (k.src === src && k.stream === src.streamEpoch && !src.suspect && k.facts === facts && t - k.at <= MAX_AGE_MS) {
+      if (same(k, src) && k.facts === facts && t - k.at <= MAX_AGE_MS) {
         this.kept.delete(id);
         this.kept.set(id, k);
         this.hits++;
@@ -72,17 +85,17 @@ export class InspectCache {
       this.drop(id);
     }
     const f = this.flying.get(id);
-    if (f && !f.dirty && f.src === src && f.stream === src.streamEpoch && !src.suspect && f.facts === facts) {
+    if (f && !f.dirty && same(f, src) && f.facts === facts) {
       this.hits++;
       return f.answer;
     }
     this.misses++;
-    const flight: Flight = { src, stream: src.streamEpoch, facts, at: t, dirty: false, answer: undefined! };
+    const flight: Flight = { src, stream: src.streamEpoch, suspicions: src.suspicions, facts, at: t, dirty: false, answer: undefined! };
     const last = this.lastEvent.get(id);
     if (last !== undefined && t - last < QUIET_MS) flight.dirty = true;
     flight.answer = ask().then((reply) => {
       if (this.flying.get(id) === flight) this.flying.delete(id);
-      if (!flight.dirty && flight.stream >= 0 && flight.stream === src.streamEpoch && !src.suspect && keepable(reply)) this.keep(id, flight, reply);
+      if (!flight.dirty && same(flight, src) && keepable(reply)) this.keep(id, flight, reply);
       return reply;
     }, (err: unknown) => {
       if (this.flying.get(id) === flight) this.flying.delete(id);
@@ -115,9 +128,11 @@ export class InspectCache {
   private keep(id: string, f: Flight, reply: InspectReply): void {
     const size = reply.body.length;
     if (size > this.maxBytes / 4) return;
+    // Two calls overlapped (the node's facts changed meanwhile): the later-asked answer stays.
+    if ((this.kept.get(id)?.at ?? -Infinity) > f.at) return;
     this.drop(id);
     while (this.bytes + size > this.maxBytes && this.kept.size) this.drop(this.kept.keys().next().value!);
-    this.kept.set(id, { src: f.src, stream: f.stream, facts: f.facts, reply, at: f.at });
+    this.kept.set(id, { src: f.src, stream: f.stream, suspicions: f.suspicions, facts: f.facts, reply, at: f.at });
     this.bytes += size;
   }
 

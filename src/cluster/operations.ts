@@ -10,7 +10,7 @@ import type { Cluster } from './cluster.js';
 import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
-import { InspectMemo, isAnyIp } from './inspectbody.js';
+import { InspectMemo, isAnyIp, nodeFacts } from './inspectbody.js';
 import { InspectCache, type InspectReply } from './inspectcache.js';
 import { mayBeMisread } from './containers.js';
 
@@ -252,12 +252,13 @@ export class Operations {
   async inspect(ref: string, query: string): Promise<EngineReply> {
     const { node: e, id } = await this.owner(ref);
     const node = nodeInfo(e);
+    const facts = nodeFacts(node, e.ip);
     const ask = async (): Promise<InspectReply> => {
       const r = await e.call('GET', `/containers/${id}/json${query}`);
-      return { status: r.status, body: r.status === 200 ? this.decorated.decorate(id, r.body, node, e.ip) : r.body };
+      return { status: r.status, body: r.status === 200 ? this.decorated.decorate(id, r.body, node, e.ip, facts) : r.body };
     };
     // ?size=1 answers are sized now: always asked.
-    const r = /size/i.test(query) ? await ask() : await this.inspects.answer(id, e, `${e.ip} ${JSON.stringify(node)}`, ask);
+    const r = /size/i.test(query) ? await ask() : await this.inspects.answer(id, e, facts, ask);
     return { node: e, status: r.status, body: r.body };
   }
 

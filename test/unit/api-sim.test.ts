@@ -226,5 +226,11 @@ test('inspect: served again from memory while nothing changed; an event of the c
   assert.equal(w.status, 204);
   await inspect(x);
   assert.equal(asked(), n1 + 2, 'asked again after a write');
+  await inspect(x);
+  assert.equal(asked(), n1 + 2, 'and kept again');
+  // A container stream read through the manager ended (dockerd ends them as the container stops).
+  await (await fetch(`${base}/v1.41/containers/${x}/logs?stdout=1`)).arrayBuffer();
+  await inspect(x);
+  assert.equal(asked(), n1 + 3, 'asked again after a stream of a container ended');
   assert.ok(sim.startContainer(x));
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { hijack } from '../../src/api/hijack.js';
+import { requestInfo } from '../../src/api/wrapper.js';
 import { DIALED, type ProxyTarget } from '../../src/cluster/index.js';
 
 interface Engine { port: number; received: () => string; close: () => Promise<void> }
@@ -130,4 +131,35 @@ test('a chunked body passes whole; what follows its last chunk waits for the 101
   } finally {
     await engine.close();
   }
+});
+
+test('the engine ending its side is told (requestInfo.wrote) before the client sees the end', { timeout: 10_000 }, async () => {
+  // An attach whose container exits: dockerd answers 101, sends the last output and its FIN.
+  const server = net.createServer((s) => {
+    s.once('data', () => { s.write('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nbye'); setTimeout(() => s.end(), 50); });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const enginePort = (server.address() as net.AddressInfo).port;
+  const told: string[] = [];
+  const mgr = net.createServer({ allowHalfOpen: true }, (client) => {
+    const req = { method: 'POST', url: '/v1.41/containers/x/attach', headers: {}, rawHeaders: ['Connection', 'Upgrade', 'Upgrade', 'tcp'] } as unknown as IncomingMessage;
+    requestInfo(req).wrote = () => told.push('wrote');
+    const target = {
+      node: 'e', addr: `127.0.0.1:${enginePort}`, path: '/v1.41/containers/x/attach?stream=1',
+      connect: () => { const s = net.connect({ port: enginePort, host: '127.0.0.1', allowHalfOpen: true }); s.on('connect', () => s.emit(DIALED)); return s; },
+      fail: (e: Error) => e,
+    } as unknown as ProxyTarget;
+    hijack(req, client, Buffer.alloc(0), target);
+  });
+  await new Promise<void>((r) => mgr.listen(0, '127.0.0.1', () => r()));
+  const c = net.connect({ port: (mgr.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+  c.on('data', () => undefined);
+  c.on('error', () => undefined);
+  await new Promise((r) => c.on('connect', r));
+  await new Promise<void>((r) => c.on('end', () => { told.push('client saw the end'); r(); }));
+  assert.deepEqual(told, ['wrote', 'client saw the end']);
+  c.destroy();
+  await new Promise((r) => mgr.close(r));
+  await new Promise((r) => server.close(r));
 });

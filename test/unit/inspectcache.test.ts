@@ -6,7 +6,7 @@ import { InspectCache, MAX_AGE_MS, QUIET_MS, type InspectReply, type InspectSour
 function rig(maxBytes?: number) {
   let t = 1_000_000;
   const cache = new InspectCache(maxBytes, () => t);
-  const src: { streamEpoch: number; suspect: boolean } = { streamEpoch: 1, suspect: false };
+  const src: { streamEpoch: number; suspect: boolean; suspicions: number } = { streamEpoch: 1, suspect: false, suspicions: 0 };
   let calls = 0;
   const ask = (body = '{"Id":"a"}', status = 200) => async (): Promise<InspectReply> => { calls++; return { status, body: Buffer.from(body) }; };
   return {
@@ -112,17 +112,23 @@ test('a lost or resumed event stream, an unanswered ping, other node facts or ol
   assert.equal(r.calls(), 5, 'resumed once more: events may have been missed');
 
   r.src.suspect = true;
+  r.src.suspicions++;
   await r.get();
   assert.equal(r.calls(), 6, 'suspect');
   r.src.suspect = false;
   await r.get();
+  await r.get();
+  assert.equal(r.calls(), 7, 'kept again once pings are answered');
+  r.src.suspicions++; // a ping missed and one answered since: the stream may lag behind
+  await r.get();
+  assert.equal(r.calls(), 8, 'a suspicion came and went');
   await r.get('a', r.src, 'other facts');
-  assert.equal(r.calls(), 8, 'node facts changed');
-  await r.get('a', { streamEpoch: 3, suspect: false }, 'other facts');
-  assert.equal(r.calls(), 9, 'another engine');
+  assert.equal(r.calls(), 9, 'node facts changed');
+  await r.get('a', { streamEpoch: 3, suspect: false, suspicions: 2 }, 'other facts');
+  assert.equal(r.calls(), 10, 'another engine');
   r.tick(MAX_AGE_MS + 1);
   await r.get();
-  assert.equal(r.calls(), 10, 'too old');
+  assert.equal(r.calls(), 11, 'too old');
 });
 
 test('kept: only a 200 without a health check; a failed call is not kept and is not shared later', async () => {
@@ -168,4 +174,18 @@ test('event times are pruned once past the quiet window', async () => {
   await r.get('c1');
   await r.get('c1');
   assert.equal(r.calls(), 1, 'an old event no longer holds the answer back');
+});
+
+test('two calls that overlapped: the answer asked later stays, whichever ends last', async () => {
+  const r = rig();
+  let endOld!: () => void;
+  const held = new Promise<void>((res) => { endOld = res; });
+  const older = r.cache.answer('a', r.src, 'facts 1', async () => { await held; return { status: 200, body: Buffer.from('older') }; });
+  r.tick(1);
+  // The node's facts changed meanwhile: not joined, asked anew.
+  assert.equal((await r.get('a', r.src, 'facts 2', 'newer')).body.toString(), 'newer');
+  endOld();
+  await older;
+  assert.equal((await r.get('a', r.src, 'facts 2')).body.toString(), 'newer');
+  assert.equal(r.calls(), 1);
 });
