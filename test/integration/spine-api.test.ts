@@ -261,6 +261,64 @@ describe('spine through the Docker API (dockerode, raw HTTP; 3 engines)', { skip
     }
   });
 
+  test('inspect answered from memory stays true: writes through the manager show at once, changes on the engine once their event came, health checks always asked', T, async () => {
+    const ct = await d.createContainer({ Image: 'busybox', Cmd: ['sleep', '600'], Env: ['constraint:node==node-0'] });
+    const hc = await d.createContainer({
+      Image: 'busybox', Cmd: ['sleep', '600'], Env: ['constraint:node==node-0'],
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 300_000_000_000, StartPeriod: 0, Retries: 1 } as any,
+    });
+    const engine = c.engines[0]!.addr;
+    try {
+      await ct.start();
+      await hc.start();
+      const inspect = async (): Promise<any> => json(await raw(m, 'GET', `/v1.41/containers/${ct.id}/json`));
+      await sleep(1_200); // past the quiet window after its start's events: answers are kept now
+      assert.equal((await inspect()).State.Paused, false);
+      assert.equal((await inspect()).State.Paused, false);
+
+      // Through the manager: the next inspect shows it, whatever events are still on their way.
+      assert.equal((await raw(m, 'POST', `/v1.41/containers/${ct.id}/pause`)).status, 204);
+      assert.equal((await inspect()).State.Paused, true, 'paused through the manager');
+      assert.equal((await raw(m, 'POST', `/v1.41/containers/${ct.id}/unpause`)).status, 204);
+      assert.equal((await inspect()).State.Paused, false, 'unpaused through the manager');
+      await sleep(1_200);
+      await inspect();
+      const exec = json(await raw(m, 'POST', `/v1.41/containers/${ct.id}/exec`, { body: JSON.stringify({ Cmd: ['true'] }), headers: { 'Content-Type': 'application/json' } }));
+      assert.ok((await inspect()).ExecIDs?.includes(exec.Id), 'an exec created through the manager is in the next inspect');
+
+      // On the engine itself: shown once its event has come (well within the 10 s bound).
+      await sleep(1_200);
+      await inspect();
+      assert.equal((await raw(engine, 'POST', `/containers/${ct.id}/pause`)).status, 204);
+      const paused = await eventually(inspect, (i) => i.State.Paused === true, 3_000, 50);
+      assert.equal(paused.State.Paused, true, 'paused on the engine');
+      assert.equal((await raw(engine, 'POST', `/containers/${ct.id}/rename?name=renamed-on-engine-${ct.id.slice(0, 6)}`)).status, 204);
+      const renamed = await eventually(inspect, (i) => i.Name.startsWith('/renamed-on-engine'), 3_000, 50);
+      assert.match(renamed.Name, /^\/renamed-on-engine-/);
+      assert.equal((await raw(engine, 'POST', `/containers/${ct.id}/unpause`)).status, 204);
+      assert.equal((await eventually(inspect, (i) => i.State.Paused === false, 3_000, 50)).State.Paused, false);
+
+      // A health-checked container is asked every time: its log changes without an event.
+      const hinspect = async (): Promise<any> => json(await raw(m, 'GET', `/v1.41/containers/${hc.id}/json`));
+      assert.ok((await hinspect()).State.Health, 'has a health state');
+      const memory = async (): Promise<number> => {
+        const text = (await raw(m, 'GET', '/metrics')).body;
+        return Number(/^swarm_container_inspects_total\{from="memory"\} (\d+)/m.exec(text)?.[1] ?? NaN);
+      };
+      await sleep(1_200);
+      const before = await memory();
+      await hinspect();
+      await hinspect();
+      assert.equal(await memory(), before, 'no health-checked answer from memory');
+      await inspect();
+      await inspect();
+      assert.equal(await memory(), before + 1, 'the other container: its second inspect from memory');
+    } finally {
+      await ct.remove({ force: true });
+      await hc.remove({ force: true });
+    }
+  });
+
   // ---- hijack -------------------------------------------------------------
 
   test('dockerode attach with stdin (hijack), half-close ends the container', T, async () => {
