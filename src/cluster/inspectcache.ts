@@ -25,6 +25,9 @@
 //   attach, exec) ended since: dockerd ends them just before its `die`
 //   event, and a client inspects as soon as it sees the end (the API's
 //   wrapper counts that end as a write).
+// An answer is kept only for a container asked before within MAX_AGE_MS: a
+// container polled is served from memory from its third inspect on, and
+// one-off inspects (a thousand containers each looked at once) fill nothing.
 // Inspects of the same container in flight at once share one engine call on
 // the same terms. The memory is bounded (MAX_BYTES, ~300 answers of a real
 // engine; the oldest use goes).
@@ -43,13 +46,19 @@ export interface InspectReply { status: number; body: Buffer }
 export const QUIET_MS = 1_000;
 export const MAX_AGE_MS = 10_000;
 export const MAX_BYTES = 2 * 1024 * 1024;
-/** Event times kept for the quiet window: pruned of stale ones past this many. */
+/** Event and ask times kept: pruned of stale ones past this many. */
 const EVENT_TIMES = 4_096;
 
 const HEALTH = Buffer.from('"Health":{');
 
 interface Kept { src: InspectSource; stream: number; suspicions: number; facts: string; reply: InspectReply; at: number }
-interface Flight extends Omit<Kept, 'reply'> { dirty: boolean; answer: Promise<InspectReply> }
+interface Flight extends Omit<Kept, 'reply'> {
+  /** Asked before an event or write since, or within the quiet window: neither shared nor kept. */
+  dirty: boolean;
+  /** The container's first ask in MAX_AGE_MS: shared, not kept. */
+  first: boolean;
+  answer: Promise<InspectReply>;
+}
 
 /** Whether `src` is as it was when `k` was asked: same stream, no unanswered ping since. */
 const same = (k: Omit<Kept, 'reply'>, src: InspectSource): boolean =>
@@ -61,6 +70,8 @@ export class InspectCache {
   private readonly flying = new Map<string, Flight>();
   /** Container ID → when its last event came (ms), for the quiet window; oldest first. */
   private readonly lastEvent = new Map<string, number>();
+  /** Container ID → when the engine was last asked for it (ms); oldest first. */
+  private readonly asked = new Map<string, number>();
   hits = 0;
   misses = 0;
 
@@ -90,12 +101,19 @@ export class InspectCache {
       return f.answer;
     }
     this.misses++;
-    const flight: Flight = { src, stream: src.streamEpoch, suspicions: src.suspicions, facts, at: t, dirty: false, answer: undefined! };
+    const before = this.asked.get(id);
+    const flight: Flight = {
+      src, stream: src.streamEpoch, suspicions: src.suspicions, facts, at: t, dirty: false,
+      first: before === undefined || t - before > MAX_AGE_MS, answer: undefined!,
+    };
     const last = this.lastEvent.get(id);
     if (last !== undefined && t - last < QUIET_MS) flight.dirty = true;
+    this.asked.delete(id);
+    this.asked.set(id, t);
+    if (this.asked.size > EVENT_TIMES) prune(this.asked, t - MAX_AGE_MS);
     flight.answer = ask().then((reply) => {
       if (this.flying.get(id) === flight) this.flying.delete(id);
-      if (!flight.dirty && same(flight, src) && keepable(reply)) this.keep(id, flight, reply);
+      if (!flight.dirty && !flight.first && same(flight, src) && keepable(reply)) this.keep(id, flight, reply);
       return reply;
     }, (err: unknown) => {
       if (this.flying.get(id) === flight) this.flying.delete(id);
@@ -110,9 +128,10 @@ export class InspectCache {
     this.drop(id);
     const f = this.flying.get(id);
     if (f) f.dirty = true;
+    const t = this.now();
     this.lastEvent.delete(id);
-    this.lastEvent.set(id, this.now());
-    if (this.lastEvent.size > EVENT_TIMES) this.pruneEvents();
+    this.lastEvent.set(id, t);
+    if (this.lastEvent.size > EVENT_TIMES) prune(this.lastEvent, t - QUIET_MS);
   }
 
   /** A write passed through the manager (at its start and at its end): nothing kept or in flight stands. */
@@ -142,14 +161,13 @@ export class InspectCache {
     this.kept.delete(id);
     this.bytes -= k.reply.body.length;
   }
+}
 
-  /** Forget event times older than the quiet window (the map is in arrival order). */
-  private pruneEvents(): void {
-    const cut = this.now() - QUIET_MS;
-    for (const [id, at] of this.lastEvent) {
-      if (at >= cut) break;
-      this.lastEvent.delete(id);
-    }
+/** Forget times before `cut` (the map is in time order: each set after a delete). */
+function prune(times: Map<string, number>, cut: number): void {
+  for (const [id, at] of times) {
+    if (at >= cut) break;
+    times.delete(id);
   }
 }
 
