@@ -18,16 +18,16 @@
 //   (a stream lost and resumed may have missed events), and no ping of the
 //   engine has gone unanswered since (a stream held up by a partition says
 //   nothing until it catches up);
-// - the node's facts in `Node` are the same;
-// - it has no `State.Health`: a health check's log changes without an event;
-// - it is under MAX_AGE_MS old, a bound on whatever this list has missed.
 // - no stream of the container that passed through the manager (logs,
 //   attach, exec) ended since: dockerd ends them just before its `die`
 //   event, and a client inspects as soon as it sees the end (the API's
-//   wrapper counts that end as a write).
+//   wrapper counts that end as a write);
+// - the node's facts in `Node` are the same;
+// - it has no `State.Health`: a health check's log changes without an event;
+// - it is under MAX_AGE_MS old, a bound on whatever this list has missed.
 // An answer is kept only for a container asked before within MAX_AGE_MS: a
 // container polled is served from memory from its third inspect on, and
-// one-off inspects (a thousand containers each looked at once) fill nothing.
+// one-off inspects (a thousand containers each looked at once) keep nothing.
 // Inspects of the same container in flight at once share one engine call on
 // the same terms. The memory is bounded (MAX_BYTES, ~300 answers of a real
 // engine; the oldest use goes).
