@@ -83,8 +83,9 @@ function versionRange(version: string, minVersion: string, v: string): number {
 /** Check a request before any route runs. */
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
-  if (isWrite(req)) ctx.cluster.noteWrite();
-  if (isWrite(req) || CONTAINER_STREAM.test(info.path)) info.wrote = () => ctx.cluster.noteWrite();
+  const write = isWrite(req);
+  if (write) ctx.cluster.noteWrite();
+  if (write || CONTAINER_STREAM.test(info.path)) info.wrote = () => ctx.cluster.noteWrite();
   info.metrics = metricsOf(ctx);
   info.audit = ctx.access?.audit;
   const { version, minVersion } = apiVersions(ctx);

@@ -136,6 +136,11 @@ export function decorateInspect(body: Buffer, node: Record<string, unknown>, ip:
   return Buffer.concat([body.subarray(0, top.close), nodePart, body.subarray(top.close)]);
 }
 
+/** What an inspect answer's decoration depends on, as one string to compare. */
+export function nodeFacts(node: Record<string, unknown>, ip: string): string {
+  return `${ip} ${JSON.stringify(node)}`;
+}
+
 /**
  * The last decorated answers by container ID, reused while the engine's
  * bytes and the node's facts are the same: a container polled (a CI job or
@@ -143,11 +148,6 @@ export function decorateInspect(body: Buffer, node: Record<string, unknown>, ip:
  * inspect (~30 µs of the ~0.4 ms of manager CPU an inspect costs). Bounded
  * (the oldest entry goes), so ~10 KB per entry at most `max` entries.
  */
-/** What an inspect answer's decoration depends on, as one string to compare. */
-export function nodeFacts(node: Record<string, unknown>, ip: string): string {
-  return `${ip} ${JSON.stringify(node)}`;
-}
-
 export class InspectMemo {
   private readonly kept = new Map<string, { src: Buffer; node: string; out: Buffer }>();
   constructor(private readonly max = 256) {}

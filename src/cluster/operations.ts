@@ -251,8 +251,7 @@ export class Operations {
    */
   async inspect(ref: string, query: string): Promise<EngineReply> {
     const { node: e, id } = await this.owner(ref);
-    const node = nodeInfo(e);
-    const facts = nodeFacts(node, e.ip);
+    const { node, facts } = this.nodeOf(e);
     const ask = async (): Promise<InspectReply> => {
       const r = await e.call('GET', `/containers/${id}/json${query}`);
       return { status: r.status, body: r.status === 200 ? this.decorated.decorate(id, r.body, node, e.ip, facts) : r.body };
@@ -260,6 +259,20 @@ export class Operations {
     // ?size=1 answers are sized now: always asked.
     const r = /size/i.test(query) ? await ask() : await this.inspects.answer(id, e, facts, ask);
     return { node: e, status: r.status, body: r.body };
+  }
+
+  /** Each engine's `Node` object and its facts string, made again only once its info changed (not per inspect). */
+  private readonly nodes = new WeakMap<Engine, { of: unknown[]; node: Record<string, unknown>; facts: string }>();
+
+  private nodeOf(e: Engine): { node: Record<string, unknown>; facts: string } {
+    // applyInfo replaces `labels` whenever it reads the engine's info.
+    const of = [e.labels, e.id, e.name, e.cpus, e.memory];
+    const n = this.nodes.get(e);
+    if (n && n.of.every((v, i) => v === of[i])) return n;
+    const node = nodeInfo(e);
+    const made = { of, node, facts: nodeFacts(node, e.ip) };
+    this.nodes.set(e, made);
+    return made;
   }
 
   /** POST /containers/prune on every healthy engine; one merged answer. */
