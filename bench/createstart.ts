@@ -111,11 +111,11 @@ async function main(): Promise<void> {
     };
     const m = mgr;
     const measured = async (label: string, n: number, p: Pool, clients: number, check: boolean): Promise<void> => {
-      const heap0 = (await m.gcs(true)).heapUsed;
+      const gc0 = await m.gcs(true);
       const cpu0 = procCpuMs(m.pid);
       const r = await run(p, n, clients, check);
       const cpu = (procCpuMs(m.pid) - cpu0) / n;
-      add(label, r, cpu, gcNote(await m.gcs(), heap0));
+      add(label, r, cpu, gcNote(await m.gcs(), gc0));
     };
     // --prof: the manager's CPU profile of the two timed create+start rows alone
     const prof = process.argv.includes('--prof') ? path.join(os.tmpdir(), `swarm-bench-createstart-${process.pid}.cpuprofile`) : undefined;

@@ -309,12 +309,13 @@ export interface ManagerStats {
   eld: { p50: number; p99: number; max: number; mean: number };
 }
 
-export interface GcStats { minor: number; minorMs: number; major: number; majorMs: number; maxMs: number; heapUsed: number }
+export interface GcStats { minor: number; minorMs: number; major: number; majorMs: number; maxMs: number; heapUsed: number; external?: number }
 
-/** "2 major (61 ms), 40 minor (52 ms), longest 31 ms; heap 91 → 140 MB" */
-export function gcNote(g: GcStats, heapBefore?: number): string {
+/** "2 major (61 ms), 40 minor (52 ms), longest 31 ms; heap 91 → 140 MB; external 12 → 40 MB" (external: Buffers' memory, outside the heap) */
+export function gcNote(g: GcStats, before?: GcStats): string {
   const f = (x: number): string => x.toFixed(0);
-  return `GC ${g.major} major (${f(g.majorMs)} ms), ${g.minor} minor (${f(g.minorMs)} ms), longest ${f(g.maxMs)} ms; heap ${heapBefore !== undefined ? `${kb(heapBefore)} → ` : ''}${kb(g.heapUsed)}`;
+  const ext = g.external !== undefined ? `; external ${before?.external !== undefined ? `${kb(before.external)} → ` : ''}${kb(g.external)}` : '';
+  return `GC ${g.major} major (${f(g.majorMs)} ms), ${g.minor} minor (${f(g.minorMs)} ms), longest ${f(g.maxMs)} ms; heap ${before !== undefined ? `${kb(before.heapUsed)} → ` : ''}${kb(g.heapUsed)}${ext}`;
 }
 
 export interface ManagerChild {

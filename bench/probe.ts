@@ -85,7 +85,7 @@ if (process.send) {
   process.on('message', (m: any) => {
     if (m?.cmd !== 'gcs') return;
     const mem = process.memoryUsage();
-    process.send!({ id: m.id, gcs: { ...gcs, heapUsed: mem.heapUsed } });
+    process.send!({ id: m.id, gcs: { ...gcs, heapUsed: mem.heapUsed, external: mem.external } });
     if (m.reset) gcs = zero();
   });
   // Don't hold the manager alive for the channel, and go when the bench goes.

@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import type { Pool } from 'undici';
 import {
   fdLimit, gcNote, kb, measureOps, median, ms, num, pool, procCpuMs, req, sleep, startManagerChild, startSimHost, table, timeCli,
-  uptimeLoad, type ManagerChild, type OpStats, type SimHost,
+  uptimeLoad, type GcStats, type ManagerChild, type OpStats, type SimHost,
 } from './lib.js';
 import { summarizeProfile } from './profsummary.js';
 
@@ -210,7 +210,7 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       await m.eld(false);
       await sleep(o.settleS * 1000);
       await m.stats(true);
-      const heap0 = (await m.gcs(true)).heapUsed;
+      const gc0 = await m.gcs(true);
       await sleep(o.idleS * 1000);
       const gcs = await m.gcs().catch(() => undefined);
       // The window's CPU first, then the full GC for the settled size: the
@@ -218,7 +218,7 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
       const idle = await m.stats(true).catch(() => undefined);
       const settled = await m.stats(true, true).catch(() => undefined);
       await m.eld(true);
-      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle, from ${o.settleS} s after the load${gcs ? `; ${gcNote(gcs, heap0)}` : ''}`));
+      if (idle) rows.push(row('idle CPU', 'pct', (idle.cpuMs / (o.idleS * 1000)) * 100, `% of a core over ${o.idleS} s idle, from ${o.settleS} s after the load${gcs ? `; ${gcNote(gcs, gc0)}` : ''}`));
       rows.push(row('RSS settled', 'bytes', m.vmRss(), `VmRSS after ${o.idleS} s idle and a full GC${settled ? ` (heap used ${kb(settled.heapUsed)} of ${kb(settled.heapTotal)})` : ''}, ${num(m.fds())} fds`));
     }
 
@@ -238,11 +238,11 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
         if (!m.alive()) throw new Error('manager not running');
         const mp = P(maddr, clients);
         let cpu0 = 0;
-        let heap0 = NaN;
+        let gc0: GcStats | undefined;
         const s: OpStats = await measureOps({
           count, concurrency: clients, warmup, op: (i) => op(mp, i), maxMs: 120_000,
           onMeasureStart: async () => {
-            heap0 = (await m.gcs(true)).heapUsed;
+            gc0 = await m.gcs(true);
             await m.stats(true);
             if (o.rowProf) await m.profile('start');
             cpu0 = procCpuMs(m.pid);
@@ -264,9 +264,9 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
           fl = await measureOps({ count, concurrency: clients, warmup: Math.max(2, Math.floor(count / 10)), op: (i) => floorOp(fp, i), maxMs: 120_000 });
         }
         const errs = s.errors ? `; ${s.errors} errors (${s.firstError})` : '';
-        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${note ? '; ' : ''}${gcs ? gcNote(gcs, heap0) : ''}${eld}${errs}`,
+        rows.push(row(name, 'ms', s.p50, `n ${s.n}, ${clients} client${clients > 1 ? 's' : ''}${cpuUnit === 's' ? `, ${(cpu / 1000).toFixed(3)} CPU-s per listing` : ''}; ${note}${note ? '; ' : ''}${gcs ? gcNote(gcs, gc0) : ''}${eld}${errs}`,
           { p99: s.p99, floor: fl ? fl.p50 : NaN, cpu }));
-        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms (p99 ${ms(fl.p99)} ms)` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, heap0)}` : ''}${eld}${errs}`);
+        say(`  ${name}: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms${fl ? `, floor ${ms(fl.p50)} ms (p99 ${ms(fl.p99)} ms)` : ''}, CPU ${ms(cpu)} ms/req${gcs ? `; ${gcNote(gcs, gc0)}` : ''}${eld}${errs}`);
       } catch (err) {
         rows.push(row(name, 'ms', NaN, note, { error: (err as Error).message.slice(0, 160) }));
         say(`  ${name}: error: ${(err as Error).message}`);
