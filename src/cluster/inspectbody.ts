@@ -140,28 +140,3 @@ export function decorateInspect(body: Buffer, node: Record<string, unknown>, ip:
 export function nodeFacts(node: Record<string, unknown>, ip: string): string {
   return `${ip} ${JSON.stringify(node)}`;
 }
-
-/**
- * The last decorated answers by container ID, reused while the engine's
- * bytes and the node's facts are the same: a container polled (a CI job or
- * Compose waiting on its state) is scanned once per change, not once per
- * inspect (~30 µs of the ~0.4 ms of manager CPU an inspect costs). Bounded
- * (the oldest entry goes), so ~10 KB per entry at most `max` entries.
- */
-export class InspectMemo {
-  private readonly kept = new Map<string, { src: Buffer; node: string; out: Buffer }>();
-  constructor(private readonly max = 256) {}
-
-  /** `facts`: nodeFacts(node, ip), when the caller has it already. */
-  decorate(id: string, body: Buffer, node: Record<string, unknown>, ip: string, facts = nodeFacts(node, ip)): Buffer {
-    const k = this.kept.get(id);
-    if (k && k.node === facts && k.src.equals(body)) return k.out;
-    const out = decorateInspect(body, node, ip);
-    this.kept.delete(id);
-    if (this.kept.size >= this.max) this.kept.delete(this.kept.keys().next().value!);
-    this.kept.set(id, { src: body, node: facts, out });
-    return out;
-  }
-
-  get size(): number { return this.kept.size; }
-}

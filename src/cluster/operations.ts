@@ -10,7 +10,7 @@ import type { Cluster } from './cluster.js';
 import type { EngineReply, NodeView, ProxyTarget } from './index.js';
 import { DockerError, NotFoundError } from '../errors.js';
 import { log } from '../log.js';
-import { InspectMemo, isAnyIp, nodeFacts } from './inspectbody.js';
+import { decorateInspect, isAnyIp, nodeFacts } from './inspectbody.js';
 import { InspectCache, type InspectReply } from './inspectcache.js';
 import { mayBeMisread } from './containers.js';
 
@@ -69,8 +69,6 @@ export class Operations {
   /** Connections to other managers (a replica's primary), through the same dialer as engines. */
   private readonly peers = new Map<string, EngineTransport>();
 
-  /** Decorated inspect answers, reused while the engine's bytes are the same (see InspectMemo). */
-  private readonly decorated = new InspectMemo();
   /** Inspect answers served again while no event or write says they changed (see InspectCache). */
   readonly inspects = new InspectCache();
 
@@ -254,7 +252,7 @@ export class Operations {
     const { node, facts } = this.nodeOf(e);
     const ask = async (): Promise<InspectReply> => {
       const r = await e.call('GET', `/containers/${id}/json${query}`);
-      return { status: r.status, body: r.status === 200 ? this.decorated.decorate(id, r.body, node, e.ip, facts) : r.body };
+      return { status: r.status, body: r.status === 200 ? decorateInspect(r.body, node, e.ip) : r.body };
     };
     // ?size=1 answers are sized now: always asked.
     const r = /size/i.test(query) ? await ask() : await this.inspects.answer(id, e, facts, ask);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decorateInspect, decorateInspectParsed, InspectMemo } from '../../src/cluster/inspectbody.js';
+import { decorateInspect, decorateInspectParsed } from '../../src/cluster/inspectbody.js';
 
 const NODE = { ID: 'AAAA:BBBB', IP: '10.1.2.3', Addr: '10.1.2.3:2375', Name: 'node-1', Cpus: 4, Memory: 8 * 1024 ** 3, Labels: { zone: 'z1' } };
 const IP = NODE.IP;
@@ -83,21 +83,4 @@ test('what is not a JSON object is answered as before (the same error, or the sa
     assert.throws(() => decorateInspect(Buffer.from(bad), NODE, IP), bad);
   }
   assert.equal(decorateInspect(Buffer.from('[1,2]'), NODE, IP).toString(), decorateInspectParsed(Buffer.from('[1,2]'), NODE, IP).toString());
-});
-
-test('InspectMemo: the same answer as decorateInspect whatever changed (body, node facts, IP), and bounded', () => {
-  const memo = new InspectMemo(4);
-  const body = (status: string): Buffer => Buffer.from(JSON.stringify({ Id: 'c1', State: { Status: status }, NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '1' }] } } }) + '\n');
-  const check = (id: string, b: Buffer, node: Record<string, unknown>, ip: string): Buffer => {
-    const got = memo.decorate(id, b, node, ip);
-    assert.equal(got.toString(), decorateInspect(b, node, ip).toString());
-    return got;
-  };
-  const first = check('c1', body('running'), NODE, IP);
-  assert.equal(check('c1', body('running'), NODE, IP), first, 'unchanged bytes: the kept answer');
-  assert.notEqual(check('c1', body('exited'), NODE, IP), first, 'the engine\'s bytes changed');
-  check('c1', body('exited'), { ...NODE, Labels: { zone: 'z2' } }, IP); // a node label changed
-  assert.match(check('c1', body('exited'), NODE, '10.9.9.9').toString(), /10\.9\.9\.9/); // the node's IP changed
-  for (let i = 0; i < 10; i++) check(`x${i}`, body('running'), NODE, IP);
-  assert.equal(memo.size, 4);
 });
