@@ -17,7 +17,7 @@
 //     closed after MANAGER_IDLE_MS idle;
 //   - clients' buffered calls: the kept one when it is free or about to be (clientBuffered),
 //     else one lone connection, and a pool beside it only for calls made while that one
-//     is busy; each closed after CLIENT_IDLE_MS idle (the manager's calls use one of
+//     is busy; closed after CLIENT_ONE_IDLE_MS and CLIENT_IDLE_MS idle (the manager's calls use one of
 //     these when it is free and theirs are not: forCall);
 //   - streams (logs -f, stats, cp ...): as many as are open, at most STREAM_MAX_IDLE
 //     kept idle for STREAM_IDLE_MS;
@@ -41,6 +41,15 @@ export const MANAGER_IDLE_MS = 5_000;
 // between a user's calls; dockerd keeps an idle connection open as long.
 export const KEPT_IDLE_MS = 600_000;
 export const CLIENT_IDLE_MS = 2_000;
+/**
+ * The lone connection for clients' calls stays longer: undici dials it again
+ * as soon as a client's call on it is cut short, and a `docker run -d` cuts
+ * its wait once the start is answered. Closed after 2 s, that new connection
+ * was gone before the next run on the same engine, whose wait then dialed
+ * (~0.8 ms on loopback, a handshake over TLS: docs/performance.md,
+ * seventeenth pass). One per engine a client used in the last 15 s.
+ */
+export const CLIENT_ONE_IDLE_MS = 15_000;
 /**
  * How long a client's buffered call may wait for the kept connection to end
  * a write's re-read (see clientBuffered): what such a re-read takes unless
@@ -68,6 +77,8 @@ export interface TransportConfig {
   connectTimeoutMs?: number;
   /** --tls/--tlsverify: the manager's pair is its client certificate; engines are checked against the CA with --tlsverify. */
   tls?: TlsMaterial;
+  /** How long the lone connection for clients' calls stays idle (default CLIENT_ONE_IDLE_MS; tests shorten it). */
+  clientOneIdleMs?: number;
 }
 
 /** Emitted by a dialled socket once it may be written to. */
@@ -280,7 +291,7 @@ export class Dialer {
   /** Clients' buffered calls, one at a time: the first choice for them (EngineTransport.clientPool). */
   clientOne(addr: string): Client {
     return new Client(this.url(addr), {
-      pipelining: 1, keepAliveTimeout: CLIENT_IDLE_MS, keepAliveMaxTimeout: CLIENT_IDLE_MS,
+      pipelining: 1, keepAliveTimeout: this.config.clientOneIdleMs ?? CLIENT_ONE_IDLE_MS, keepAliveMaxTimeout: this.config.clientOneIdleMs ?? CLIENT_ONE_IDLE_MS,
       connect: this.connector(addr) as never,
     });
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Dialer, EngineTransport, KEPT_WAIT_MS, MANAGER_IDLE_MS, WAIT_WORTH_MS } from '../../src/cluster/transport.js';
+import { CLIENT_IDLE_MS, CLIENT_ONE_IDLE_MS, Dialer, EngineTransport, KEPT_WAIT_MS, MANAGER_IDLE_MS, WAIT_WORTH_MS } from '../../src/cluster/transport.js';
 import { requestBuffered } from '../../src/util/buffered.js';
 import { bound } from '../lib/wait.js';
 
@@ -99,7 +99,7 @@ test('the kept connection outlives the pools: calls seconds apart ride one socke
 });
 
 /** An engine that answers at once, except /slow, held until `release()`; it counts the connections made to it. */
-async function engineWithSlow(): Promise<{ t: EngineTransport; connections: () => number; held: () => boolean; release: () => void; stop: () => Promise<void> }> {
+async function engineWithSlow(config: ConstructorParameters<typeof Dialer>[0] = { clientOneIdleMs: 2_000 }): Promise<{ t: EngineTransport; connections: () => number; held: () => boolean; release: () => void; stop: () => Promise<void> }> {
   let connections = 0;
   let hold: (() => void) | null = null;
   // As dockerd: an idle connection stays open.
@@ -109,7 +109,8 @@ async function engineWithSlow(): Promise<{ t: EngineTransport; connections: () =
   });
   server.on('connection', () => { connections++; });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer());
+  // By default the clients' lone connection idles 2 s here, not CLIENT_ONE_IDLE_MS, so tests that wait for it to close stay short.
+  const t = new EngineTransport(`127.0.0.1:${(server.address() as AddressInfo).port}`, new Dialer(config));
   return {
     t, connections: () => connections, held: () => hold !== null,
     release: () => { hold?.(); hold = null; },
@@ -122,8 +123,8 @@ async function engineWithSlow(): Promise<{ t: EngineTransport; connections: () =
 }
 
 /** `body` with an engineWithSlow(), released and stopped afterwards whatever happens. */
-async function withSlowEngine(body: (e: Awaited<ReturnType<typeof engineWithSlow>>) => Promise<void>): Promise<void> {
-  const e = await engineWithSlow();
+async function withSlowEngine(body: (e: Awaited<ReturnType<typeof engineWithSlow>>) => Promise<void>, config?: ConstructorParameters<typeof Dialer>[0]): Promise<void> {
+  const e = await engineWithSlow(config);
   try {
     await body(e);
   } finally {
@@ -254,3 +255,19 @@ test("a client's call does not wait for a re-read when a free connection of the 
   assert.equal(await waiting, 200);
   assert.equal(connections(), 3, 'it rode the kept connection after the re-read');
 }));
+
+test("a client's call cut short: the clients' lone connection undici dials again stays open past CLIENT_IDLE_MS, and the next client call rides it", () => withSlowEngine(async ({ t, connections, held }) => {
+  assert.ok(CLIENT_ONE_IDLE_MS > CLIENT_IDLE_MS);
+  // A `docker run -d` drops its wait once its start is answered: the call is aborted, its connection closed.
+  const ac = new AbortController();
+  const wait = requestBuffered(t.clientPool, { method: 'POST', path: '/slow', signal: ac.signal }).catch((err: Error) => err);
+  await until(held);
+  ac.abort();
+  assert.ok((await wait) instanceof Error);
+  await until(() => connections() === 2); // undici dials the lone connection again at once
+  // The next run on this engine comes seconds later: its wait finds that connection open.
+  await new Promise((r) => setTimeout(r, CLIENT_IDLE_MS + 500));
+  assert.equal(t.openSockets().client, 1);
+  assert.equal((await t.clientCall('POST', '/containers/b/wait')).status, 200);
+  assert.equal(connections(), 2, 'no dial');
+}, {}));
