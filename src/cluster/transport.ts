@@ -409,8 +409,9 @@ export class EngineTransport {
   private kept: Client | null = null;
   private keptGeneration = 0;
   private client: Pool | null = null;
-  /** The lone connection for clients' buffered calls (see clientPool). */
+  /** The lone connection for clients' buffered calls (see clientPool), and the TLS material's generation it was made with. */
   private clientConn: Client | null = null;
+  private clientConnGeneration = 0;
   private probeClient: Client | null = null;
   /** When the engine last answered anything (ms): a busy engine needs no liveness probe. */
   lastAnswerAt = 0;
@@ -431,7 +432,13 @@ export class EngineTransport {
   get clientPool(): Dispatcher {
     this.checkOpen();
     let one = this.clientConn;
+    // Made before the last SIGHUP and idle: let go, as the kept one is (it stays open CLIENT_ONE_IDLE_MS).
+    if (one && this.clientConnGeneration !== this.dialer.generation && idle(one)) {
+      one.close().catch(() => undefined);
+      one = this.clientConn = null;
+    }
     if (!one || one.closed || one.destroyed) {
+      this.clientConnGeneration = this.dialer.generation;
       one = this.clientConn = dropWhenIdle(this.dialer.clientOne(this.addr), (c) => { if (this.clientConn === c) this.clientConn = null; });
     }
     if (idle(one)) return one;
@@ -550,7 +557,7 @@ export class EngineTransport {
     this.checkOpen();
     if (free(this.kept)) return this.kept!;
     if (usable(this.managerPool)) return this.managerPool!;
-    if (free(this.clientConn)) return this.clientConn!;
+    if (free(this.clientConn) && this.clientConnGeneration === this.dialer.generation) return this.clientConn!;
     if (usable(this.client)) return this.client!;
     const k = this.kept;
     if (!k || k.closed || k.destroyed) {

@@ -270,4 +270,10 @@ test("a client's call cut short: the clients' lone connection undici dials again
   assert.equal(t.openSockets().client, 1);
   assert.equal((await t.clientCall('POST', '/containers/b/wait')).status, 200);
   assert.equal(connections(), 2, 'no dial');
+  // New TLS material (SIGHUP): that connection, made before, is let go; the next client call dials with it.
+  t.dialer.setTls(undefined);
+  assert.equal((await t.clientCall('POST', '/containers/c/start')).status, 200);
+  assert.equal(connections(), 3);
+  assert.equal((await t.clientCall('POST', '/containers/d/start')).status, 200);
+  assert.equal(connections(), 3);
 }, {}));
