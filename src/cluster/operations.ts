@@ -260,15 +260,14 @@ export class Operations {
   }
 
   /** Each engine's `Node` object and its facts string, made again only once its info changed (not per inspect). */
-  private readonly nodes = new WeakMap<Engine, { of: unknown[]; node: Record<string, unknown>; facts: string }>();
+  private readonly nodes = new WeakMap<Engine, { labels: unknown; id: string; name: string; cpus: number; memory: number; node: Record<string, unknown>; facts: string }>();
 
   private nodeOf(e: Engine): { node: Record<string, unknown>; facts: string } {
-    // applyInfo replaces `labels` whenever it reads the engine's info.
-    const of = [e.labels, e.id, e.name, e.cpus, e.memory];
+    // applyInfo replaces `labels` whenever it reads the engine's info; addr and ip never change.
     const n = this.nodes.get(e);
-    if (n && n.of.every((v, i) => v === of[i])) return n;
+    if (n && n.labels === e.labels && n.id === e.id && n.name === e.name && n.cpus === e.cpus && n.memory === e.memory) return n;
     const node = nodeInfo(e);
-    const made = { of, node, facts: nodeFacts(node, e.ip) };
+    const made = { labels: e.labels, id: e.id, name: e.name, cpus: e.cpus, memory: e.memory, node, facts: nodeFacts(node, e.ip) };
     this.nodes.set(e, made);
     return made;
   }

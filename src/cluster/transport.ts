@@ -290,8 +290,9 @@ export class Dialer {
 
   /** Clients' buffered calls, one at a time: the first choice for them (EngineTransport.clientPool). */
   clientOne(addr: string): Client {
+    const idleMs = this.config.clientOneIdleMs ?? CLIENT_ONE_IDLE_MS;
     return new Client(this.url(addr), {
-      pipelining: 1, keepAliveTimeout: this.config.clientOneIdleMs ?? CLIENT_ONE_IDLE_MS, keepAliveMaxTimeout: this.config.clientOneIdleMs ?? CLIENT_ONE_IDLE_MS,
+      pipelining: 1, keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs,
       connect: this.connector(addr) as never,
     });
   }
