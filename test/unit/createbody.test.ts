@@ -354,7 +354,7 @@ describe('parseCreateBody: the JSON.parse shortcut answers as Go\'s scanner does
   // Bodies near the checked fields: their names in other cases, duplicates,
   // numbers Go refuses for int64 (1.0, 1e3, 2^63), wrong types, broken syntax.
   const key = fc.constantFrom('Image', 'image', 'Env', 'Labels', 'CpuShares', 'cpushares', 'CPUSHARES', 'Memory', 'NanoCpus', 'HostConfig', 'hostconfig',
-    'PortBindings', 'ExposedPorts', 'NetworkMode', 'Links', 'VolumesFrom', 'NetworkingConfig', 'EndpointsConfig', 'IPAMConfig', 'IPv4Address', 'Aliases', 'Cmd', 'x', '80/tcp', '1');
+    'PortBindings', 'ExposedPorts', 'NetworkMode', 'Links', 'VolumesFrom', 'NetworkingConfig', 'EndpointsConfig', 'IPAMConfig', 'IPv4Address', 'Aliases', 'Cmd', 'x', '80/tcp', '1', '2', 'IPAddress', 'Gateway');
   const scalar = fc.oneof(
     fc.constantFrom('0', '1', '-1', '1.0', '1e3', '2E-1', '9223372036854775807', '9223372036854775808', '-9223372036854775809', 'true', 'false', 'null', '""', '"x"', '"\\u0041"', '[]', '{}', '["a"]', '[1]'),
     fc.integer().map(String), fc.string().map((x) => JSON.stringify(x)));
@@ -375,6 +375,18 @@ describe('parseCreateBody: the JSON.parse shortcut answers as Go\'s scanner does
       const raw = Buffer.from(s, s.includes('\xff') ? 'latin1' : 'utf8');
       assert.deepEqual(outcome(parseCreateBody, raw), outcome(parseCreateBodyAsGo, raw));
     }), { numRuns: 3000 });
+  });
+
+  it('where JS would reorder a map, repeat a key or round a number', () => {
+    for (const s of [
+      '{"NetworkingConfig":{"EndpointsConfig":{"2":{"IPAddress":1},"1":{"Gateway":1}}}}',
+      '{"HostConfig":{"CpuShares":"x","CpuShares":5}}', '{"HostConfig":{"CpuShares":5},"HostConfig":{"Memory":"x"}}',
+      '{"Memory":9007199254740993}', '{"Memory":9223372036854775808}', '{"Memory":1.0}', '{"Cmd":["a:b\\":"],"Memory":"x"}',
+      '{"Labels":{"a":"1.5e3"},"Memory":2}', '{"Image":"b","ExposedPorts":{"80/tcp":{},"1":"x"}}',
+    ]) {
+      const b = Buffer.from(s);
+      assert.deepEqual(outcome(parseCreateBody, b), outcome(parseCreateBodyAsGo, b), s);
+    }
   });
 
   it('and for the bodies above', () => {
