@@ -285,7 +285,24 @@ async function runOnce(o: RunOptions): Promise<{ rows: Row[]; lines: string[] }>
     await timed('ps -a (GET /containers/json?all=1), 1 client', [100, 30, 10][big], 1, get(ps), get(ps), `${num(total)} items; floor: one engine's ${perEngine}`, 's');
     await timed('ps -a, 8 clients', [200, 40, 16][big], 8, get(ps), get(ps), '', 's');
     const inspect = (ids: string[]) => async (p: Pool, i: number): Promise<void> => { await req(p, 'GET', `/v1.41/containers/${ids[(i * 7919) % ids.length]}/json`, undefined, [200]); };
-    await timed('inspect (GET /containers/{id}/json)', 1000, 1, inspect(allIds), inspect(sim0.ids), 'proxied to the owner; floor: the owner straight');
+    await timed('inspect (GET /containers/{id}/json)', 1000, 1, inspect(allIds), inspect(sim0.ids), 'proxied to the owner; floor: engine 0 straight');
+    // The same containers in the same order, each asked of its own engine straight over
+    // a connection opened before (as the manager's are): the floor of a row that visits
+    // a different engine each time, which one engine's 30 containers are not.
+    if (o.only === undefined || 'inspect, owners straight'.includes(o.only)) {
+      const ownerOf = new Map<string, string>();
+      for (const e of sims.engines) for (const id of e.ids) ownerOf.set(id, e.addr);
+      const owners = new Map<string, Pool>();
+      for (const id of allIds) { const a = ownerOf.get(id)!; if (!owners.has(a)) owners.set(a, P(a, 1)); }
+      await Promise.all([...owners.values()].map((p) => get('/_ping')(p)));
+      const s = await measureOps({
+        count: 1000, concurrency: 1, warmup: 100, maxMs: 120_000,
+        op: async (i) => { const id = allIds[(i * 7919) % allIds.length]; await req(owners.get(ownerOf.get(id)!)!, 'GET', `/v1.41/containers/${id}/json`, undefined, [200]); },
+      });
+      rows.push(row('inspect, owners straight (floor)', 'ms', s.p50, `n ${s.n}, 1 client; the inspect row's containers and order, each engine asked straight over its own open connection${s.errors ? `; ${s.errors} errors (${s.firstError})` : ''}`, { p99: s.p99 }));
+      say(`  inspect, owners straight: p50 ${ms(s.p50)} ms p99 ${ms(s.p99)} ms`);
+      await Promise.all([...owners.values()].map((p) => p.close().catch(() => undefined)));
+    }
     const pair = (tag: string) => async (p: Pool, i: number): Promise<void> => {
       const text = await req(p, 'POST', `/v1.41/containers/create?name=bench-r${o.run}-${tag}-${i}`, { Image: 'busybox', Cmd: ['top'] }, [201]);
       await req(p, 'POST', `/v1.41/containers/${JSON.parse(text).Id}/start`, undefined, [204]);
