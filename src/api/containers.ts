@@ -39,7 +39,7 @@ export async function createContainer(ctx: ApiContext, req: IncomingMessage, res
   // Answered once the engine made it: reads after it wait for its re-read (cluster.settle).
   const out = await ctx.cluster.createContainer(q.get('name') ?? undefined, body, q, auth, true)
     .catch((err: unknown) => { throw ctx.access ? hideConflictOwner(ctx, req, err) : err; });
-  noteNode(req, out.node.name);
+  noteNode(req, out.node.name, out.node.addr);
   sendJson(res, out.status, out.body);
 }
 
@@ -99,7 +99,7 @@ export async function proxyExec(ctx: ApiContext, req: Request, res: Response, id
 }
 
 function splice(req: IncomingMessage, socket: Duplex, head: Buffer, t: ProxyTarget): void {
-  noteNode(req, t.node);
+  noteNode(req, t.node, t.addr);
   logRequest(req, 'hijack');
   hijack(req, socket, head, t, (err) => logRequest(req, 'hijack closed', { error: err?.message }));
 }

@@ -21,7 +21,7 @@ export async function jsonBody(req: Request): Promise<any> {
 
 /** An engine's answer to the client as it came (204 without a body). */
 export function sendReply(req: Request, res: Response, r: EngineReply): void {
-  noteNode(req, r.node.name);
+  noteNode(req, r.node.name, r.node.addr);
   res.setHeader('X-Swarm-Node', r.node.name);
   if (r.body === undefined) { res.statusCode = r.status; res.end(); return; }
   sendJson(res, r.status, r.body);

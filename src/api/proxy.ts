@@ -45,7 +45,7 @@ proxyServer.on('proxyRes', (proxyRes, _req, res) => {
 });
 
 export function proxy(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): void {
-  noteNode(req, target.node);
+  noteNode(req, target.node, target.addr);
   req.url = target.path;
   res.setHeader('X-Swarm-Node', target.node);
   proxyServer.web(req, res, { target: target.url, agent: target.agent }, (err: Error) => {
@@ -112,7 +112,7 @@ async function exchange(
   early?: (status: number, headers: IncomingHttpHeaders) => void,
   preread?: Buffer,
 ): Promise<void> {
-  noteNode(req, target.node);
+  noteNode(req, target.node, target.addr);
   let settled = false;
   const settle = async (status: number, body?: Buffer): Promise<void> => {
     if (settled) return;
@@ -174,7 +174,7 @@ export function hold(target: ProxyTarget, req: IncomingMessage, res: ServerRespo
  * client, so what the call made is in the cache when the client sees the end.
  */
 export async function streamSettled(target: ProxyTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  noteNode(req, target.node);
+  noteNode(req, target.node, target.addr);
   res.setHeader('X-Swarm-Node', target.node);
   let settled = false;
   const settle = async (status: number): Promise<void> => {

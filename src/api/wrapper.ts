@@ -25,6 +25,12 @@ export interface RequestInfo {
   query: string;
   route: string;
   node: string;
+  /**
+   * The address of the one engine the request went to (noteNode); null when
+   * it went to more than one. A write's end drops only that engine's kept
+   * inspect answers; any other write's, all of them.
+   */
+  addr?: string | null;
   started: bigint;
   /** A write's end told to the cluster (set by admit(), see isWrite). */
   wrote?: () => void;
@@ -59,8 +65,12 @@ export function requestInfo(req: http.IncomingMessage): RequestInfo {
   return info;
 }
 
-/** The engine a request went to, for the log. */
-export function noteNode(req: http.IncomingMessage, node: string): void { requestInfo(req).node = node; }
+/** The engine a request went to, for the log; with its address, also for the write's end (see RequestInfo.addr). */
+export function noteNode(req: http.IncomingMessage, node: string, addr?: string): void {
+  const info = requestInfo(req);
+  info.node = node;
+  if (addr !== undefined) info.addr = info.addr === undefined || info.addr === addr ? addr : null;
+}
 
 export function apiVersions(ctx: ApiContext): { version: string; minVersion: string } {
   return ctx.cluster.apiVersions(MAX_API_VERSION, MIN_API_VERSION);
@@ -83,9 +93,9 @@ function versionRange(version: string, minVersion: string, v: string): number {
 /** Check a request before any route runs. */
 export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
   const info = requestInfo(req);
-  const write = isWrite(req);
-  if (write) ctx.cluster.noteWrite();
-  if (write || CONTAINER_STREAM.test(info.path)) info.wrote = () => ctx.cluster.noteWrite();
+  // Told at the end only: until a write is answered an inspect is concurrent
+  // with it, and its end comes before the client can ask again (see isWrite).
+  if (isWrite(req) || CONTAINER_STREAM.test(info.path)) info.wrote = () => ctx.cluster.noteWrite(info.addr ?? undefined);
   info.metrics = metricsOf(ctx);
   info.audit = ctx.access?.audit;
   const { version, minVersion } = apiVersions(ctx);
@@ -108,10 +118,12 @@ export function admit(ctx: ApiContext, req: http.IncomingMessage): Admission {
 }
 
 /**
- * A request that may change something: the cluster hears of it as it starts
- * and as it ends (logRequest; a hijack's as the engine ends its side), so no
- * inspect answer kept from before its answer is served after it
- * (cluster/inspectcache.ts).
+ * A request that may change something: the cluster hears of it as it ends
+ * (logRequest, on the response's close, which comes in the same turn as its
+ * last write; a hijack's when it is made and as the engine ends its side), so
+ * no inspect answer kept or asked before its answer is served after it
+ * (cluster/inspectcache.ts). A write reaches one engine's containers only:
+ * dockerd knows no other engine's, so the answers kept for other engines stand.
  */
 function isWrite(req: http.IncomingMessage): boolean {
   return req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';

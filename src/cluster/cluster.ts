@@ -530,8 +530,8 @@ export class Cluster extends EventEmitter {
   }
 
   inspectContainer(ref: string, query: string): Promise<EngineReply> { return this.ops.inspect(ref, query); }
-  /** A client's write passed through the API, at its start and at its end: kept inspect answers no longer stand. */
-  noteWrite(): void { this.ops.inspects.noteWrite(); }
+  /** A client's write through the API ended, on the engine at `addr` (undefined: several, or not known): its kept inspect answers no longer stand. */
+  noteWrite(addr?: string): void { this.ops.inspects.noteWrite(addr === undefined ? undefined : this.engines.get(addr) ?? undefined); }
   containerTarget(ref: string, action: string, version: string, query: string): Promise<ProxyTarget> { return this.ops.containerTarget(ref, action, version, query); }
   execCreateTarget(ref: string, version: string, query: string): Promise<ProxyTarget> { return this.ops.execCreateTarget(ref, version, query); }
   execTarget(id: string, path: string): Promise<ProxyTarget> { return this.ops.execTarget(id, path); }

@@ -11,9 +11,12 @@
 // - no event of the container came since it was asked, nor in the QUIET_MS
 //   before (dockerd finishes some changes just after their event: a die's
 //   network cleanup);
-// - no write passed through the manager since it was asked (noteWrite, from
-//   the API's one wrapper, at each write's start and end: a client's start
-//   answered must not be followed by the answer from before it);
+// - no write through the manager to its engine ended since it was asked
+//   (noteWrite, from the API's one wrapper as the write's answer ends: a
+//   client's start answered must not be followed by the answer from before
+//   it). A write reaches one engine's containers only, so other engines'
+//   answers stand; a write on several engines, or one whose engine is not
+//   known, drops them all;
 // - the engine's event stream is the one that was open when it was asked
 //   (a stream lost and resumed may have missed events), and no ping of the
 //   engine has gone unanswered since (a stream held up by a partition says
@@ -134,11 +137,20 @@ export class InspectCache {
     if (this.lastEvent.size > EVENT_TIMES) prune(this.lastEvent, t - QUIET_MS);
   }
 
-  /** A write passed through the manager (at its start and at its end): nothing kept or in flight stands. */
-  noteWrite(): void {
-    this.kept.clear();
-    this.bytes = 0;
-    for (const f of this.flying.values()) f.dirty = true;
+  /**
+   * A write through the manager ended on `src`: nothing kept or in flight for
+   * its containers stands. Without `src` (a write on several engines, or on
+   * one not known), nothing kept or in flight stands at all.
+   */
+  noteWrite(src?: InspectSource): void {
+    if (!src) {
+      this.kept.clear();
+      this.bytes = 0;
+      for (const f of this.flying.values()) f.dirty = true;
+      return;
+    }
+    for (const [id, k] of this.kept) if (k.src === src) this.drop(id);
+    for (const f of this.flying.values()) if (f.src === src) f.dirty = true;
   }
 
   get size(): number { return this.kept.size; }

@@ -182,7 +182,7 @@ test('the routes served without Express pass the same wrapper: version headers, 
   assert.equal(bad.status, 400);
 });
 
-test('inspect: served again from memory while nothing changed; an event of the container, a write through the manager or ?size=1 asks the engine', async () => {
+test('inspect: served again from memory while nothing changed; an event of the container, a write through the manager to its engine or ?size=1 asks the engine', async () => {
   const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> => {
     const end = Date.now() + ms;
     while (!(await ok())) {
@@ -230,9 +230,21 @@ test('inspect: served again from memory while nothing changed; an event of the c
   assert.equal(asked(), n1 + 2, 'asked again after a write');
   await inspect(x);
   assert.equal(asked(), n1 + 2, 'and kept again');
+  // A write on the other engine: dockerd there knows nothing of x, so its kept answer stands.
+  const z = sims[1].ids().find((id) => sims[1].state(id) === 'running');
+  assert.ok(z);
+  assert.equal((await fetch(`${base}/v1.41/containers/${z}/kill`, { method: 'POST' })).status, 204);
+  await inspect(x);
+  assert.equal(asked(), n1 + 2, 'a write on the other engine: still from memory');
+  // A write whose engine is not known (no such container): nothing kept stands.
+  assert.equal((await fetch(`${base}/v1.41/containers/nosuchcontainer/kill`, { method: 'POST' })).status, 404);
+  await inspect(x);
+  assert.equal(asked(), n1 + 3, 'asked again after a write on no known engine');
   // A container stream read through the manager ended (dockerd ends them as the container stops).
+  await inspect(x);
   await (await fetch(`${base}/v1.41/containers/${x}/logs?stdout=1`)).arrayBuffer();
   await inspect(x);
-  assert.equal(asked(), n1 + 3, 'asked again after a stream of a container ended');
+  assert.equal(asked(), n1 + 4, 'asked again after a stream of a container ended');
   assert.ok(sim.startContainer(x));
+  assert.ok(sims[1].startContainer(z));
 });

@@ -92,6 +92,33 @@ test('a write through the manager drops every kept answer', async () => {
   assert.equal(r.calls(), 5);
 });
 
+test("a write on one engine drops that engine's answers and calls in flight only", async () => {
+  const r = rig();
+  const other: InspectSource = { streamEpoch: 1, suspect: false, suspicions: 0 };
+  for (const id of ['a', 'a']) await r.get(id);
+  for (const id of ['b', 'b']) await r.get(id, other);
+  assert.equal(r.cache.size, 2);
+  let go!: () => void;
+  const wait = new Promise<void>((res) => { go = res; });
+  const flight = r.cache.answer('c', other, 'f', async () => { await wait; return { status: 200, body: Buffer.from('{"Id":"c"}') }; });
+  const mine = r.cache.answer('d', r.src, 'f', async () => { await wait; return { status: 200, body: Buffer.from('{"Id":"d"}') }; });
+  r.cache.noteWrite(r.src);
+  assert.equal(r.cache.size, 1, "the other engine's answer stands");
+  const calls = r.calls();
+  await r.get('b', other);
+  assert.equal(r.calls(), calls, 'b: from memory');
+  await r.get('a');
+  assert.equal(r.calls(), calls + 1, 'a: asked again');
+  // A call in flight on the written engine is not joined after the write; one on the other engine is.
+  const joined = r.cache.answer('c', other, 'f', async () => { throw new Error('not joined'); });
+  const fresh = r.get('d', r.src, 'f', '{"Id":"d","v":2}');
+  go();
+  await flight;
+  await mine;
+  assert.equal((await joined).body.toString(), '{"Id":"c"}');
+  assert.equal((await fresh).body.toString(), '{"Id":"d","v":2}');
+});
+
 test('inspects at once share one call, unless the first was asked before a change', async () => {
   const r = rig();
   const [x, y] = await Promise.all([r.get(), r.get()]);
