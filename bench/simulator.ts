@@ -38,6 +38,12 @@ export interface SimulatorOptions {
   listDelayMs?: number;
   /** Refuse every create with this status (e.g. 500: a broken engine, to test retries). */
   failCreates?: number;
+  /**
+   * A list filtered by one container's ID answers [] the first time for each
+   * ID (a create's re-read that ends without the container: the manager must
+   * read it again before a read by its name is answered).
+   */
+  listMissesNewOnce?: boolean;
   /** Serve HTTPS instead of HTTP. */
   tls?: SimulatorTls;
 }
@@ -163,6 +169,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const containers = new Map<string, SimContainer>();
   const byName = new Map<string, string>();
   const streams = new Set<http.ServerResponse>();
+  /** IDs whose first filtered list answered [] (listMissesNewOnce). */
+  const missedOnce = new Set<string>();
   const counts = new Map<string, number>();
   /** Held `POST /containers/{id}/wait` requests: answered at the next exit (or removal, for condition=removed). */
   const waiters = new Map<string, Set<{ res: http.ServerResponse; removed: boolean }>>();
@@ -619,6 +627,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         case '/info': send(res, 200, JSON.stringify(infoOf()) + '\n'); return;
         case '/containers/json':
           if (opts.listDelayMs) await delay(opts.listDelayMs);
+          if (opts.listMissesNewOnce) {
+            let ids: unknown;
+            try { ids = JSON.parse(q.get('filters') ?? '{}').id; } catch { ids = undefined; }
+            if (Array.isArray(ids) && ids.length === 1 && !missedOnce.has(ids[0])) { missedOnce.add(ids[0]); send(res, 200, '[]\n'); return; }
+          }
           listContainers(q, res);
           return;
         case '/images/json': send(res, 200, imagesJson + '\n'); return;

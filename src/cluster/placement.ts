@@ -199,17 +199,13 @@ export class Placement {
           // too (`--volumes-from <id>`, `--net container:<id>` right after).
           reservation.id = id;
           node.covered.expect(id, CREATE_EVENTS, write);
-          this.cluster.writes.track(node, id, name ? [name] : [], () => node.refreshNew(id).catch((err) => { node.coveredReadFailed(id); throw err; }), () => {
-            const done = (): void => { made.cached ||= !!node.containers.get(id); this.unreserve(node.addr, reservation); release(); };
-            if (node.containers.get(id)) { done(); return; }
-            const why = node.containers.goneWhy(id);
-            if (why) {
-              // Gone before the client could use it: said, since it may be the manager misreading an answer.
-              if (mayBeMisread(why)) log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
-              done();
-              return;
-            }
-            this.readAgain(node, id, done);
+          this.cluster.writes.track(node, id, name ? [name] : [], () => this.reRead(node, id), () => {
+            made.cached ||= !!node.containers.get(id);
+            const why = made.cached ? undefined : node.containers.goneWhy(id);
+            // Gone before the client could use it: said, since it may be the manager misreading an answer.
+            if (why && mayBeMisread(why)) log.warn('a container just created left the cache before its re-read ended', { node: node.name, id, why });
+            this.unreserve(node.addr, reservation);
+            release();
           });
           return { node, status: 201, body: parsed };
         }
@@ -237,14 +233,20 @@ export class Placement {
   }
 
   /**
-   * The re-read after a create ended without the container in the cache (the
-   * engine slow or failing). The client already has its ID: calls by it
-   * still go to its engine (madeOn), and the reservation and name hold,
-   * while it is read once more.
+   * A client's create re-read into the cache, and read once more when that
+   * ended without it there (the engine slow or failing). Both reads are one
+   * tracked write: a read by its name waits for the second too (it once
+   * did not, and could answer "No such container" for a container just
+   * made). Calls by its ID go to its engine all along (madeOn).
    */
-  private readAgain(node: Engine, id: string, done: () => void): void {
-    log.warn('a container just created is not in the cache after its re-read: reading it again', { node: node.name, id });
-    void node.touch(id).finally(done);
+  private async reRead(node: Engine, id: string): Promise<void> {
+    let failed: unknown;
+    await node.refreshNew(id).catch((err) => { node.coveredReadFailed(id); failed = err; });
+    if (!node.containers.get(id) && !node.containers.goneWhy(id)) {
+      log.warn('a container just created is not in the cache after its re-read: reading it again', { node: node.name, id });
+      await node.touch(id);
+    }
+    if (failed) throw failed;
   }
 
   private unreserve(addr: string, reservation: NodeContainer): void {
